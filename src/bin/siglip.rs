@@ -1,0 +1,327 @@
+//! `siglip`: quantize a Hugging Face SigLIP checkpoint, classify images, embed images and
+//! texts, and benchmark, with the same core the browser runs.
+
+#[cfg(target_arch = "wasm32")]
+fn main() {}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn main() -> std::process::ExitCode {
+    cli::main()
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+mod cli {
+    use std::path::{Path, PathBuf};
+    use std::process::ExitCode;
+    use std::time::Instant;
+
+    use clap::{Parser, Subcommand};
+    use siglip::{format, weights::Weights, Classifier, Error, Result, Siglip, StorageDtype, TextMasking};
+
+    #[derive(Parser)]
+    #[command(name = "siglip", version, about = "SigLIP zero-shot image classification and embeddings")]
+    struct Cli {
+        #[command(subcommand)]
+        command: Command,
+    }
+
+    #[derive(clap::Args)]
+    struct ModelArgs {
+        /// A Hugging Face checkpoint folder (config.json, model.safetensors, tokenizer.json)
+        /// or a file made by `siglip quantize`.
+        #[arg(long, short)]
+        model: PathBuf,
+        /// Let the text tower attend to padding (SigLIP given input ids only), instead of
+        /// masking it as the transformers pipeline does.
+        #[arg(long)]
+        unmasked_text: bool,
+    }
+
+    #[derive(Subcommand)]
+    enum Command {
+        /// Convert a Hugging Face checkpoint folder into one self-contained .safetensors file.
+        Quantize {
+            /// Folder with config.json, model.safetensors, tokenizer.json
+            /// (and optionally preprocessor_config.json).
+            hf_dir: PathBuf,
+            /// How weight matrices are stored: q8, q4, f16 or f32.
+            #[arg(long, default_value = "q8")]
+            dtype: String,
+            /// Output file.
+            #[arg(long, short)]
+            output: PathBuf,
+        },
+        /// Score labels for images (sigmoid per label, highest first).
+        Classify {
+            #[command(flatten)]
+            model: ModelArgs,
+            /// Image files (JPEG, PNG, WebP, GIF).
+            #[arg(long, required = true, num_args = 1..)]
+            image: Vec<PathBuf>,
+            /// Labels to score.
+            #[arg(long, required = true, num_args = 1..)]
+            labels: Vec<String>,
+            /// Text template; `{}` is replaced by the label.
+            #[arg(long, default_value = siglip::tokenizer::DEFAULT_TEMPLATE)]
+            template: String,
+            /// Print JSON: one element per image, {"image", "results": [{"label", "score", "logit"}]}.
+            #[arg(long)]
+            json: bool,
+        },
+        /// Print L2-normalized embeddings of images or texts.
+        Embed {
+            #[command(flatten)]
+            model: ModelArgs,
+            #[arg(long, num_args = 1.., conflicts_with = "text", required_unless_present = "text")]
+            image: Vec<PathBuf>,
+            /// Texts, used verbatim (no template).
+            #[arg(long, num_args = 1..)]
+            text: Vec<String>,
+            #[arg(long)]
+            json: bool,
+        },
+        /// Describe a model.
+        Info {
+            #[command(flatten)]
+            model: ModelArgs,
+        },
+        /// Time loading, text and image embedding; print figures (and JSON with --json).
+        Bench {
+            #[command(flatten)]
+            model: ModelArgs,
+            /// Image to embed (a synthetic one if omitted).
+            #[arg(long)]
+            image: Option<PathBuf>,
+            /// Timed image runs after the first.
+            #[arg(long, default_value_t = 5)]
+            runs: usize,
+            /// Labels to embed.
+            #[arg(long, default_value_t = 8)]
+            labels: usize,
+            #[arg(long)]
+            json: bool,
+        },
+    }
+
+    pub fn main() -> ExitCode {
+        let cli = Cli::parse();
+        match run(cli.command) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::FAILURE
+            }
+        }
+    }
+
+    fn read(path: &Path) -> Result<Vec<u8>> {
+        std::fs::read(path).map_err(|e| Error::io(path, e))
+    }
+
+    fn read_text(path: &Path) -> Result<String> {
+        std::fs::read_to_string(path).map_err(|e| Error::io(path, e))
+    }
+
+    /// The parts of a Hugging Face checkpoint folder.
+    struct HfFiles {
+        config: String,
+        preprocessor: Option<String>,
+        tokenizer: String,
+        weights: Vec<u8>,
+    }
+
+    fn read_hf(dir: &Path) -> Result<HfFiles> {
+        let tokenizer_path = dir.join("tokenizer.json");
+        if !tokenizer_path.exists() {
+            let hint = if dir.join("spiece.model").exists() {
+                " (this checkpoint has only spiece.model: make tokenizer.json with \
+                 `python scripts/make_tokenizer_json.py DIR`, see README)"
+            } else {
+                ""
+            };
+            return Err(Error::Tokenizer(format!("{} is missing{hint}", tokenizer_path.display())));
+        }
+        let preprocessor_path = dir.join("preprocessor_config.json");
+        Ok(HfFiles {
+            config: read_text(&dir.join("config.json"))?,
+            preprocessor: if preprocessor_path.exists() { Some(read_text(&preprocessor_path)?) } else { None },
+            tokenizer: read_text(&tokenizer_path)?,
+            weights: read(&dir.join("model.safetensors"))?,
+        })
+    }
+
+    fn load(args: &ModelArgs) -> Result<Siglip> {
+        let mut model = if args.model.is_dir() {
+            let f = read_hf(&args.model)?;
+            Siglip::from_hf(&f.config, f.preprocessor.as_deref(), f.tokenizer.as_bytes(), &f.weights)?
+        } else {
+            Siglip::from_packed(&read(&args.model)?)?
+        };
+        if args.unmasked_text {
+            model.set_text_masking(TextMasking::None);
+        }
+        Ok(model)
+    }
+
+    fn json<T: serde::Serialize>(value: &T) -> Result<String> {
+        serde_json::to_string_pretty(value).map_err(|e| Error::Input(format!("could not print JSON: {e}")))
+    }
+
+    fn run(command: Command) -> Result<()> {
+        match command {
+            Command::Quantize { hf_dir, dtype, output } => {
+                let dtype = StorageDtype::parse(&dtype)?;
+                let f = read_hf(&hf_dir)?;
+                // Loading the model checks every tensor the packed file will need.
+                let model = Siglip::from_hf(&f.config, f.preprocessor.as_deref(), f.tokenizer.as_bytes(), &f.weights)?;
+                drop(model);
+                let weights = Weights::parse(&f.weights)?;
+                let bytes = format::pack(&weights, dtype, &f.config, f.preprocessor.as_deref(), &f.tokenizer)?;
+                // Check the result loads before reporting success.
+                Siglip::from_packed(&bytes)?;
+                std::fs::write(&output, &bytes).map_err(|e| Error::io(&output, e))?;
+                eprintln!(
+                    "wrote {} ({:.1} MB, {}) from {} ({:.1} MB)",
+                    output.display(),
+                    bytes.len() as f64 / 1e6,
+                    dtype.name(),
+                    hf_dir.display(),
+                    f.weights.len() as f64 / 1e6
+                );
+                Ok(())
+            }
+            Command::Classify { model, image, labels, template, json: as_json } => {
+                let mut classifier = Classifier::new(load(&model)?);
+                classifier.set_template(&template)?;
+                let mut all = Vec::new();
+                for path in &image {
+                    let results = classifier
+                        .classify_bytes(&read(path)?, &labels)
+                        .map_err(|e| with_path(e, path))?;
+                    all.push(serde_json::json!({ "image": path.display().to_string(), "results": results }));
+                    if !as_json {
+                        println!("{}", path.display());
+                        for r in &results {
+                            println!("  {:>8.4}%  {:>9.4}  {}", r.score * 100.0, r.logit, r.label);
+                        }
+                    }
+                }
+                if as_json {
+                    println!("{}", json(&all)?);
+                }
+                Ok(())
+            }
+            Command::Embed { model, image, text, json: as_json } => {
+                let siglip = load(&model)?;
+                let mut rows: Vec<(String, &str, Vec<f32>)> = Vec::new();
+                for path in &image {
+                    let e = siglip.embed_image_bytes(&read(path)?).map_err(|e| with_path(e, path))?;
+                    rows.push((path.display().to_string(), "image", e));
+                }
+                if !text.is_empty() {
+                    for t in &text {
+                        siglip::tokenizer::check_label(t)?;
+                    }
+                    for (t, e) in text.iter().zip(siglip.embed_texts(&text)?) {
+                        rows.push((t.clone(), "text", e));
+                    }
+                }
+                if as_json {
+                    let v: Vec<_> =
+                        rows.iter().map(|(k, kind, e)| serde_json::json!({ *kind: k, "embedding": e })).collect();
+                    println!("{}", json(&v)?);
+                } else {
+                    for (k, _, e) in rows {
+                        let values: Vec<String> = e.iter().map(|v| format!("{v:.6}")).collect();
+                        println!("{k}\t{}", values.join(" "));
+                    }
+                }
+                Ok(())
+            }
+            Command::Info { model } => {
+                let siglip = load(&model)?;
+                println!("{}", json(&siglip.info())?);
+                Ok(())
+            }
+            Command::Bench { model, image, runs, labels, json: as_json } => bench(&model, image.as_deref(), runs, labels, as_json),
+        }
+    }
+
+    fn with_path(e: Error, path: &Path) -> Error {
+        match e {
+            Error::Image(m) => Error::Image(format!("{}: {m}", path.display())),
+            other => other,
+        }
+    }
+
+    /// Peak resident memory of this process in bytes (Linux), if known.
+    fn peak_rss() -> Option<u64> {
+        let status = std::fs::read_to_string("/proc/self/status").ok()?;
+        let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+        let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+        Some(kb * 1024)
+    }
+
+    fn median(mut v: Vec<f64>) -> f64 {
+        v.sort_by(f64::total_cmp);
+        if v.is_empty() { f64::NAN } else { v[v.len() / 2] }
+    }
+
+    fn bench(args: &ModelArgs, image: Option<&Path>, runs: usize, n_labels: usize, as_json: bool) -> Result<()> {
+        let t0 = Instant::now();
+        let siglip = load(args)?;
+        let load_s = t0.elapsed().as_secs_f64();
+        let info = siglip.info();
+        let rgb = match image {
+            Some(p) => siglip::preprocess::decode(&read(p)?)?,
+            None => {
+                let (w, h) = (640usize, 480usize);
+                let data = (0..w * h * 3).map(|i| ((i * 31 + i / 977) % 251) as u8).collect();
+                siglip::preprocess::Rgb8 { width: w, height: h, data }
+            }
+        };
+        let t = Instant::now();
+        siglip.embed_image(&rgb)?;
+        let first_image = t.elapsed().as_secs_f64();
+        let mut times = Vec::new();
+        for _ in 0..runs {
+            let t = Instant::now();
+            siglip.embed_image(&rgb)?;
+            times.push(t.elapsed().as_secs_f64());
+        }
+        let words = ["cat", "dog", "car", "tree", "red house", "two birds on a wire", "a bowl of soup", "mountain lake"];
+        let texts: Vec<String> =
+            (0..n_labels.max(1)).map(|i| format!("This is a photo of {} {i}.", words[i % words.len()])).collect();
+        let t = Instant::now();
+        siglip.embed_texts(&texts)?;
+        let per_label = t.elapsed().as_secs_f64() / texts.len() as f64;
+        let report = serde_json::json!({
+            "model": args.model.display().to_string(),
+            "dtype": info.dtype,
+            "text_masking": format!("{:?}", siglip.text_masking()),
+            "threads": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+            "weight_mb": info.weight_bytes as f64 / 1e6,
+            "load_s": load_s,
+            "image_first_s": first_image,
+            "image_median_s": median(times.clone()),
+            "image_runs": times,
+            "text_per_label_s": per_label,
+            "labels": texts.len(),
+            "peak_rss_mb": peak_rss().map(|b| b as f64 / 1e6),
+        });
+        if as_json {
+            println!("{}", json(&report)?);
+        } else {
+            println!("model            {} ({})", args.model.display(), info.dtype);
+            println!("weights in RAM   {:.1} MB", info.weight_bytes as f64 / 1e6);
+            println!("load             {:.3} s", load_s);
+            println!("image, first     {:.3} s", first_image);
+            println!("image, median    {:.3} s  ({} runs)", median(times), runs);
+            println!("text, per label  {:.4} s  ({} labels)", per_label, texts.len());
+            if let Some(rss) = peak_rss() {
+                println!("peak RSS         {:.1} MB", rss as f64 / 1e6);
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,161 @@
+//! Zero-shot classification and image-text retrieval on top of [`Siglip`], with text
+//! embeddings cached per templated label: a new image (or webcam frame) runs only the vision
+//! tower, and adding a label embeds just that label.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::siglip::{sigmoid, Siglip};
+use crate::tokenizer::{apply_template, check_label, DEFAULT_TEMPLATE};
+
+/// How many text embeddings the cache keeps before it starts over.
+pub const TEXT_CACHE_CAPACITY: usize = 4096;
+
+/// One label's result for one image.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LabelScore {
+    pub label: String,
+    /// `sigmoid(logit)`: the probability that the label applies, independent of other labels.
+    pub score: f32,
+    pub logit: f32,
+}
+
+/// One image's result for a text query.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Ranked {
+    /// Index of the image in the list given.
+    pub index: usize,
+    pub score: f32,
+    pub logit: f32,
+}
+
+/// A model plus a template and a cache of text embeddings.
+pub struct Classifier {
+    siglip: Siglip,
+    template: String,
+    cache: HashMap<String, Vec<f32>>,
+}
+
+impl Classifier {
+    pub fn new(siglip: Siglip) -> Self {
+        Classifier { siglip, template: DEFAULT_TEMPLATE.to_string(), cache: HashMap::new() }
+    }
+
+    pub fn siglip(&self) -> &Siglip {
+        &self.siglip
+    }
+
+    /// Changing the masking invalidates cached embeddings.
+    pub fn set_text_masking(&mut self, masking: crate::siglip::TextMasking) {
+        if masking != self.siglip.text_masking() {
+            self.siglip.set_text_masking(masking);
+            self.cache.clear();
+        }
+    }
+
+    pub fn template(&self) -> &str {
+        &self.template
+    }
+
+    /// Sets the template; `{}` marks where the label goes (e.g. `a photo of {}`).
+    pub fn set_template(&mut self, template: &str) -> Result<()> {
+        apply_template(template, "x")?;
+        self.template = template.to_string();
+        Ok(())
+    }
+
+    /// Number of cached text embeddings.
+    pub fn cached_texts(&self) -> usize {
+        self.cache.len()
+    }
+
+    /// Normalized embeddings of texts used verbatim (no template), cached.
+    pub fn text_embeddings(&mut self, texts: &[String]) -> Result<Vec<Vec<f32>>> {
+        let mut missing: Vec<String> = texts.iter().filter(|t| !self.cache.contains_key(*t)).cloned().collect();
+        missing.sort();
+        missing.dedup();
+        if !missing.is_empty() {
+            let embedded = self.siglip.embed_texts(&missing)?;
+            if self.cache.len() + missing.len() > TEXT_CACHE_CAPACITY {
+                self.cache.clear();
+            }
+            self.cache.extend(missing.into_iter().zip(embedded));
+        }
+        texts
+            .iter()
+            .map(|t| self.cache.get(t).cloned().ok_or_else(|| Error::Input("internal: text cache miss".into())))
+            .collect()
+    }
+
+    /// Normalized embeddings of labels put into the template, cached.
+    pub fn label_embeddings(&mut self, labels: &[String]) -> Result<Vec<Vec<f32>>> {
+        if labels.is_empty() {
+            return Err(Error::Input("no labels given; give at least one label to score".into()));
+        }
+        let texts = labels
+            .iter()
+            .map(|l| {
+                check_label(l)?;
+                apply_template(&self.template, l)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        self.text_embeddings(&texts)
+    }
+
+    /// Scores every label for an image embedding, highest score first.
+    pub fn classify_embedding(&mut self, image: &[f32], labels: &[String]) -> Result<Vec<LabelScore>> {
+        if image.len() != self.siglip.embedding_dim() {
+            return Err(Error::Input(format!(
+                "image embedding has {} values, the model's have {}",
+                image.len(),
+                self.siglip.embedding_dim()
+            )));
+        }
+        let texts = self.label_embeddings(labels)?;
+        let mut results: Vec<LabelScore> = labels
+            .iter()
+            .zip(&texts)
+            .map(|(label, text)| {
+                let logit = self.siglip.logit(image, text);
+                LabelScore { label: label.clone(), score: sigmoid(logit), logit }
+            })
+            .collect();
+        sort_desc(&mut results, |r| r.logit);
+        Ok(results)
+    }
+
+    /// Decodes, embeds and scores an image given as encoded bytes.
+    pub fn classify_bytes(&mut self, image: &[u8], labels: &[String]) -> Result<Vec<LabelScore>> {
+        if labels.is_empty() {
+            return Err(Error::Input("no labels given; give at least one label to score".into()));
+        }
+        let embedding = self.siglip.embed_image_bytes(image)?;
+        self.classify_embedding(&embedding, labels)
+    }
+
+    /// Ranks image embeddings for a text query (used verbatim, no template), best first.
+    pub fn rank(&mut self, query: &str, images: &[Vec<f32>]) -> Result<Vec<Ranked>> {
+        check_label(query)?;
+        let text = self.text_embeddings(&[query.to_string()])?.remove(0);
+        let mut ranked = images
+            .iter()
+            .enumerate()
+            .map(|(index, image)| {
+                if image.len() != text.len() {
+                    return Err(Error::Input(format!("image #{index} embedding has the wrong width")));
+                }
+                let logit = self.siglip.logit(image, &text);
+                Ok(Ranked { index, score: sigmoid(logit), logit })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        sort_desc(&mut ranked, |r| r.logit);
+        Ok(ranked)
+    }
+}
+
+/// Sorts by a float key, largest first; NaN sorts last and never panics.
+fn sort_desc<T>(items: &mut [T], key: impl Fn(&T) -> f32) {
+    items.sort_by(|a, b| key(b).total_cmp(&key(a)));
+}

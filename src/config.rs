@@ -1,0 +1,379 @@
+//! The SigLIP configuration, read from a Hugging Face `config.json` (and optionally its
+//! `preprocessor_config.json`), with the reference's defaults for every absent key.
+//!
+//! Defaults are those of `transformers` 5.x `SiglipTextConfig` / `SiglipVisionConfig`
+//! (`models/siglip/configuration_siglip.py`), which describe google/siglip-base-patch16-224;
+//! the google checkpoints' own `config.json` files rely on them.
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::error::{Error, Result};
+use crate::model::Activation;
+
+/// Text tower hyper-parameters (`SiglipTextConfig`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TextConfig {
+    pub vocab_size: usize,
+    pub hidden_size: usize,
+    pub intermediate_size: usize,
+    pub num_hidden_layers: usize,
+    pub num_attention_heads: usize,
+    /// Every text is padded (or truncated) to this many tokens.
+    pub max_position_embeddings: usize,
+    pub hidden_act: Activation,
+    pub layer_norm_eps: f64,
+    /// Width of the text `head` output; defaults to `hidden_size`.
+    pub projection_size: usize,
+}
+
+/// Vision tower hyper-parameters (`SiglipVisionConfig`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct VisionConfig {
+    pub hidden_size: usize,
+    pub intermediate_size: usize,
+    pub num_hidden_layers: usize,
+    pub num_attention_heads: usize,
+    pub num_channels: usize,
+    pub image_size: usize,
+    pub patch_size: usize,
+    pub hidden_act: Activation,
+    pub layer_norm_eps: f64,
+}
+
+/// Image preprocessing (`SiglipImageProcessor`): resize to `size` x `size` with bicubic,
+/// multiply by `rescale_factor`, normalize with `mean` / `std`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PreprocessConfig {
+    pub size: usize,
+    pub rescale_factor: f32,
+    pub mean: [f32; 3],
+    pub std: [f32; 3],
+}
+
+/// A full SigLIP configuration plus the JSON it was read from (kept for re-serialization).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SiglipConfig {
+    pub text: TextConfig,
+    pub vision: VisionConfig,
+    pub preprocess: PreprocessConfig,
+    /// The `config.json` text as read.
+    pub json: String,
+    /// The `preprocessor_config.json` text, if one was given.
+    pub preprocessor_json: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct RawText {
+    #[serde(default = "d::vocab")]
+    vocab_size: usize,
+    #[serde(default = "d::hidden")]
+    hidden_size: usize,
+    #[serde(default = "d::mlp")]
+    intermediate_size: usize,
+    #[serde(default = "d::layers")]
+    num_hidden_layers: usize,
+    #[serde(default = "d::heads")]
+    num_attention_heads: usize,
+    #[serde(default = "d::max_pos")]
+    max_position_embeddings: usize,
+    #[serde(default = "d::act")]
+    hidden_act: String,
+    #[serde(default = "d::eps")]
+    layer_norm_eps: f64,
+    #[serde(default)]
+    projection_size: Option<usize>,
+}
+
+#[derive(Deserialize)]
+struct RawVision {
+    #[serde(default = "d::hidden")]
+    hidden_size: usize,
+    #[serde(default = "d::mlp")]
+    intermediate_size: usize,
+    #[serde(default = "d::layers")]
+    num_hidden_layers: usize,
+    #[serde(default = "d::heads")]
+    num_attention_heads: usize,
+    #[serde(default = "d::channels")]
+    num_channels: usize,
+    #[serde(default = "d::image_size")]
+    image_size: Value,
+    #[serde(default = "d::patch")]
+    patch_size: Value,
+    #[serde(default = "d::act")]
+    hidden_act: String,
+    #[serde(default = "d::eps")]
+    layer_norm_eps: f64,
+    #[serde(default = "d::yes")]
+    vision_use_head: bool,
+}
+
+#[derive(Deserialize)]
+struct RawPreprocess {
+    #[serde(default)]
+    size: Option<Value>,
+    #[serde(default)]
+    resample: Option<u32>,
+    #[serde(default)]
+    rescale_factor: Option<f32>,
+    #[serde(default)]
+    image_mean: Option<Vec<f32>>,
+    #[serde(default)]
+    image_std: Option<Vec<f32>>,
+    #[serde(default)]
+    do_center_crop: Option<bool>,
+}
+
+/// Reference defaults (transformers `configuration_siglip.py`, `image_processing_siglip.py`).
+mod d {
+    use serde_json::Value;
+    pub fn vocab() -> usize { 32000 }
+    pub fn hidden() -> usize { 768 }
+    pub fn mlp() -> usize { 3072 }
+    pub fn layers() -> usize { 12 }
+    pub fn heads() -> usize { 12 }
+    pub fn max_pos() -> usize { 64 }
+    pub fn act() -> String { "gelu_pytorch_tanh".into() }
+    pub fn eps() -> f64 { 1e-6 }
+    pub fn channels() -> usize { 3 }
+    pub fn image_size() -> Value { Value::from(224) }
+    pub fn patch() -> Value { Value::from(16) }
+    pub fn yes() -> bool { true }
+    /// `IMAGENET_STANDARD_MEAN` / `_STD`, SigLIP's normalization.
+    pub const MEAN_STD: f32 = 0.5;
+    /// `rescale_factor` default: 1/255.
+    pub const RESCALE: f32 = 1.0 / 255.0;
+    /// PIL's `Resampling.BICUBIC`, the only resample SigLIP checkpoints use.
+    pub const BICUBIC: u32 = 3;
+}
+
+/// An `int` or a square `[n, n]` / `{"height": n, "width": n}`.
+fn square(v: &Value, what: &str) -> Result<usize> {
+    let bad = || Error::Config(format!("{what} must be a positive integer or a square size, found {v}"));
+    let n = match v {
+        Value::Number(n) => n.as_u64().ok_or_else(bad)?,
+        Value::Array(a) if a.len() == 2 && a[0] == a[1] => a[0].as_u64().ok_or_else(bad)?,
+        Value::Object(o) => match (o.get("height"), o.get("width")) {
+            (Some(h), Some(w)) if h == w => h.as_u64().ok_or_else(bad)?,
+            _ => return Err(bad()),
+        },
+        _ => return Err(bad()),
+    };
+    if n == 0 {
+        return Err(bad());
+    }
+    Ok(n as usize)
+}
+
+impl SiglipConfig {
+    /// Parses a Hugging Face SigLIP `config.json` and, if given, `preprocessor_config.json`.
+    pub fn from_json(config_json: &str, preprocessor_json: Option<&str>) -> Result<Self> {
+        let root: Value = serde_json::from_str(config_json)
+            .map_err(|e| Error::Config(format!("config.json is not valid JSON: {e}")))?;
+        let model_type = root.get("model_type").and_then(Value::as_str).unwrap_or("");
+        if model_type != "siglip" {
+            return Err(Error::Config(format!(
+                "model_type is `{model_type}`, expected `siglip` (only SigLIP checkpoints such as \
+                 google/siglip-base-patch16-224 are supported)"
+            )));
+        }
+        let section = |key: &str| -> Result<Value> {
+            match root.get(key) {
+                None | Some(Value::Null) => Ok(Value::Object(Default::default())),
+                Some(v @ Value::Object(_)) => Ok(v.clone()),
+                Some(other) => Err(Error::Config(format!("`{key}` must be an object, found {other}"))),
+            }
+        };
+        let rt: RawText = serde_json::from_value(section("text_config")?)
+            .map_err(|e| Error::Config(format!("text_config: {e}")))?;
+        let rv: RawVision = serde_json::from_value(section("vision_config")?)
+            .map_err(|e| Error::Config(format!("vision_config: {e}")))?;
+        if !rv.vision_use_head {
+            return Err(Error::Config("vision_use_head is false: the model has no image embedding head".into()));
+        }
+        let text = TextConfig {
+            vocab_size: rt.vocab_size,
+            hidden_size: rt.hidden_size,
+            intermediate_size: rt.intermediate_size,
+            num_hidden_layers: rt.num_hidden_layers,
+            num_attention_heads: rt.num_attention_heads,
+            max_position_embeddings: rt.max_position_embeddings,
+            hidden_act: Activation::from_name(&rt.hidden_act)?,
+            layer_norm_eps: rt.layer_norm_eps,
+            projection_size: rt.projection_size.unwrap_or(rt.hidden_size),
+        };
+        let vision = VisionConfig {
+            hidden_size: rv.hidden_size,
+            intermediate_size: rv.intermediate_size,
+            num_hidden_layers: rv.num_hidden_layers,
+            num_attention_heads: rv.num_attention_heads,
+            num_channels: rv.num_channels,
+            image_size: square(&rv.image_size, "vision_config.image_size")?,
+            patch_size: square(&rv.patch_size, "vision_config.patch_size")?,
+            hidden_act: Activation::from_name(&rv.hidden_act)?,
+            layer_norm_eps: rv.layer_norm_eps,
+        };
+        let preprocess = match preprocessor_json {
+            Some(p) => parse_preprocess(p, vision.image_size)?,
+            None => PreprocessConfig {
+                size: vision.image_size,
+                rescale_factor: d::RESCALE,
+                mean: [d::MEAN_STD; 3],
+                std: [d::MEAN_STD; 3],
+            },
+        };
+        let config = SiglipConfig {
+            text,
+            vision,
+            preprocess,
+            json: config_json.to_string(),
+            preprocessor_json: preprocessor_json.map(str::to_string),
+        };
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<()> {
+        let t = &self.text;
+        let v = &self.vision;
+        let positive = [
+            ("text_config.vocab_size", t.vocab_size),
+            ("text_config.hidden_size", t.hidden_size),
+            ("text_config.intermediate_size", t.intermediate_size),
+            ("text_config.num_attention_heads", t.num_attention_heads),
+            ("text_config.max_position_embeddings", t.max_position_embeddings),
+            ("text_config.projection_size", t.projection_size),
+            ("vision_config.hidden_size", v.hidden_size),
+            ("vision_config.intermediate_size", v.intermediate_size),
+            ("vision_config.num_attention_heads", v.num_attention_heads),
+            ("vision_config.num_channels", v.num_channels),
+        ];
+        for (name, value) in positive {
+            if value == 0 {
+                return Err(Error::Config(format!("{name} must be positive")));
+            }
+        }
+        // Guard against absurd sizes before anything is allocated from them.
+        let limits = [
+            ("text_config.vocab_size", t.vocab_size, 1 << 20),
+            ("text_config.hidden_size", t.hidden_size, 1 << 14),
+            ("text_config.intermediate_size", t.intermediate_size, 1 << 16),
+            ("text_config.num_hidden_layers", t.num_hidden_layers, 256),
+            ("text_config.max_position_embeddings", t.max_position_embeddings, 1 << 12),
+            ("vision_config.hidden_size", v.hidden_size, 1 << 14),
+            ("vision_config.intermediate_size", v.intermediate_size, 1 << 16),
+            ("vision_config.num_hidden_layers", v.num_hidden_layers, 256),
+            ("vision_config.image_size", v.image_size, 4096),
+        ];
+        for (name, value, max) in limits {
+            if value > max {
+                return Err(Error::Config(format!("{name} = {value} is larger than supported ({max})")));
+            }
+        }
+        if t.hidden_size % t.num_attention_heads != 0 {
+            return Err(Error::Config("text hidden_size is not divisible by num_attention_heads".into()));
+        }
+        if v.hidden_size % v.num_attention_heads != 0 {
+            return Err(Error::Config("vision hidden_size is not divisible by num_attention_heads".into()));
+        }
+        if v.num_channels != 3 {
+            return Err(Error::Config(format!("num_channels = {}; only RGB (3) is supported", v.num_channels)));
+        }
+        if v.patch_size > v.image_size || v.image_size % v.patch_size != 0 {
+            return Err(Error::Config(format!(
+                "image_size {} is not a multiple of patch_size {}",
+                v.image_size, v.patch_size
+            )));
+        }
+        if self.preprocess.size != v.image_size {
+            return Err(Error::Config(format!(
+                "the image processor resizes to {} but the vision tower expects {}",
+                self.preprocess.size, v.image_size
+            )));
+        }
+        if t.projection_size != v.hidden_size {
+            return Err(Error::Config(format!(
+                "text embeddings ({}) and image embeddings ({}) differ in width",
+                t.projection_size, v.hidden_size
+            )));
+        }
+        Ok(())
+    }
+}
+
+fn parse_preprocess(json: &str, image_size: usize) -> Result<PreprocessConfig> {
+    let raw: RawPreprocess = serde_json::from_str(json)
+        .map_err(|e| Error::Config(format!("preprocessor_config.json: {e}")))?;
+    if raw.do_center_crop == Some(true) {
+        return Err(Error::Config("preprocessor_config.json asks for a center crop; SigLIP resizes without one".into()));
+    }
+    if let Some(r) = raw.resample {
+        if r != d::BICUBIC {
+            return Err(Error::Config(format!("resample = {r} is not supported; SigLIP uses bicubic (3)")));
+        }
+    }
+    let triple = |v: Option<Vec<f32>>, what: &str| -> Result<[f32; 3]> {
+        match v {
+            None => Ok([d::MEAN_STD; 3]),
+            Some(v) if v.len() == 3 => Ok([v[0], v[1], v[2]]),
+            Some(v) => Err(Error::Config(format!("{what} must have 3 values, found {}", v.len()))),
+        }
+    };
+    let std = triple(raw.image_std, "image_std")?;
+    if std.iter().any(|s| *s == 0.0) {
+        return Err(Error::Config("image_std contains 0".into()));
+    }
+    Ok(PreprocessConfig {
+        size: match raw.size {
+            Some(v) => square(&v, "preprocessor size")?,
+            None => image_size,
+        },
+        rescale_factor: raw.rescale_factor.unwrap_or(d::RESCALE),
+        mean: triple(raw.image_mean, "image_mean")?,
+        std,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn google_base_config_uses_reference_defaults() {
+        // The shape of google/siglip-base-patch16-224's config.json: almost everything default.
+        let json = r#"{"architectures":["SiglipModel"],"model_type":"siglip",
+            "text_config":{"model_type":"siglip_text_model"},
+            "vision_config":{"model_type":"siglip_vision_model","patch_size":16}}"#;
+        let c = SiglipConfig::from_json(json, None).unwrap();
+        assert_eq!(c.text.vocab_size, 32000);
+        assert_eq!(c.text.max_position_embeddings, 64);
+        assert_eq!(c.text.projection_size, 768);
+        assert_eq!(c.text.layer_norm_eps, 1e-6);
+        assert_eq!(c.vision.image_size, 224);
+        assert_eq!(c.vision.hidden_act, Activation::GeluTanh);
+        assert_eq!(c.preprocess.mean, [0.5; 3]);
+    }
+
+    #[test]
+    fn rejects_other_models() {
+        let err = SiglipConfig::from_json(r#"{"model_type":"clip"}"#, None).unwrap_err();
+        assert!(err.to_string().contains("expected `siglip`"), "{err}");
+        assert!(matches!(SiglipConfig::from_json("not json", None), Err(Error::Config(_))));
+        let bad_heads = r#"{"model_type":"siglip","text_config":{"hidden_size":10,"num_attention_heads":3,"projection_size":768}}"#;
+        assert!(matches!(SiglipConfig::from_json(bad_heads, None), Err(Error::Config(_))));
+        let huge = r#"{"model_type":"siglip","vision_config":{"hidden_size":100000000}}"#;
+        assert!(matches!(SiglipConfig::from_json(huge, None), Err(Error::Config(_))));
+    }
+
+    #[test]
+    fn preprocessor_must_match() {
+        let json = r#"{"model_type":"siglip"}"#;
+        let crop = r#"{"do_center_crop": true}"#;
+        assert!(SiglipConfig::from_json(json, Some(crop)).is_err());
+        let bilinear = r#"{"resample": 2}"#;
+        assert!(SiglipConfig::from_json(json, Some(bilinear)).is_err());
+        let ok = r#"{"resample": 3, "size": {"height": 224, "width": 224}, "image_mean": [0.5,0.5,0.5]}"#;
+        assert_eq!(SiglipConfig::from_json(json, Some(ok)).unwrap().preprocess.size, 224);
+    }
+}

@@ -1,0 +1,227 @@
+//! The single-file model format (version 1, see `docs/format.md`): a standard safetensors
+//! file whose `__metadata__` carries the config, the image processor config and the
+//! tokenizer, and whose tensors keep Hugging Face names, with big matrices block-quantized.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+use safetensors::{Dtype, View};
+
+use crate::error::{Error, Result};
+use crate::quant::{QuantKind, QuantMatrix};
+use crate::weights::{quant_data_name, quant_scales_name, Weights};
+
+/// `__metadata__["format"]` of every file this crate writes.
+pub const FORMAT_NAME: &str = "siglip-web";
+/// `__metadata__["format_version"]`; readers refuse versions they do not know.
+pub const FORMAT_VERSION: &str = "1";
+
+/// Metadata keys.
+pub mod keys {
+    pub const FORMAT: &str = "format";
+    pub const VERSION: &str = "format_version";
+    pub const DTYPE: &str = "dtype";
+    pub const CONFIG: &str = "config";
+    pub const PREPROCESSOR: &str = "preprocessor_config";
+    pub const TOKENIZER: &str = "tokenizer";
+}
+
+/// How weight matrices are stored in a packed file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StorageDtype {
+    F32,
+    F16,
+    Q8,
+    Q4,
+}
+
+impl StorageDtype {
+    pub fn parse(s: &str) -> Result<Self> {
+        match s {
+            "f32" => Ok(StorageDtype::F32),
+            "f16" => Ok(StorageDtype::F16),
+            "q8" => Ok(StorageDtype::Q8),
+            "q4" => Ok(StorageDtype::Q4),
+            other => Err(Error::Input(format!("unknown dtype `{other}`; use q8, q4, f16 or f32"))),
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            StorageDtype::F32 => "f32",
+            StorageDtype::F16 => "f16",
+            StorageDtype::Q8 => "q8",
+            StorageDtype::Q4 => "q4",
+        }
+    }
+}
+
+/// Whether a tensor is one of the large matrices that q8 / q4 quantize: the encoder layers'
+/// projections and MLPs of both towers, the token embedding and the text head. The vision
+/// pooling head, the patch embedding, position embeddings, norms and biases stay f32: they
+/// are small, and the pooling head in particular is sensitive to quantization error.
+pub fn is_quantizable(name: &str) -> bool {
+    let encoder = name.contains(".encoder.layers.")
+        && name.ends_with(".weight")
+        && ["q_proj", "k_proj", "v_proj", "out_proj", "fc1", "fc2"].iter().any(|p| name.contains(&format!(".{p}.")));
+    encoder || name == "text_model.embeddings.token_embedding.weight" || name == "text_model.head.weight"
+}
+
+/// Whether the f16 file stores this tensor as f16 (every matrix outside the vision pooling head).
+fn is_f16(name: &str, shape: &[usize]) -> bool {
+    shape.len() >= 2 && !name.starts_with("vision_model.head.")
+}
+
+struct Stored {
+    dtype: Dtype,
+    shape: Vec<usize>,
+    data: Vec<u8>,
+}
+
+impl View for &Stored {
+    fn dtype(&self) -> Dtype {
+        self.dtype
+    }
+    fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+    fn data(&self) -> Cow<'_, [u8]> {
+        Cow::Borrowed(&self.data)
+    }
+    fn data_len(&self) -> usize {
+        self.data.len()
+    }
+}
+
+fn f32_bytes(values: &[f32]) -> Vec<u8> {
+    values.iter().flat_map(|v| v.to_le_bytes()).collect()
+}
+
+fn f16_bytes(values: &[f32]) -> Vec<u8> {
+    values.iter().flat_map(|v| half::f16::from_f32(*v).to_le_bytes()).collect()
+}
+
+/// Everything a packed file holds besides the tensors.
+#[derive(Debug, Clone)]
+pub struct PackedMeta {
+    pub dtype: String,
+    pub config: String,
+    pub preprocessor: Option<String>,
+    pub tokenizer: String,
+}
+
+/// Writes a packed model file from a Hugging Face checkpoint's parts. `weights` must hold
+/// every tensor the model needs (callers validate by loading the model first).
+pub fn pack(
+    weights: &Weights<'_>,
+    dtype: StorageDtype,
+    config_json: &str,
+    preprocessor_json: Option<&str>,
+    tokenizer_json: &str,
+) -> Result<Vec<u8>> {
+    let mut tensors: Vec<(String, Stored)> = Vec::new();
+    for name in weights.names() {
+        let name = name.to_string();
+        if !weights.is_float(&name) {
+            continue;
+        }
+        let shape = weights.shape(&name)?;
+        let values = weights.dense_values(&name, &shape)?;
+        let quant = match dtype {
+            StorageDtype::Q8 if is_quantizable(&name) && shape.len() == 2 => Some(QuantKind::Q8),
+            StorageDtype::Q4 if is_quantizable(&name) && shape.len() == 2 => Some(QuantKind::Q4),
+            _ => None,
+        };
+        match quant {
+            Some(kind) => {
+                let (rows, cols) = (shape[0], shape[1]);
+                let q = QuantMatrix::quantize(kind, &values, rows, cols);
+                let data_dtype = if kind == QuantKind::Q8 { Dtype::I8 } else { Dtype::U8 };
+                let scales_shape = vec![rows, kind.row_scales(cols)];
+                tensors.push((
+                    quant_data_name(&name, kind),
+                    Stored { dtype: data_dtype, shape: vec![rows, kind.row_bytes(cols)], data: q.data },
+                ));
+                tensors.push((
+                    quant_scales_name(&name, kind),
+                    Stored { dtype: Dtype::F16, shape: scales_shape, data: f16_bytes(&q.scales) },
+                ));
+            }
+            None if dtype != StorageDtype::F32 && is_f16(&name, &shape) => {
+                tensors.push((name, Stored { dtype: Dtype::F16, shape, data: f16_bytes(&values) }));
+            }
+            None => tensors.push((name, Stored { dtype: Dtype::F32, shape, data: f32_bytes(&values) })),
+        }
+    }
+    let mut meta = HashMap::new();
+    meta.insert(keys::FORMAT.to_string(), FORMAT_NAME.to_string());
+    meta.insert(keys::VERSION.to_string(), FORMAT_VERSION.to_string());
+    meta.insert(keys::DTYPE.to_string(), dtype.name().to_string());
+    meta.insert(keys::CONFIG.to_string(), config_json.to_string());
+    meta.insert(keys::TOKENIZER.to_string(), tokenizer_json.to_string());
+    if let Some(p) = preprocessor_json {
+        meta.insert(keys::PREPROCESSOR.to_string(), p.to_string());
+    }
+    let views = tensors.iter().map(|(n, s)| (n.clone(), s));
+    safetensors::serialize(views, Some(meta)).map_err(|e| Error::Weights(format!("could not write: {e}")))
+}
+
+/// Reads the metadata of a packed file, refusing files that are not in this format.
+pub fn read_meta(bytes: &[u8]) -> Result<PackedMeta> {
+    let (_, metadata) = safetensors::SafeTensors::read_metadata(bytes).map_err(|e| {
+        Error::Weights(format!("{e} (the file is truncated, corrupt or not a safetensors file)"))
+    })?;
+    let meta = metadata.metadata().clone().unwrap_or_default();
+    let get = |k: &str| meta.get(k).cloned();
+    match get(keys::FORMAT).as_deref() {
+        Some(FORMAT_NAME) => {}
+        _ => {
+            return Err(Error::Weights(
+                "this safetensors file was not made by `siglip quantize` (no `format: siglip-web` metadata); \
+                 convert the Hugging Face checkpoint with `siglip quantize` first"
+                    .into(),
+            ))
+        }
+    }
+    match get(keys::VERSION).as_deref() {
+        Some(FORMAT_VERSION) => {}
+        other => {
+            return Err(Error::Weights(format!(
+                "format version {other:?} is not supported (this build reads version {FORMAT_VERSION})"
+            )))
+        }
+    }
+    let need = |k: &str| get(k).ok_or_else(|| Error::Weights(format!("metadata `{k}` is missing")));
+    Ok(PackedMeta {
+        dtype: need(keys::DTYPE)?,
+        config: need(keys::CONFIG)?,
+        preprocessor: get(keys::PREPROCESSOR),
+        tokenizer: need(keys::TOKENIZER)?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantizable_names() {
+        assert!(is_quantizable("vision_model.encoder.layers.3.self_attn.q_proj.weight"));
+        assert!(is_quantizable("text_model.encoder.layers.0.mlp.fc2.weight"));
+        assert!(is_quantizable("text_model.embeddings.token_embedding.weight"));
+        assert!(!is_quantizable("vision_model.encoder.layers.3.self_attn.q_proj.bias"));
+        assert!(!is_quantizable("vision_model.head.mlp.fc1.weight"));
+        assert!(!is_quantizable("vision_model.head.attention.out_proj.weight"));
+        assert!(!is_quantizable("vision_model.embeddings.patch_embedding.weight"));
+        assert!(!is_quantizable("text_model.encoder.layers.0.layer_norm1.weight"));
+    }
+
+    #[test]
+    fn foreign_safetensors_are_refused() {
+        let t = Stored { dtype: Dtype::F32, shape: vec![1], data: f32_bytes(&[1.0]) };
+        let bytes = safetensors::serialize([("x", &t)], None).unwrap();
+        let err = read_meta(&bytes).unwrap_err();
+        assert!(err.to_string().contains("siglip quantize"), "{err}");
+        assert!(matches!(read_meta(&bytes[..5]), Err(Error::Weights(_))));
+    }
+}

@@ -1,0 +1,155 @@
+//! The vision tower (`SiglipVisionTransformer`): patch embedding (a strided convolution, done
+//! here as one matrix product over unfolded patches), position embeddings, encoder, post layer
+//! norm and the multi-head attention pooling head (`SiglipMultiheadAttentionPoolingHead`).
+
+use candle_core::Tensor;
+
+use super::layers::{attention, select_position, tensor_from, Encoder, EncoderShape, LayerNorm, Linear, Mlp};
+use crate::config::VisionConfig;
+use crate::error::{Error, Result};
+use crate::weights::{Matrix, Weights};
+
+/// The attention-pooling head: a learned probe attends over all patch states.
+struct PoolingHead {
+    probe: Tensor,
+    q: Linear,
+    k: Linear,
+    v: Linear,
+    out: Linear,
+    layer_norm: LayerNorm,
+    mlp: Mlp,
+    heads: usize,
+}
+
+impl PoolingHead {
+    fn load(c: &VisionConfig, w: &Weights<'_>, prefix: &str) -> Result<Self> {
+        let d = c.hidden_size;
+        // torch.nn.MultiheadAttention keeps q, k and v projections stacked in one tensor.
+        let in_proj = w.matrix(&format!("{prefix}.attention.in_proj_weight"), 3 * d, d)?.to_dense()?;
+        let in_bias = w.dense(&format!("{prefix}.attention.in_proj_bias"), &[3 * d])?;
+        let part = |i: usize| -> Result<Linear> {
+            Ok(Linear::from_parts(
+                Matrix::Dense(in_proj.narrow(0, i * d, d)?.contiguous()?),
+                Some(in_bias.narrow(0, i * d, d)?.contiguous()?),
+                d,
+            ))
+        };
+        Ok(PoolingHead {
+            probe: w.dense(&format!("{prefix}.probe"), &[1, 1, d])?,
+            q: part(0)?,
+            k: part(1)?,
+            v: part(2)?,
+            out: Linear::load(w, &format!("{prefix}.attention.out_proj"), d, d)?,
+            layer_norm: LayerNorm::load(w, &format!("{prefix}.layernorm"), d, c.layer_norm_eps)?,
+            mlp: Mlp::load(w, &format!("{prefix}.mlp"), d, c.intermediate_size, c.hidden_act)?,
+            heads: c.num_attention_heads,
+        })
+    }
+
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let b = x.dims()[0];
+        let probe = self.probe.repeat((b, 1, 1))?;
+        let ctx = attention(&self.q.forward(&probe)?, &self.k.forward(x)?, &self.v.forward(x)?, self.heads, None)?;
+        let h = self.out.forward(&ctx)?;
+        let h = (&h + self.mlp.forward(&self.layer_norm.forward(&h)?)?)?;
+        select_position(&h, 0)
+    }
+
+    fn memory_bytes(&self) -> usize {
+        self.q.memory_bytes() * 3 + self.out.memory_bytes() + self.mlp.memory_bytes()
+    }
+}
+
+pub struct VisionTower {
+    patch_embedding: Linear,
+    position_embedding: Tensor,
+    encoder: Encoder,
+    post_layernorm: LayerNorm,
+    head: PoolingHead,
+    channels: usize,
+    image_size: usize,
+    patch: usize,
+    dim: usize,
+}
+
+impl VisionTower {
+    pub fn load(c: &VisionConfig, w: &Weights<'_>, prefix: &str) -> Result<Self> {
+        let grid = c.image_size / c.patch_size;
+        let shape = EncoderShape {
+            dim: c.hidden_size,
+            mlp_dim: c.intermediate_size,
+            layers: c.num_hidden_layers,
+            heads: c.num_attention_heads,
+            eps: c.layer_norm_eps,
+            act: c.hidden_act,
+        };
+        let p = format!("{prefix}.embeddings");
+        Ok(VisionTower {
+            patch_embedding: Linear::load(
+                w,
+                &format!("{p}.patch_embedding"),
+                c.num_channels * c.patch_size * c.patch_size,
+                c.hidden_size,
+            )?,
+            position_embedding: w
+                .dense(&format!("{p}.position_embedding.weight"), &[grid * grid, c.hidden_size])?,
+            encoder: Encoder::load(w, &format!("{prefix}.encoder"), shape)?,
+            post_layernorm: LayerNorm::load(w, &format!("{prefix}.post_layernorm"), c.hidden_size, c.layer_norm_eps)?,
+            head: PoolingHead::load(c, w, &format!("{prefix}.head"))?,
+            channels: c.num_channels,
+            image_size: c.image_size,
+            patch: c.patch_size,
+            dim: c.hidden_size,
+        })
+    }
+
+    pub fn output_dim(&self) -> usize {
+        self.dim
+    }
+
+    /// Unnormalized image embeddings `[batch, dim]` from pixel values laid out
+    /// `[batch, channels, image_size, image_size]` (row-major, already normalized).
+    pub fn forward(&self, pixels: &[f32], batch: usize) -> Result<Tensor> {
+        let (c, s, p) = (self.channels, self.image_size, self.patch);
+        if batch == 0 || pixels.len() != batch * c * s * s {
+            return Err(Error::Input(format!(
+                "vision tower needs {batch} x {c} x {s} x {s} pixel values, got {}",
+                pixels.len()
+            )));
+        }
+        let grid = s / p;
+        let patch_len = c * p * p;
+        // Unfold into [batch * grid * grid, c * p * p], each patch in the conv kernel's
+        // (channel, row, column) order, patches in row-major grid order.
+        let mut patches = vec![0f32; batch * grid * grid * patch_len];
+        for (i, dst) in patches.chunks_exact_mut(patch_len).enumerate() {
+            let (img, cell) = (i / (grid * grid), i % (grid * grid));
+            let (gy, gx) = (cell / grid, cell % grid);
+            for ch in 0..c {
+                for ky in 0..p {
+                    let src = ((img * c + ch) * s + gy * p + ky) * s + gx * p;
+                    let o = (ch * p + ky) * p;
+                    dst[o..o + p].copy_from_slice(&pixels[src..src + p]);
+                }
+            }
+        }
+        let x = tensor_from(patches, &[batch, grid * grid, patch_len])?;
+        let x = self.patch_embedding.forward(&x)?;
+        let x = x.broadcast_add(&self.position_embedding.unsqueeze(0)?)?;
+        let x = self.encoder.forward(&x, None)?;
+        let x = self.post_layernorm.forward(&x)?;
+        self.head.forward(&x)
+    }
+
+    /// Side of the square input image in pixels.
+    pub fn image_size(&self) -> usize {
+        self.image_size
+    }
+
+    pub fn memory_bytes(&self) -> usize {
+        self.patch_embedding.memory_bytes()
+            + self.position_embedding.elem_count() * 4
+            + self.encoder.memory_bytes()
+            + self.head.memory_bytes()
+    }
+}

@@ -1,0 +1,271 @@
+//! Image bytes (or raw RGBA pixels) to the normalized tensor the vision tower takes, exactly
+//! as the reference zero-shot pipeline prepares an image:
+//!
+//! 1. `load_image`: decode, apply the EXIF orientation, `convert("RGB")` (alpha is dropped,
+//!    not composited; grayscale is replicated; an animated GIF gives its first frame);
+//! 2. `SiglipImageProcessor`: resize straight to `size x size` (no crop, no aspect ratio) with
+//!    PIL's bicubic, which is reproduced here bit for bit ([`resize_bicubic`]);
+//! 3. `x * rescale_factor`, then `(x - mean) / std` per channel, channels first.
+//!
+//! Images larger than [`MAX_PIXELS`] or [`MAX_SIDE`] are refused from their header, before any
+//! pixel memory is allocated.
+
+use std::io::Cursor;
+
+use image::{DynamicImage, ImageDecoder, ImageReader, Limits};
+
+use crate::config::PreprocessConfig;
+use crate::error::{Error, Result};
+
+/// Largest accepted width or height, in pixels.
+pub const MAX_SIDE: u32 = 16_384;
+/// Largest accepted pixel count (64 Mpx: a 48 Mpx phone photo fits, 30000 x 30000 does not).
+pub const MAX_PIXELS: u64 = 64 * 1024 * 1024;
+
+/// An 8-bit RGB image, row-major, 3 bytes per pixel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rgb8 {
+    pub width: usize,
+    pub height: usize,
+    pub data: Vec<u8>,
+}
+
+fn check_size(width: u64, height: u64) -> Result<()> {
+    if width == 0 || height == 0 {
+        return Err(Error::Image(format!("the image is {width} x {height} pixels: it has no pixels")));
+    }
+    if width > MAX_SIDE as u64 || height > MAX_SIDE as u64 || width * height > MAX_PIXELS {
+        return Err(Error::Image(format!(
+            "the image is {width} x {height} pixels; the largest accepted is {MAX_SIDE} px a side and \
+             {} megapixels (scale it down first)",
+            MAX_PIXELS / (1024 * 1024)
+        )));
+    }
+    Ok(())
+}
+
+/// Decodes JPEG, PNG, WebP or GIF bytes to upright RGB.
+pub fn decode(bytes: &[u8]) -> Result<Rgb8> {
+    let reader = ImageReader::new(Cursor::new(bytes))
+        .with_guessed_format()
+        .map_err(|e| Error::Image(format!("could not read the image: {e}")))?;
+    if reader.format().is_none() {
+        return Err(Error::Image(
+            "the bytes are not a supported image (JPEG, PNG, WebP or GIF expected)".into(),
+        ));
+    }
+    let mut decoder = reader
+        .into_decoder()
+        .map_err(|e| Error::Image(format!("could not read the image header: {e}")))?;
+    let (w, h) = decoder.dimensions();
+    check_size(w as u64, h as u64)?;
+    let mut limits = Limits::default();
+    limits.max_image_width = Some(MAX_SIDE);
+    limits.max_image_height = Some(MAX_SIDE);
+    limits.max_alloc = Some(MAX_PIXELS * 8);
+    decoder
+        .set_limits(limits)
+        .map_err(|e| Error::Image(format!("the image is too large: {e}")))?;
+    // A broken EXIF block is not worth rejecting the photo for: treat it as upright.
+    let orientation = decoder.orientation().unwrap_or(image::metadata::Orientation::NoTransforms);
+    let mut img = DynamicImage::from_decoder(decoder)
+        .map_err(|e| Error::Image(format!("the image data is corrupt or truncated: {e}")))?;
+    img.apply_orientation(orientation);
+    let rgb = img.to_rgb8();
+    Ok(Rgb8 { width: rgb.width() as usize, height: rgb.height() as usize, data: rgb.into_raw() })
+}
+
+/// RGB from raw RGBA pixels (e.g. a browser `ImageData`); alpha is dropped as `convert("RGB")` does.
+pub fn from_rgba(width: usize, height: usize, rgba: &[u8]) -> Result<Rgb8> {
+    check_size(width as u64, height as u64)?;
+    if rgba.len() != width * height * 4 {
+        return Err(Error::Image(format!(
+            "expected {} RGBA bytes for {width} x {height}, got {}",
+            width * height * 4,
+            rgba.len()
+        )));
+    }
+    let data = rgba.chunks_exact(4).flat_map(|p| [p[0], p[1], p[2]]).collect();
+    Ok(Rgb8 { width, height, data })
+}
+
+/// PIL's fixed-point precision for 8-bit resampling (`PRECISION_BITS` in `Resample.c`).
+const PRECISION_BITS: u32 = 32 - 8 - 2;
+
+/// PIL's bicubic kernel (`a = -0.5`), support 2.
+fn bicubic(x: f64) -> f64 {
+    const A: f64 = -0.5;
+    let x = x.abs();
+    if x < 1.0 {
+        ((A + 2.0) * x - (A + 3.0)) * x * x + 1.0
+    } else if x < 2.0 {
+        (((x - 5.0) * x + 8.0) * x - 4.0) * A
+    } else {
+        0.0
+    }
+}
+
+/// Per output index: first input index, and fixed-point weights (PIL's `precompute_coeffs`
+/// followed by `normalize_coeffs_8bpc`).
+fn coefficients(in_size: usize, out_size: usize) -> Vec<(usize, Vec<i32>)> {
+    let scale = in_size as f64 / out_size as f64;
+    let filterscale = scale.max(1.0);
+    let support = 2.0 * filterscale;
+    let mut out = Vec::with_capacity(out_size);
+    for xx in 0..out_size {
+        let center = (xx as f64 + 0.5) * scale;
+        let ss = 1.0 / filterscale;
+        // C's (int) cast truncates toward zero, as `as i64` does.
+        let xmin = ((center - support + 0.5) as i64).max(0) as usize;
+        let xmax = ((center + support + 0.5) as i64).min(in_size as i64) as usize;
+        let n = xmax.saturating_sub(xmin);
+        let mut w: Vec<f64> =
+            (0..n).map(|x| bicubic((x as f64 + xmin as f64 - center + 0.5) * ss)).collect();
+        let total: f64 = w.iter().sum();
+        if total != 0.0 {
+            w.iter_mut().for_each(|v| *v /= total);
+        }
+        let one = (1u32 << PRECISION_BITS) as f64;
+        let fixed = w
+            .iter()
+            .map(|&k| if k < 0.0 { (-0.5 + k * one) as i32 } else { (0.5 + k * one) as i32 })
+            .collect();
+        out.push((xmin, fixed));
+    }
+    out
+}
+
+#[inline]
+fn clip8(acc: i64) -> u8 {
+    (acc >> PRECISION_BITS).clamp(0, 255) as u8
+}
+
+/// Resizes with PIL's `Image.resize(size, Resampling.BICUBIC)` on an RGB image: horizontal
+/// pass first, then vertical, each rounding to 8 bits, so results match Pillow exactly.
+pub fn resize_bicubic(img: &Rgb8, out_w: usize, out_h: usize) -> Rgb8 {
+    let (w, h) = (img.width, img.height);
+    let half = 1i64 << (PRECISION_BITS - 1);
+    let horizontal = if out_w != w {
+        let coeffs = coefficients(w, out_w);
+        let mut tmp = vec![0u8; out_w * h * 3];
+        for y in 0..h {
+            let row = &img.data[y * w * 3..(y + 1) * w * 3];
+            for (xx, (xmin, k)) in coeffs.iter().enumerate() {
+                let mut acc = [half; 3];
+                for (i, &kv) in k.iter().enumerate() {
+                    let p = (xmin + i) * 3;
+                    for c in 0..3 {
+                        acc[c] += row[p + c] as i64 * kv as i64;
+                    }
+                }
+                let o = (y * out_w + xx) * 3;
+                for c in 0..3 {
+                    tmp[o + c] = clip8(acc[c]);
+                }
+            }
+        }
+        Rgb8 { width: out_w, height: h, data: tmp }
+    } else {
+        img.clone()
+    };
+    if out_h == h {
+        return horizontal;
+    }
+    let coeffs = coefficients(h, out_h);
+    let src = &horizontal.data;
+    let mut out = vec![0u8; out_w * out_h * 3];
+    for (yy, (ymin, k)) in coeffs.iter().enumerate() {
+        for x in 0..out_w * 3 {
+            let mut acc = half;
+            for (i, &kv) in k.iter().enumerate() {
+                acc += src[(ymin + i) * out_w * 3 + x] as i64 * kv as i64;
+            }
+            out[yy * out_w * 3 + x] = clip8(acc);
+        }
+    }
+    Rgb8 { width: out_w, height: out_h, data: out }
+}
+
+/// Rescales and normalizes an image already at the model's size into channels-first f32.
+pub fn normalize(img: &Rgb8, cfg: &PreprocessConfig) -> Vec<f32> {
+    let plane = img.width * img.height;
+    let mut out = vec![0f32; 3 * plane];
+    for (i, px) in img.data.chunks_exact(3).enumerate() {
+        for c in 0..3 {
+            out[c * plane + i] = (px[c] as f32 * cfg.rescale_factor - cfg.mean[c]) / cfg.std[c];
+        }
+    }
+    out
+}
+
+/// The whole pipeline for one RGB image: resize to the model's size, then normalize.
+pub fn pixel_values(img: &Rgb8, cfg: &PreprocessConfig) -> Vec<f32> {
+    normalize(&resize_bicubic(img, cfg.size, cfg.size), cfg)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kernel_hand_values() {
+        // a = -0.5: k(0) = 1, k(0.5) = 0.5625, k(1) = 0, k(1.5) = -0.0625.
+        assert_eq!(bicubic(0.0), 1.0);
+        assert!((bicubic(0.5) - 0.5625).abs() < 1e-12);
+        assert_eq!(bicubic(1.0), 0.0);
+        assert!((bicubic(-1.5) + 0.0625).abs() < 1e-12);
+        assert_eq!(bicubic(2.0), 0.0);
+    }
+
+    #[test]
+    fn same_size_is_identity_and_constant_stays_constant() {
+        let img = Rgb8 { width: 5, height: 4, data: (0..60).map(|v| (v * 4) as u8).collect() };
+        assert_eq!(resize_bicubic(&img, 5, 4), img);
+        let flat = Rgb8 { width: 37, height: 11, data: vec![77; 37 * 11 * 3] };
+        let r = resize_bicubic(&flat, 8, 30);
+        assert!(r.data.iter().all(|v| *v == 77));
+    }
+
+    #[test]
+    fn coefficients_sum_to_one() {
+        for (i, o) in [(640, 224), (9, 224), (224, 224), (30000, 224)] {
+            for (_, k) in coefficients(i, o) {
+                let s: i64 = k.iter().map(|v| *v as i64).sum();
+                assert!((s - (1 << PRECISION_BITS)).abs() <= k.len() as i64, "{i}->{o}: {s}");
+            }
+        }
+    }
+
+    #[test]
+    fn refuses_huge_headers_before_decoding() {
+        // A PNG header claiming 30000 x 30000 with no pixel data behind it.
+        let mut png = vec![0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, b'I', b'H', b'D', b'R'];
+        png.extend_from_slice(&30000u32.to_be_bytes());
+        png.extend_from_slice(&30000u32.to_be_bytes());
+        png.extend_from_slice(&[8, 2, 0, 0, 0]);
+        let crc = crc32(&png[12..]);
+        png.extend_from_slice(&crc.to_be_bytes());
+        let err = decode(&png).unwrap_err();
+        assert!(matches!(err, Error::Image(_)), "{err}");
+        assert!(err.to_string().contains("30000 x 30000"), "{err}");
+    }
+
+    #[test]
+    fn rejects_non_images() {
+        assert!(matches!(decode(b"definitely not an image"), Err(Error::Image(_))));
+        assert!(matches!(decode(&[]), Err(Error::Image(_))));
+        assert!(matches!(from_rgba(2, 2, &[0; 15]), Err(Error::Image(_))));
+        assert!(matches!(from_rgba(0, 2, &[]), Err(Error::Image(_))));
+    }
+
+    fn crc32(bytes: &[u8]) -> u32 {
+        let mut crc = 0xffff_ffffu32;
+        for b in bytes {
+            crc ^= *b as u32;
+            for _ in 0..8 {
+                crc = if crc & 1 != 0 { (crc >> 1) ^ 0xedb8_8320 } else { crc >> 1 };
+            }
+        }
+        !crc
+    }
+}

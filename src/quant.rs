@@ -1,0 +1,229 @@
+//! Block quantization of weight matrices: the math, with no file format and no tensors.
+//!
+//! A matrix of `rows x cols` f32 values is cut, row by row, into blocks of [`BLOCK`]
+//! consecutive values along `cols` (the input dimension of a linear layer). The last block of
+//! a row may be shorter, so widths that are not a multiple of the block size (so400m's MLP is
+//! 4304 wide) need no padding. Each block gets one f16 scale:
+//!
+//! * **q8**: `scale = max|w| / 127`, `q = round(w / scale)` in `-127..=127`, stored as `i8`.
+//! * **q4**: as GGML's Q4_0, the value of largest magnitude `m` maps to -8:
+//!   `scale = m / -8`, `q = clamp(round(w / scale), -8, 7)`, stored as `q + 8` in a nibble,
+//!   two per byte (even column in the low nibble). A row of odd width ends in a half-used byte.
+//!
+//! Dequantization is `w = q * scale` with the scale read back from f16, so what the file holds
+//! is exactly what the model computes with.
+
+use half::f16;
+
+/// Number of consecutive values along a row that share one scale.
+pub const BLOCK: usize = 32;
+
+/// The stored number formats for weight matrices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum QuantKind {
+    /// 8-bit signed integers with one f16 scale per block.
+    Q8,
+    /// 4-bit signed integers (two per byte) with one f16 scale per block.
+    Q4,
+    /// IEEE half precision, no scales.
+    F16,
+}
+
+impl QuantKind {
+    /// Bytes used by one row of `cols` values (excluding scales).
+    pub fn row_bytes(self, cols: usize) -> usize {
+        match self {
+            QuantKind::Q8 => cols,
+            QuantKind::Q4 => cols.div_ceil(2),
+            QuantKind::F16 => cols * 2,
+        }
+    }
+
+    /// Number of scales per row of `cols` values.
+    pub fn row_scales(self, cols: usize) -> usize {
+        match self {
+            QuantKind::Q8 | QuantKind::Q4 => cols.div_ceil(BLOCK),
+            QuantKind::F16 => 0,
+        }
+    }
+}
+
+/// A quantized matrix: `rows x cols` values in `kind`'s encoding, row-major.
+#[derive(Debug, Clone)]
+pub struct QuantMatrix {
+    pub kind: QuantKind,
+    pub rows: usize,
+    pub cols: usize,
+    /// Encoded values: `rows * kind.row_bytes(cols)` bytes.
+    pub data: Vec<u8>,
+    /// One scale per block, `rows * kind.row_scales(cols)` values, already widened from f16.
+    pub scales: Vec<f32>,
+}
+
+impl QuantMatrix {
+    /// Quantizes a row-major f32 matrix.
+    pub fn quantize(kind: QuantKind, values: &[f32], rows: usize, cols: usize) -> Self {
+        debug_assert_eq!(values.len(), rows * cols);
+        let mut data = Vec::with_capacity(rows * kind.row_bytes(cols));
+        let mut scales = Vec::with_capacity(rows * kind.row_scales(cols));
+        for row in values.chunks_exact(cols.max(1)).take(rows) {
+            match kind {
+                QuantKind::F16 => {
+                    for v in row {
+                        data.extend_from_slice(&f16::from_f32(*v).to_le_bytes());
+                    }
+                }
+                QuantKind::Q8 => {
+                    for block in row.chunks(BLOCK) {
+                        let amax = block.iter().fold(0f32, |m, v| m.max(v.abs()));
+                        let scale = f16::from_f32(amax / 127.0).to_f32();
+                        let inv = if scale > 0.0 { 1.0 / scale } else { 0.0 };
+                        scales.push(scale);
+                        for v in block {
+                            data.push((v * inv).round().clamp(-127.0, 127.0) as i8 as u8);
+                        }
+                    }
+                }
+                QuantKind::Q4 => {
+                    let mut nibbles = Vec::with_capacity(cols + 1);
+                    for block in row.chunks(BLOCK) {
+                        let extreme = block
+                            .iter()
+                            .fold(0f32, |m, v| if v.abs() > m.abs() { *v } else { m });
+                        let scale = f16::from_f32(extreme / -8.0).to_f32();
+                        let inv = if scale != 0.0 { 1.0 / scale } else { 0.0 };
+                        scales.push(scale);
+                        for v in block {
+                            let q = (v * inv).round().clamp(-8.0, 7.0) as i32;
+                            nibbles.push((q + 8) as u8);
+                        }
+                    }
+                    if nibbles.len() % 2 == 1 {
+                        nibbles.push(8); // zero, padding the last byte of an odd row
+                    }
+                    for pair in nibbles.chunks_exact(2) {
+                        data.push(pair[0] | (pair[1] << 4));
+                    }
+                }
+            }
+        }
+        QuantMatrix { kind, rows, cols, data, scales }
+    }
+
+    /// Writes row `r` as f32 values into `out` (`out.len() == cols`).
+    pub fn dequantize_row(&self, r: usize, out: &mut [f32]) {
+        let cols = self.cols;
+        let bytes = &self.data[r * self.kind.row_bytes(cols)..(r + 1) * self.kind.row_bytes(cols)];
+        let nscales = self.kind.row_scales(cols);
+        let scales = &self.scales[r * nscales..(r + 1) * nscales];
+        match self.kind {
+            QuantKind::F16 => {
+                for (o, b) in out.iter_mut().zip(bytes.chunks_exact(2)) {
+                    *o = f16::from_le_bytes([b[0], b[1]]).to_f32();
+                }
+            }
+            QuantKind::Q8 => {
+                for ((o, q), s) in out
+                    .chunks_mut(BLOCK)
+                    .zip(bytes.chunks(BLOCK))
+                    .zip(scales)
+                {
+                    for (o, q) in o.iter_mut().zip(q) {
+                        *o = (*q as i8) as f32 * s;
+                    }
+                }
+            }
+            QuantKind::Q4 => {
+                for (c, o) in out.iter_mut().enumerate() {
+                    let byte = bytes[c / 2];
+                    let nibble = if c % 2 == 0 { byte & 0x0f } else { byte >> 4 };
+                    *o = (nibble as i32 - 8) as f32 * scales[c / BLOCK];
+                }
+            }
+        }
+    }
+
+    /// The whole matrix as row-major f32 values.
+    pub fn dequantize(&self) -> Vec<f32> {
+        let mut out = vec![0f32; self.rows * self.cols];
+        if self.cols > 0 {
+            for (r, row) in out.chunks_exact_mut(self.cols).enumerate() {
+                self.dequantize_row(r, row);
+            }
+        }
+        out
+    }
+
+    /// Bytes held in memory by this matrix.
+    pub fn memory_bytes(&self) -> usize {
+        self.data.len() + self.scales.len() * 4
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ramp(rows: usize, cols: usize) -> Vec<f32> {
+        (0..rows * cols).map(|i| ((i * 7919 % 1000) as f32 / 500.0 - 1.0) * 0.3).collect()
+    }
+
+    #[test]
+    fn q8_hand_computed_block() {
+        // One block whose largest magnitude is 1.27: scale is 0.01 (as f16), values are
+        // multiples of the scale and round-trip to within half a step.
+        let values = [1.27f32, -0.635, 0.0, 0.004];
+        let q = QuantMatrix::quantize(QuantKind::Q8, &values, 1, 4);
+        let scale = f16::from_f32(0.01).to_f32();
+        assert_eq!(q.scales, vec![scale]);
+        let expected: Vec<u8> =
+            values.iter().map(|v| ((v / scale).round() as i8) as u8).collect();
+        assert_eq!(q.data, expected);
+        assert_eq!(q.data[0] as i8, 127);
+        for (a, b) in q.dequantize().iter().zip(values) {
+            assert!((a - b).abs() <= scale / 2.0 + 1e-6, "{a} vs {b}");
+        }
+    }
+
+    #[test]
+    fn q4_maps_extreme_to_minus_eight() {
+        let values = [-0.8f32, 0.7, 0.1, -0.05, 0.0];
+        let q = QuantMatrix::quantize(QuantKind::Q4, &values, 1, 5);
+        let scale = f16::from_f32(0.1).to_f32();
+        assert_eq!(q.scales, vec![scale]);
+        // -0.8/0.1 = -8 -> 0; 0.7/0.1 = 7 -> 15; 1 -> 9; -0.5 rounds away to -1 -> 7; 0 -> 8
+        assert_eq!(q.data, vec![0x0 | (15 << 4), 9 | (7 << 4), 8 | (8 << 4)]);
+        let d = q.dequantize();
+        assert!((d[0] + 0.8).abs() < 1e-3 && (d[1] - 0.7).abs() < 1e-3);
+    }
+
+    #[test]
+    fn ragged_widths_round_trip() {
+        // 4304 is so400m's MLP width: 134.5 blocks of 32.
+        for &(rows, cols) in &[(3usize, 4304usize), (2, 33), (5, 1), (1, 31)] {
+            let values = ramp(rows, cols);
+            for kind in [QuantKind::Q8, QuantKind::Q4, QuantKind::F16] {
+                let q = QuantMatrix::quantize(kind, &values, rows, cols);
+                assert_eq!(q.data.len(), rows * kind.row_bytes(cols));
+                assert_eq!(q.scales.len(), rows * kind.row_scales(cols));
+                let d = q.dequantize();
+                let step = match kind {
+                    QuantKind::Q8 => 0.3 / 127.0,
+                    QuantKind::Q4 => 0.3 / 7.0,
+                    QuantKind::F16 => 1e-3,
+                };
+                for (a, b) in d.iter().zip(&values) {
+                    assert!((a - b).abs() <= step, "{kind:?} {rows}x{cols}: {a} vs {b}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn zero_block_is_exact() {
+        let q = QuantMatrix::quantize(QuantKind::Q8, &[0.0; 40], 1, 40);
+        assert!(q.dequantize().iter().all(|v| *v == 0.0));
+        let q = QuantMatrix::quantize(QuantKind::Q4, &[0.0; 40], 1, 40);
+        assert!(q.dequantize().iter().all(|v| *v == 0.0));
+    }
+}

@@ -1,0 +1,191 @@
+//! The loaded model with its tokenizer and image preprocessing: bytes in, embeddings out.
+//!
+//! Two sources, one construction path: a Hugging Face checkpoint's files
+//! ([`Siglip::from_hf`]) or a single packed file made by `siglip quantize`
+//! ([`Siglip::from_packed`]).
+
+use crate::config::{PreprocessConfig, SiglipConfig};
+use crate::error::{Error, Result};
+use crate::format;
+use crate::model::{l2_normalize, normalized_rows, SiglipModel, TextSequence};
+use crate::preprocess::{self, Rgb8};
+use crate::tokenizer::{Encoded, SiglipTokenizer};
+use crate::weights::Weights;
+
+/// How the text tower treats the padding after `</s>`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TextMasking {
+    /// Padding is masked out as keys, as the `transformers` zero-shot pipeline and
+    /// `SiglipProcessor` + `SiglipModel` do (their tokenizer returns an `attention_mask`).
+    /// Also the cheaper mode: only the real tokens and the final position are computed.
+    #[default]
+    Padding,
+    /// All 64 positions attend to each other, as when `SiglipModel` is given `input_ids` only
+    /// (and as big_vision trained the model).
+    None,
+}
+
+/// What a loaded model is, for display and benchmarks.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ModelInfo {
+    /// `f32`, `f16`, `q8`, `q4`, or `hf` for an unconverted checkpoint.
+    pub dtype: String,
+    pub image_size: usize,
+    pub patch_size: usize,
+    pub embedding_dim: usize,
+    pub text_max_len: usize,
+    pub vocab_size: usize,
+    /// Bytes held by the weights in memory.
+    pub weight_bytes: usize,
+}
+
+/// A SigLIP model ready to embed images and texts.
+pub struct Siglip {
+    model: SiglipModel,
+    tokenizer: SiglipTokenizer,
+    masking: TextMasking,
+    dtype: String,
+}
+
+impl Siglip {
+    /// Loads a Hugging Face checkpoint from its files' contents: `config.json`,
+    /// `preprocessor_config.json` (optional), `tokenizer.json` and `model.safetensors`.
+    pub fn from_hf(config_json: &str, preprocessor_json: Option<&str>, tokenizer_json: &[u8], weights: &[u8]) -> Result<Self> {
+        let config = SiglipConfig::from_json(config_json, preprocessor_json)?;
+        let weights = Weights::parse(weights)?;
+        Self::build(config, tokenizer_json, &weights, "hf".into())
+    }
+
+    /// Loads a packed file made by `siglip quantize` (config and tokenizer inside).
+    pub fn from_packed(bytes: &[u8]) -> Result<Self> {
+        let meta = format::read_meta(bytes)?;
+        let config = SiglipConfig::from_json(&meta.config, meta.preprocessor.as_deref())?;
+        let weights = Weights::parse(bytes)?;
+        Self::build(config, meta.tokenizer.as_bytes(), &weights, meta.dtype)
+    }
+
+    fn build(config: SiglipConfig, tokenizer_json: &[u8], weights: &Weights<'_>, dtype: String) -> Result<Self> {
+        let tokenizer = SiglipTokenizer::from_json(tokenizer_json, config.text.max_position_embeddings)?;
+        if tokenizer.vocab_size() > config.text.vocab_size {
+            return Err(Error::Tokenizer(format!(
+                "the tokenizer has {} tokens but the model only {}: they do not belong together",
+                tokenizer.vocab_size(),
+                config.text.vocab_size
+            )));
+        }
+        let model = SiglipModel::load(config, weights)?;
+        Ok(Siglip { model, tokenizer, masking: TextMasking::default(), dtype })
+    }
+
+    /// Chooses how text padding is treated (default: [`TextMasking::Padding`]).
+    pub fn set_text_masking(&mut self, masking: TextMasking) {
+        self.masking = masking;
+    }
+
+    pub fn text_masking(&self) -> TextMasking {
+        self.masking
+    }
+
+    pub fn config(&self) -> &SiglipConfig {
+        &self.model.config
+    }
+
+    pub fn preprocess_config(&self) -> &PreprocessConfig {
+        &self.model.config.preprocess
+    }
+
+    pub fn info(&self) -> ModelInfo {
+        let c = &self.model.config;
+        ModelInfo {
+            dtype: self.dtype.clone(),
+            image_size: c.vision.image_size,
+            patch_size: c.vision.patch_size,
+            embedding_dim: self.model.embedding_dim(),
+            text_max_len: c.text.max_position_embeddings,
+            vocab_size: c.text.vocab_size,
+            weight_bytes: self.model.memory_bytes(),
+        }
+    }
+
+    /// Token ids for texts (templates already applied), as the reference tokenizer gives them.
+    pub fn tokenize(&self, texts: &[String]) -> Result<Vec<Encoded>> {
+        texts.iter().map(|t| self.tokenizer.encode(t)).collect()
+    }
+
+    /// L2-normalized embeddings of texts (templates already applied), in order.
+    pub fn embed_texts(&self, texts: &[String]) -> Result<Vec<Vec<f32>>> {
+        let encoded = self.tokenize(texts)?;
+        let max_len = self.tokenizer.max_len();
+        let sequences: Vec<TextSequence> = encoded
+            .into_iter()
+            .map(|e| match self.masking {
+                TextMasking::None => TextSequence { positions: (0..max_len).collect(), keys: max_len, ids: e.ids },
+                // Real tokens never attend to padding, so their states are those of the
+                // unpadded text; the pooled state is that of the last padding position,
+                // which attends to the real tokens only. Nothing else needs computing.
+                TextMasking::Padding if e.len < max_len => {
+                    let mut ids = e.ids[..e.len].to_vec();
+                    ids.push(e.ids[max_len - 1]);
+                    let mut positions: Vec<usize> = (0..e.len).collect();
+                    positions.push(max_len - 1);
+                    TextSequence { ids, positions, keys: e.len }
+                }
+                TextMasking::Padding => TextSequence { positions: (0..max_len).collect(), keys: max_len, ids: e.ids },
+            })
+            .collect();
+        // Batch sequences of equal length together; keep the caller's order.
+        let mut out: Vec<Option<Vec<f32>>> = vec![None; sequences.len()];
+        let mut lengths: Vec<usize> = sequences.iter().map(|s| s.ids.len()).collect();
+        lengths.sort_unstable();
+        lengths.dedup();
+        for len in lengths {
+            let idx: Vec<usize> = (0..sequences.len()).filter(|i| sequences[*i].ids.len() == len).collect();
+            for chunk in idx.chunks(16) {
+                let batch: Vec<TextSequence> = chunk.iter().map(|i| sequences[*i].clone()).collect();
+                let emb = normalized_rows(&self.model.text.forward(&batch)?)?;
+                for (i, e) in chunk.iter().zip(emb) {
+                    out[*i] = Some(e);
+                }
+            }
+        }
+        out.into_iter()
+            .map(|e| e.ok_or_else(|| Error::Input("internal: a text was not embedded".into())))
+            .collect()
+    }
+
+    /// Normalized pixel values `[3, size, size]` for an RGB image.
+    pub fn pixel_values(&self, image: &Rgb8) -> Vec<f32> {
+        preprocess::pixel_values(image, self.preprocess_config())
+    }
+
+    /// L2-normalized embedding of an already preprocessed image (`pixel_values` layout).
+    pub fn embed_pixels(&self, pixels: &[f32]) -> Result<Vec<f32>> {
+        let emb = self.model.vision.forward(pixels, 1)?;
+        let row = emb.squeeze(0)?.to_vec1::<f32>()?;
+        Ok(l2_normalize(row))
+    }
+
+    /// L2-normalized embedding of an RGB image.
+    pub fn embed_image(&self, image: &Rgb8) -> Result<Vec<f32>> {
+        self.embed_pixels(&self.pixel_values(image))
+    }
+
+    /// L2-normalized embedding of encoded image bytes (JPEG, PNG, WebP, GIF).
+    pub fn embed_image_bytes(&self, bytes: &[u8]) -> Result<Vec<f32>> {
+        self.embed_image(&preprocess::decode(bytes)?)
+    }
+
+    /// `exp(logit_scale) * cos + logit_bias` for normalized embeddings.
+    pub fn logit(&self, image: &[f32], text: &[f32]) -> f32 {
+        self.model.logit(image, text)
+    }
+
+    pub fn embedding_dim(&self) -> usize {
+        self.model.embedding_dim()
+    }
+}
+
+/// The logistic sigmoid, SigLIP's per-label probability.
+pub fn sigmoid(x: f32) -> f32 {
+    1.0 / (1.0 + (-x).exp())
+}

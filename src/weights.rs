@@ -1,0 +1,212 @@
+//! The one loader: named tensors out of safetensors bytes, in any stored form the format
+//! allows (f32, f16, bf16 dense; q8 / q4 / f16 block matrices, see `docs/format.md`).
+//!
+//! Everything is validated before use: the header (by the `safetensors` crate), each tensor's
+//! dtype and shape against what the model config expects, and every float for finiteness, so
+//! a corrupt file fails here with the tensor's name rather than producing NaN scores later.
+
+use candle_core::{Device, Tensor};
+use safetensors::{Dtype, SafeTensors};
+
+use crate::error::{Error, Result};
+use crate::quant::{QuantKind, QuantMatrix};
+
+/// Suffix of the encoded values of a block-quantized matrix `NAME`.
+pub fn quant_data_name(name: &str, kind: QuantKind) -> String {
+    match kind {
+        QuantKind::Q8 => format!("{name}.q8"),
+        QuantKind::Q4 => format!("{name}.q4"),
+        QuantKind::F16 => name.to_string(),
+    }
+}
+
+/// Name of the per-block scales of a block-quantized matrix `NAME`.
+pub fn quant_scales_name(name: &str, kind: QuantKind) -> String {
+    match kind {
+        QuantKind::Q8 => format!("{name}.q8_scales"),
+        QuantKind::Q4 => format!("{name}.q4_scales"),
+        QuantKind::F16 => format!("{name}.scales"),
+    }
+}
+
+/// A weight matrix as the model holds it in memory.
+#[derive(Debug, Clone)]
+pub enum Matrix {
+    /// Dense f32, `[rows, cols]`.
+    Dense(Tensor),
+    /// Compressed; expanded to f32 when used (see [`crate::model::Linear`]).
+    Quant(QuantMatrix),
+}
+
+impl Matrix {
+    pub fn rows(&self) -> usize {
+        match self {
+            Matrix::Dense(t) => t.dims()[0],
+            Matrix::Quant(q) => q.rows,
+        }
+    }
+
+    /// Bytes this matrix occupies in memory.
+    pub fn memory_bytes(&self) -> usize {
+        match self {
+            Matrix::Dense(t) => t.elem_count() * 4,
+            Matrix::Quant(q) => q.memory_bytes(),
+        }
+    }
+
+    /// The matrix as a dense f32 tensor (a copy for quantized matrices).
+    pub fn to_dense(&self) -> Result<Tensor> {
+        match self {
+            Matrix::Dense(t) => Ok(t.clone()),
+            Matrix::Quant(q) => Ok(Tensor::from_vec(q.dequantize(), (q.rows, q.cols), &Device::Cpu)?),
+        }
+    }
+}
+
+/// Read access to the tensors of one safetensors buffer.
+pub struct Weights<'a> {
+    st: SafeTensors<'a>,
+}
+
+impl<'a> Weights<'a> {
+    /// Parses and validates the safetensors header (offsets, sizes, dtypes).
+    pub fn parse(bytes: &'a [u8]) -> Result<Self> {
+        let st = SafeTensors::deserialize(bytes).map_err(|e| {
+            Error::Weights(format!(
+                "{e} (the file is truncated, corrupt or not a safetensors file; {} bytes read)",
+                bytes.len()
+            ))
+        })?;
+        Ok(Weights { st })
+    }
+
+    /// Whether a tensor of this exact name is stored.
+    pub fn contains(&self, name: &str) -> bool {
+        self.st.tensor(name).is_ok()
+    }
+
+    /// All stored tensor names.
+    pub fn names(&self) -> Vec<&str> {
+        self.st.names()
+    }
+
+    /// Whether a tensor holds floats (F32, F16 or BF16); checkpoints may also carry integer
+    /// buffers such as `position_ids`, which the model does not read.
+    pub fn is_float(&self, name: &str) -> bool {
+        self.st.tensor(name).is_ok_and(|v| matches!(v.dtype(), Dtype::F32 | Dtype::F16 | Dtype::BF16))
+    }
+
+    /// The stored shape of a tensor.
+    pub fn shape(&self, name: &str) -> Result<Vec<usize>> {
+        Ok(self.view(name)?.shape().to_vec())
+    }
+
+    /// A tensor of exactly `shape`, widened to f32.
+    pub fn dense(&self, name: &str, shape: &[usize]) -> Result<Tensor> {
+        let values = self.dense_values(name, shape)?;
+        Ok(Tensor::from_vec(values, shape, &Device::Cpu)?)
+    }
+
+    /// A scalar stored as a 1-element tensor (any shape with one element).
+    pub fn scalar(&self, name: &str) -> Result<f32> {
+        let view = self.view(name)?;
+        let n: usize = view.shape().iter().product();
+        if n != 1 {
+            return Err(Error::tensor(name, format!("expected one value, found shape {:?}", view.shape())));
+        }
+        Ok(floats(name, view.dtype(), view.data())?[0])
+    }
+
+    /// The raw f32 values of a dense tensor of exactly `shape`.
+    pub fn dense_values(&self, name: &str, shape: &[usize]) -> Result<Vec<f32>> {
+        let view = self.view(name)?;
+        if view.shape() != shape {
+            return Err(Error::tensor(
+                name,
+                format!("expected shape {shape:?}, found {:?} (is this the right model?)", view.shape()),
+            ));
+        }
+        floats(name, view.dtype(), view.data())
+    }
+
+    /// A `[rows, cols]` matrix, dense or block-quantized, whichever the file holds.
+    /// A dense tensor of more dimensions is accepted when its trailing dims multiply to `cols`
+    /// (a conv kernel `[out, c, kh, kw]` is the matrix `[out, c*kh*kw]`).
+    pub fn matrix(&self, name: &str, rows: usize, cols: usize) -> Result<Matrix> {
+        if let Ok(view) = self.st.tensor(name) {
+            let shape = view.shape();
+            let flat: usize = shape.iter().skip(1).product();
+            if shape.len() < 2 || shape[0] != rows || flat != cols {
+                return Err(Error::tensor(
+                    name,
+                    format!("expected a [{rows}, {cols}] matrix, found shape {shape:?} (is this the right model?)"),
+                ));
+            }
+            if view.dtype() == Dtype::F16 && shape.len() == 2 {
+                let q = QuantMatrix { kind: QuantKind::F16, rows, cols, data: view.data().to_vec(), scales: Vec::new() };
+                check_finite(name, &q.dequantize())?;
+                return Ok(Matrix::Quant(q));
+            }
+            let values = floats(name, view.dtype(), view.data())?;
+            return Ok(Matrix::Dense(Tensor::from_vec(values, (rows, cols), &Device::Cpu)?));
+        }
+        for kind in [QuantKind::Q8, QuantKind::Q4] {
+            let data_name = quant_data_name(name, kind);
+            if let Ok(view) = self.st.tensor(&data_name) {
+                let (want_dtype, width) = match kind {
+                    QuantKind::Q8 => (Dtype::I8, cols),
+                    _ => (Dtype::U8, kind.row_bytes(cols)),
+                };
+                if view.dtype() != want_dtype || view.shape() != [rows, width] {
+                    return Err(Error::tensor(
+                        &data_name,
+                        format!(
+                            "expected {want_dtype:?} [{rows}, {width}], found {:?} {:?}",
+                            view.dtype(),
+                            view.shape()
+                        ),
+                    ));
+                }
+                let scales_name = quant_scales_name(name, kind);
+                let scales = self.dense_values(&scales_name, &[rows, kind.row_scales(cols)])?;
+                return Ok(Matrix::Quant(QuantMatrix { kind, rows, cols, data: view.data().to_vec(), scales }));
+            }
+        }
+        Err(self.missing(name))
+    }
+
+    fn view(&self, name: &str) -> Result<safetensors::tensor::TensorView<'a>> {
+        self.st.tensor(name).map_err(|_| self.missing(name))
+    }
+
+    fn missing(&self, name: &str) -> Error {
+        Error::tensor(
+            name,
+            format!(
+                "missing from the weights file ({} tensors stored; is this a SigLIP checkpoint?)",
+                self.st.len()
+            ),
+        )
+    }
+}
+
+fn check_finite(name: &str, values: &[f32]) -> Result<()> {
+    match values.iter().position(|v| !v.is_finite()) {
+        None => Ok(()),
+        Some(i) => Err(Error::tensor(name, format!("value #{i} is {} (corrupt weights?)", values[i]))),
+    }
+}
+
+/// Decodes little-endian floats of a safetensors dtype into f32, rejecting non-finite values.
+fn floats(name: &str, dtype: Dtype, bytes: &[u8]) -> Result<Vec<f32>> {
+    let values: Vec<f32> = match dtype {
+        Dtype::F32 => bytes.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect(),
+        Dtype::F16 => bytes.chunks_exact(2).map(|b| half::f16::from_le_bytes([b[0], b[1]]).to_f32()).collect(),
+        Dtype::BF16 => bytes.chunks_exact(2).map(|b| half::bf16::from_le_bytes([b[0], b[1]]).to_f32()).collect(),
+        other => {
+            return Err(Error::tensor(name, format!("unsupported dtype {other:?}; expected F32, F16 or BF16")));
+        }
+    };
+    check_finite(name, &values)?;
+    Ok(values)
+}

@@ -1,0 +1,78 @@
+//! Shared helpers for the native tests: fixture paths, the reference outputs, model loading.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+use siglip::Siglip;
+
+pub const MODELS: [&str; 2] = ["tiny-224", "tiny-p14"];
+
+pub fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+pub fn model_dir(name: &str) -> PathBuf {
+    fixtures().join(name)
+}
+
+pub fn reference(name: &str) -> Value {
+    let text = std::fs::read_to_string(model_dir(name).join("reference.json")).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+pub struct HfFiles {
+    pub config: String,
+    pub preprocessor: Option<String>,
+    pub tokenizer: String,
+    pub weights: Vec<u8>,
+}
+
+pub fn hf_files(name: &str) -> HfFiles {
+    let dir = model_dir(name);
+    HfFiles {
+        config: std::fs::read_to_string(dir.join("config.json")).unwrap(),
+        preprocessor: std::fs::read_to_string(dir.join("preprocessor_config.json")).ok(),
+        tokenizer: std::fs::read_to_string(dir.join("tokenizer.json")).unwrap(),
+        weights: std::fs::read(dir.join("model.safetensors")).unwrap(),
+    }
+}
+
+pub fn load_hf(name: &str) -> Siglip {
+    let f = hf_files(name);
+    Siglip::from_hf(&f.config, f.preprocessor.as_deref(), f.tokenizer.as_bytes(), &f.weights).unwrap()
+}
+
+pub fn floats(v: &Value) -> Vec<f32> {
+    v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect()
+}
+
+pub fn matrix(v: &Value) -> Vec<Vec<f32>> {
+    v.as_array().unwrap().iter().map(floats).collect()
+}
+
+pub fn strings(v: &Value) -> Vec<String> {
+    v.as_array().unwrap().iter().map(|x| x.as_str().unwrap().to_string()).collect()
+}
+
+pub fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len());
+    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
+}
+
+pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
+    let dot: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
+    let na: f32 = a.iter().map(|x| x * x).sum::<f32>().sqrt();
+    let nb: f32 = b.iter().map(|x| x * x).sum::<f32>().sqrt();
+    dot / (na * nb)
+}
+
+/// The reference's resized image (lossless PNG of the exact pixels it fed the model).
+pub fn reference_resized(name: &str, image: &Value) -> siglip::preprocess::Rgb8 {
+    let path = model_dir(name).join(image["resized_png"].as_str().unwrap());
+    siglip::preprocess::decode(&std::fs::read(path).unwrap()).unwrap()
+}
+
+pub fn is_jpeg(file: &str) -> bool {
+    file.ends_with(".jpg") || file.ends_with(".jpeg")
+}
