@@ -8,6 +8,8 @@
 //!
 //! Set `SIGLIP_FULL_DIR` to use another folder (any SigLIP config made with `--config`).
 
+#![cfg(not(target_arch = "wasm32"))]
+
 mod common;
 
 use std::path::PathBuf;

@@ -1,6 +1,8 @@
 //! Parity with Hugging Face `transformers` on the committed random-weight checkpoints
 //! (`tests/fixtures/make_fixtures.py` made both the checkpoints and `reference.json`).
 
+#![cfg(not(target_arch = "wasm32"))]
+
 mod common;
 
 use common::*;

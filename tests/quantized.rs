@@ -1,6 +1,8 @@
 //! Packed files (`siglip quantize`) per storage dtype: they load, keep the reference's
 //! results within measured bounds, and open as ordinary safetensors.
 
+#![cfg(not(target_arch = "wasm32"))]
+
 mod common;
 
 use common::*;

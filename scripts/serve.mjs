@@ -1,0 +1,124 @@
+#!/usr/bin/env node
+// A small static server for the demo and the browser tests: correct MIME types (wasm, js,
+// safetensors), byte ranges (so a dropped model download can resume), optional headers
+// (CSP, CORS), and fault injection for tests:
+//   /__flaky/PATH   the first request for PATH is cut off halfway; later ones are served
+//   /__slow/PATH    served in small chunks with pauses (to observe progress)
+// Usage: node scripts/serve.mjs [--root www] [--port 8080] [--host 127.0.0.1] [--cors]
+//        [--header "Name: value"]...   Prints "serving http://HOST:PORT/" when ready.
+
+import { createServer } from 'node:http';
+import { createReadStream, promises as fs } from 'node:fs';
+import path from 'node:path';
+
+const args = process.argv.slice(2);
+const opt = (name, fallback) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : fallback;
+};
+const root = path.resolve(opt('--root', 'www'));
+const port = Number(opt('--port', '8080'));
+const host = opt('--host', '127.0.0.1');
+const cors = args.includes('--cors');
+const extraHeaders = [];
+args.forEach((a, i) => {
+  if (a === '--header') {
+    const [k, ...v] = args[i + 1].split(':');
+    extraHeaders.push([k.trim(), v.join(':').trim()]);
+  }
+});
+
+const TYPES = {
+  '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8', '.json': 'application/json', '.wasm': 'application/wasm',
+  '.png': 'image/png', '.jpg': 'image/jpeg', '.jpeg': 'image/jpeg', '.gif': 'image/gif', '.webp': 'image/webp',
+  '.svg': 'image/svg+xml', '.safetensors': 'application/octet-stream', '.txt': 'text/plain; charset=utf-8',
+  '.ts': 'text/plain; charset=utf-8', '.map': 'application/json', '.webmanifest': 'application/manifest+json',
+};
+const flakyServed = new Set();
+
+const server = createServer(async (req, res) => {
+  try {
+    let url = new URL(req.url, 'http://x');
+    let pathname = decodeURIComponent(url.pathname);
+    let mode = null;
+    for (const m of ['flaky', 'slow']) {
+      if (pathname.startsWith(`/__${m}/`)) {
+        mode = m;
+        pathname = pathname.slice(m.length + 3);
+      }
+    }
+    let file = path.join(root, path.normalize(pathname));
+    if (!file.startsWith(root)) {
+      res.writeHead(403).end('forbidden');
+      return;
+    }
+    let stat = await fs.stat(file).catch(() => null);
+    if (stat?.isDirectory()) {
+      file = path.join(file, 'index.html');
+      stat = await fs.stat(file).catch(() => null);
+    }
+    const headers = { 'cache-control': 'no-cache', 'accept-ranges': 'bytes' };
+    for (const [k, v] of extraHeaders) headers[k] = v;
+    if (cors) {
+      headers['access-control-allow-origin'] = '*';
+      headers['access-control-allow-headers'] = 'range';
+      headers['access-control-expose-headers'] = 'content-length, content-range, accept-ranges';
+    }
+    if (req.method === 'OPTIONS') {
+      res.writeHead(204, headers).end();
+      return;
+    }
+    if (!stat) {
+      res.writeHead(404, { ...headers, 'content-type': 'text/plain' }).end('not found');
+      return;
+    }
+    headers['content-type'] = TYPES[path.extname(file).toLowerCase()] ?? 'application/octet-stream';
+    let start = 0;
+    let end = stat.size - 1;
+    let status = 200;
+    const range = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
+    if (range) {
+      start = Number(range[1]);
+      end = range[2] ? Math.min(Number(range[2]), end) : end;
+      if (start > end) {
+        res.writeHead(416, { ...headers, 'content-range': `bytes */${stat.size}` }).end();
+        return;
+      }
+      status = 206;
+      headers['content-range'] = `bytes ${start}-${end}/${stat.size}`;
+    }
+    headers['content-length'] = String(end - start + 1);
+    res.writeHead(status, headers);
+    if (req.method === 'HEAD') {
+      res.end();
+      return;
+    }
+    if (mode === 'flaky' && !flakyServed.has(file)) {
+      flakyServed.add(file);
+      const half = start + Math.floor((end - start + 1) / 2);
+      const stream = createReadStream(file, { start, end: half });
+      stream.on('data', (chunk) => res.write(chunk));
+      stream.on('end', () => setTimeout(() => res.socket?.destroy(), 50));
+      return;
+    }
+    const stream = createReadStream(file, { start, end, highWaterMark: mode === 'slow' ? 64 * 1024 : 1 << 20 });
+    if (mode === 'slow') {
+      stream.on('data', (chunk) => {
+        stream.pause();
+        res.write(chunk);
+        setTimeout(() => stream.resume(), 20);
+      });
+      stream.on('end', () => res.end());
+    } else {
+      stream.pipe(res);
+    }
+  } catch (err) {
+    res.writeHead(500).end(String(err));
+  }
+});
+
+server.listen(port, host, () => {
+  const address = server.address();
+  console.log(`serving http://${host}:${address.port}/ from ${root}`);
+});

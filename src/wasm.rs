@@ -1,0 +1,125 @@
+//! The browser facade: the only code that knows about JavaScript. Bytes and plain arrays
+//! cross the boundary; results come back as JSON strings or `Float32Array`s; every error is
+//! a real JS `Error` whose `name` says what kind it is (see [`crate::Error::kind`]).
+
+use js_sys::Float32Array;
+use wasm_bindgen::prelude::*;
+
+use crate::preprocess;
+use crate::{Classifier, Error, Siglip, TextMasking};
+
+fn js_error(e: Error) -> JsValue {
+    let err = js_sys::Error::new(&e.to_string());
+    err.set_name(e.kind());
+    err.into()
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> Result<String, JsValue> {
+    serde_json::to_string(value).map_err(|e| js_error(Error::Input(format!("could not serialize: {e}"))))
+}
+
+#[wasm_bindgen(start)]
+pub fn start() {
+    console_error_panic_hook::set_once();
+}
+
+/// Whether this build uses 128-bit SIMD (it must: candle falls back to scalar code without).
+#[wasm_bindgen(js_name = simdEnabled)]
+pub fn simd_enabled() -> bool {
+    cfg!(target_feature = "simd128")
+}
+
+/// A loaded model with its label-embedding cache.
+#[wasm_bindgen]
+pub struct Model {
+    classifier: Classifier,
+}
+
+#[wasm_bindgen]
+impl Model {
+    /// Loads a packed model file (made by `siglip quantize`).
+    #[wasm_bindgen(constructor)]
+    pub fn new(bytes: &[u8]) -> Result<Model, JsValue> {
+        let siglip = Siglip::from_packed(bytes).map_err(js_error)?;
+        Ok(Model { classifier: Classifier::new(siglip) })
+    }
+
+    /// Loads a Hugging Face checkpoint's files.
+    #[wasm_bindgen(js_name = fromHuggingFace)]
+    pub fn from_hugging_face(
+        config_json: &str,
+        preprocessor_json: Option<String>,
+        tokenizer_json: &[u8],
+        weights: &[u8],
+    ) -> Result<Model, JsValue> {
+        let siglip = Siglip::from_hf(config_json, preprocessor_json.as_deref(), tokenizer_json, weights)
+            .map_err(js_error)?;
+        Ok(Model { classifier: Classifier::new(siglip) })
+    }
+
+    /// `{dtype, image_size, patch_size, embedding_dim, text_max_len, vocab_size, weight_bytes}` as JSON.
+    pub fn info(&self) -> Result<String, JsValue> {
+        to_json(&self.classifier.siglip().info())
+    }
+
+    /// Sets the label template (`{}` marks the label).
+    #[wasm_bindgen(js_name = setTemplate)]
+    pub fn set_template(&mut self, template: &str) -> Result<(), JsValue> {
+        self.classifier.set_template(template).map_err(js_error)
+    }
+
+    /// `true`: mask text padding as the transformers pipeline does (default); `false`: attend to it.
+    #[wasm_bindgen(js_name = setTextMasking)]
+    pub fn set_text_masking(&mut self, masked: bool) {
+        self.classifier.set_text_masking(if masked { TextMasking::Padding } else { TextMasking::None });
+    }
+
+    /// L2-normalized embeddings of texts used verbatim (cached), concatenated.
+    #[wasm_bindgen(js_name = embedTexts)]
+    pub fn embed_texts(&mut self, texts: Vec<String>) -> Result<Float32Array, JsValue> {
+        for t in &texts {
+            crate::tokenizer::check_label(t).map_err(js_error)?;
+        }
+        let rows = self.classifier.text_embeddings(&texts).map_err(js_error)?;
+        Ok(Float32Array::from(rows.concat().as_slice()))
+    }
+
+    /// L2-normalized embedding of encoded image bytes (JPEG, PNG, WebP, GIF).
+    #[wasm_bindgen(js_name = embedImageBytes)]
+    pub fn embed_image_bytes(&self, bytes: &[u8]) -> Result<Float32Array, JsValue> {
+        let e = self.classifier.siglip().embed_image_bytes(bytes).map_err(js_error)?;
+        Ok(Float32Array::from(e.as_slice()))
+    }
+
+    /// L2-normalized embedding of RGBA pixels (an `ImageData`'s `data`).
+    #[wasm_bindgen(js_name = embedImageRgba)]
+    pub fn embed_image_rgba(&self, width: usize, height: usize, rgba: &[u8]) -> Result<Float32Array, JsValue> {
+        let img = preprocess::from_rgba(width, height, rgba).map_err(js_error)?;
+        let e = self.classifier.siglip().embed_image(&img).map_err(js_error)?;
+        Ok(Float32Array::from(e.as_slice()))
+    }
+
+    /// Scores labels (templated, cached) for an image embedding: JSON `[{label, score, logit}]`,
+    /// highest score first.
+    pub fn classify(&mut self, image_embedding: &[f32], labels: Vec<String>) -> Result<String, JsValue> {
+        let r = self.classifier.classify_embedding(image_embedding, &labels).map_err(js_error)?;
+        to_json(&r)
+    }
+
+    /// Ranks images (embeddings concatenated) for a text query: JSON `[{index, score, logit}]`.
+    pub fn rank(&mut self, query: &str, image_embeddings: &[f32]) -> Result<String, JsValue> {
+        let dim = self.classifier.siglip().embedding_dim();
+        if image_embeddings.len() % dim != 0 {
+            return Err(js_error(Error::Input(format!("image embeddings must be a multiple of {dim} values"))));
+        }
+        let images: Vec<Vec<f32>> = image_embeddings.chunks(dim).map(<[f32]>::to_vec).collect();
+        let r = self.classifier.rank(query, &images).map_err(js_error)?;
+        to_json(&r)
+    }
+
+    /// Number of cached text embeddings.
+    #[wasm_bindgen(js_name = cachedTexts)]
+    pub fn cached_texts(&self) -> usize {
+        self.classifier.cached_texts()
+    }
+}

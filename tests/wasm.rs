@@ -1,0 +1,132 @@
+//! The committed fixtures in a real browser (wasm32 + simd128), against the same reference
+//! outputs as the native tests. Run with `./build.sh test-wasm`, or
+//! `wasm-pack test --headless --chrome -- --test wasm`.
+#![cfg(target_arch = "wasm32")]
+
+use serde_json::Value;
+use siglip::{format, preprocess, weights::Weights, Classifier, Siglip, StorageDtype};
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+struct Fixture {
+    config: &'static str,
+    preprocessor: &'static str,
+    tokenizer: &'static str,
+    weights: &'static [u8],
+    reference: &'static str,
+    pixels: &'static [(&'static str, &'static [u8])],
+}
+
+macro_rules! fixture {
+    ($dir:literal) => {
+        Fixture {
+            config: include_str!(concat!("fixtures/", $dir, "/config.json")),
+            preprocessor: include_str!(concat!("fixtures/", $dir, "/preprocessor_config.json")),
+            tokenizer: include_str!(concat!("fixtures/", $dir, "/tokenizer.json")),
+            weights: include_bytes!(concat!("fixtures/", $dir, "/model.safetensors")),
+            reference: include_str!(concat!("fixtures/", $dir, "/reference.json")),
+            pixels: &[
+                ("alpha.png", include_bytes!(concat!("fixtures/", $dir, "/pixels/alpha.png"))),
+                ("gray.png", include_bytes!(concat!("fixtures/", $dir, "/pixels/gray.png"))),
+                ("wide.png", include_bytes!(concat!("fixtures/", $dir, "/pixels/wide.png"))),
+                ("photo.jpg", include_bytes!(concat!("fixtures/", $dir, "/pixels/photo.png"))),
+            ],
+        }
+    };
+}
+
+const IMAGES: &[(&str, &[u8])] = &[
+    ("alpha.png", include_bytes!("fixtures/images/alpha.png")),
+    ("gray.png", include_bytes!("fixtures/images/gray.png")),
+    ("wide.png", include_bytes!("fixtures/images/wide.png")),
+    ("lossless.webp", include_bytes!("fixtures/images/lossless.webp")),
+    ("animated.gif", include_bytes!("fixtures/images/animated.gif")),
+];
+
+fn fixtures() -> [Fixture; 2] {
+    [fixture!("tiny-224"), fixture!("tiny-p14")]
+}
+
+fn floats(v: &Value) -> Vec<f32> {
+    v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect()
+}
+
+fn strings(v: &Value) -> Vec<String> {
+    v.as_array().unwrap().iter().map(|x| x.as_str().unwrap().to_string()).collect()
+}
+
+fn image_ref<'a>(r: &'a Value, file: &str) -> &'a Value {
+    r["images"].as_array().unwrap().iter().find(|i| i["file"] == file).unwrap()
+}
+
+fn cosine(a: &[f32], b: &[f32]) -> f32 {
+    let dot: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
+    dot / (a.iter().map(|x| x * x).sum::<f32>().sqrt() * b.iter().map(|x| x * x).sum::<f32>().sqrt())
+}
+
+#[wasm_bindgen_test]
+fn built_with_simd128() {
+    assert!(cfg!(target_feature = "simd128"), "the wasm build must enable simd128 (.cargo/config.toml)");
+}
+
+#[wasm_bindgen_test]
+fn f32_logits_match_reference_in_the_browser() {
+    for f in fixtures() {
+        let r: Value = serde_json::from_str(f.reference).unwrap();
+        let model = Siglip::from_hf(f.config, Some(f.preprocessor), f.tokenizer.as_bytes(), f.weights).unwrap();
+        let texts = model.embed_texts(&strings(&r["texts"])).unwrap();
+        // Model parity from the reference's own pixels (JPEG included).
+        for (file, png) in f.pixels {
+            let want = image_ref(&r, file);
+            let pixels = preprocess::normalize(&preprocess::decode(png).unwrap(), model.preprocess_config());
+            let emb = model.embed_pixels(&pixels).unwrap();
+            for (t, w) in texts.iter().zip(floats(&want["logits"])) {
+                let got = model.logit(&emb, t);
+                assert!((got - w).abs() <= 1e-4, "{file}: {got} vs {w}");
+            }
+        }
+        // End to end from the encoded files, as the page sends them.
+        let labels = strings(&r["labels"]);
+        let mut classifier = Classifier::new(model);
+        for (file, bytes) in IMAGES {
+            let want = image_ref(&r, file);
+            let results = classifier.classify_bytes(bytes, &labels).unwrap();
+            for res in results {
+                let i = labels.iter().position(|l| *l == res.label).unwrap();
+                let w = floats(&want["scores"])[i];
+                assert!((res.score - w).abs() <= 1e-4, "{file} {}: {} vs {w}", res.label, res.score);
+            }
+        }
+    }
+}
+
+#[wasm_bindgen_test]
+fn packed_q8_loads_and_stays_close_in_the_browser() {
+    for f in fixtures() {
+        let r: Value = serde_json::from_str(f.reference).unwrap();
+        let w = Weights::parse(f.weights).unwrap();
+        let bytes = format::pack(&w, StorageDtype::Q8, f.config, Some(f.preprocessor), f.tokenizer).unwrap();
+        let model = Siglip::from_packed(&bytes).unwrap();
+        let texts = model.embed_texts(&strings(&r["texts"])).unwrap();
+        let want: Vec<Vec<f32>> = r["text_embeds"].as_array().unwrap().iter().map(floats).collect();
+        for (t, w) in texts.iter().zip(&want) {
+            assert!(cosine(t, w) >= 0.9999);
+        }
+        let (file, png) = f.pixels[0];
+        let pixels = preprocess::normalize(&preprocess::decode(png).unwrap(), model.preprocess_config());
+        let emb = model.embed_pixels(&pixels).unwrap();
+        assert!(cosine(&emb, &floats(&image_ref(&r, file)["image_embeds"])) >= 0.9999);
+    }
+}
+
+#[wasm_bindgen_test]
+fn bad_input_is_an_error_not_a_panic() {
+    let f = fixture!("tiny-224");
+    assert!(Siglip::from_packed(&f.weights[..1000]).is_err());
+    let model = Siglip::from_hf(f.config, Some(f.preprocessor), f.tokenizer.as_bytes(), f.weights).unwrap();
+    let mut classifier = Classifier::new(model);
+    assert!(classifier.classify_bytes(b"not an image", &["cat".into()]).is_err());
+    assert!(classifier.classify_bytes(IMAGES[0].1, &[]).is_err());
+    assert!(classifier.classify_bytes(IMAGES[0].1, &["cat".into()]).is_ok());
+}

@@ -1,0 +1,95 @@
+// Shared browser-test plumbing: the static server, Chromium via playwright-core, fixture models.
+
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const OUT = path.join(ROOT, 'target/web-test');
+export const FIXTURES = path.join(ROOT, 'tests/fixtures');
+mkdirSync(OUT, { recursive: true });
+
+/** Starts scripts/serve.mjs on a free port; resolves to {url, stop}. */
+export async function startServer({ root = ROOT, args = [] } = {}) {
+  const child = spawn(process.execPath, [path.join(ROOT, 'scripts/serve.mjs'), '--root', root, '--port', '0', ...args], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const url = await new Promise((resolve, reject) => {
+    let buf = '';
+    child.stdout.on('data', (d) => {
+      buf += d;
+      const m = /serving (http:\/\/\S+)/.exec(buf);
+      if (m) resolve(m[1]);
+    });
+    child.on('exit', (code) => reject(new Error(`server exited with ${code}`)));
+  });
+  return {
+    url,
+    stop: () =>
+      new Promise((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.on('exit', resolve);
+        child.kill();
+      }),
+  };
+}
+
+export async function launch(extraArgs = []) {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    args: [
+      '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', ...extraArgs,
+    ],
+  });
+}
+
+/** Packs a fixture checkpoint with the CLI (built by build.sh) into target/web-test. */
+export function packedModel(name, dtype = 'f32') {
+  const out = path.join(OUT, `${name}-${dtype}.safetensors`);
+  if (!existsSync(out)) {
+    const bin = path.join(ROOT, 'target/release/siglip');
+    if (!existsSync(bin)) execFileSync('cargo', ['build', '--release', '--bin', 'siglip'], { cwd: ROOT, stdio: 'inherit' });
+    execFileSync(bin, ['quantize', path.join(FIXTURES, name), '--dtype', dtype, '-o', out], { stdio: 'inherit' });
+  }
+  return out;
+}
+
+export function reference(name) {
+  return JSON.parse(readFileSync(path.join(FIXTURES, name, 'reference.json'), 'utf8'));
+}
+
+/** Path of a file relative to ROOT as a URL path. */
+export function urlPath(file) {
+  return '/' + path.relative(ROOT, file).split(path.sep).join('/');
+}
+
+/** Collects console errors and page errors, to assert a clean run. */
+export function watch(page) {
+  const problems = [];
+  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+  page.on('console', (m) => {
+    if (m.type() === 'error') problems.push(`console: ${m.text()}`);
+  });
+  return problems;
+}
+
+/** The results shown in a <siglip-classifier>: [{label, percent}] in display order. */
+export async function shownResults(locator) {
+  return locator.evaluate((el) =>
+    [...el.shadowRoot.querySelectorAll('.result')].map((li) => ({
+      label: li.querySelector('.name').textContent,
+      percent: parseFloat(li.querySelector('.pct').textContent),
+      width: parseFloat(li.querySelector('.bar').style.width),
+    })),
+  );
+}
+
+export async function shownError(locator) {
+  return locator.evaluate((el) => {
+    const e = el.shadowRoot.querySelector('.error');
+    return e.hidden ? '' : e.textContent;
+  });
+}

@@ -1,0 +1,231 @@
+// The demo page and <siglip-classifier> in headless Chromium: file input, classify(), webcam
+// live mode, progress, the cached second load, and bad input.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { copyFileSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import {
+  FIXTURES, OUT, launch, packedModel, reference, shownError, shownResults, startServer, urlPath, watch,
+} from './harness.mjs';
+
+let server;
+let browser;
+const ref = reference('tiny-224');
+const f32Model = urlPath(packedModel('tiny-224', 'f32'));
+const q8Model = urlPath(packedModel('tiny-224', 'q8'));
+const LABELS = ['cat', 'Two DOGS!!', '日本 猫', 'emoji 🐱 label'];
+
+function refScores(file, labels) {
+  const img = ref.images.find((i) => i.file === file);
+  return Object.fromEntries(labels.map((l) => [l, img.scores[ref.labels.indexOf(l)]]));
+}
+
+before(async () => {
+  server = await startServer();
+  browser = await launch(['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream']);
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+async function demoPage(model = f32Model, labels = LABELS) {
+  const page = await browser.newPage();
+  const problems = watch(page);
+  const q = new URLSearchParams({ model, labels: labels.join(',') });
+  await page.goto(`${server.url}www/index.html?${q}`);
+  const el = page.locator('siglip-classifier');
+  const detail = await el.evaluate((e) => e.ready);
+  return { page, el, detail, problems };
+}
+
+test('demo page: a file chosen in the element is classified with the reference scores', async () => {
+  const { page, el, detail, problems } = await demoPage();
+  assert.equal(detail.info.dtype, 'f32');
+  assert.equal(detail.simd, true, 'the shipped wasm must be built with simd128');
+  await el.locator('input[type=file]').setInputFiles(path.join(FIXTURES, 'images/alpha.png'));
+  await page.waitForFunction(() => document.querySelector('siglip-classifier').shadowRoot.querySelectorAll('.result').length === 4);
+  const shown = await shownResults(el);
+  const want = refScores('alpha.png', LABELS);
+  const sorted = [...LABELS].sort((a, b) => want[b] - want[a]);
+  assert.deepEqual(shown.map((r) => r.label), sorted, 'sorted by score, highest first');
+  for (const r of shown) {
+    const pct = want[r.label] * 100;
+    const tol = pct >= 10 ? 0.051 : 0.0051;
+    assert.ok(Math.abs(r.percent - pct) <= tol, `${r.label}: shown ${r.percent}%, reference ${pct}%`);
+    assert.ok(Math.abs(r.width - pct) < 0.01, 'bar width is the score');
+  }
+  const status = await el.evaluate((e) => e.shadowRoot.querySelector('.result-text').textContent);
+  assert.match(status, /classified in \d+ ms/);
+  await page.screenshot({ path: path.join(OUT, 'classified.png'), fullPage: true });
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test('classify() takes blobs, URLs and decoded images and matches the reference', async () => {
+  const { page, el, problems } = await demoPage();
+  const labels = ref.labels; // includes commas, non-ASCII and a 500-character label
+  const results = await el.evaluate(async (e, labels) => {
+    const out = {};
+    const blob = await (await fetch('/tests/fixtures/images/gray.png')).blob();
+    out.blob = await e.classify(blob, labels);
+    out.url = await e.classify('/tests/fixtures/images/lossless.webp', labels);
+    out.bitmap = await e.classify(await createImageBitmap(blob), labels);
+    const emb = await e.embedImage(blob);
+    const texts = await e.embedText(['This is a photo of cat.']);
+    out.dims = [emb.length, texts[0].length, Math.hypot(...emb)];
+    return out;
+  }, labels);
+  for (const [key, file] of [['blob', 'gray.png'], ['url', 'lossless.webp'], ['bitmap', 'gray.png']]) {
+    const want = refScores(file, labels);
+    assert.equal(results[key].length, labels.length);
+    for (const r of results[key]) {
+      assert.ok(Math.abs(r.score - want[r.label]) <= 1e-4, `${key} ${r.label}: ${r.score} vs ${want[r.label]}`);
+    }
+    const scores = results[key].map((r) => r.score);
+    assert.deepEqual(scores, [...scores].sort((a, b) => b - a));
+  }
+  assert.equal(results.dims[0], 64);
+  assert.equal(results.dims[1], 64);
+  assert.ok(Math.abs(results.dims[2] - 1) < 1e-5, 'embeddings are L2-normalized');
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test('webcam: live mode reclassifies frames and shows fps', async () => {
+  const { page, el, problems } = await demoPage(q8Model);
+  await el.getByRole('button', { name: 'Start camera' }).click();
+  await el.getByRole('button', { name: 'Live' }).click();
+  await page.waitForFunction(() => Number(document.querySelector('siglip-classifier').dataset.fps) > 0, null, { timeout: 30000 });
+  const fpsText = await el.evaluate((e) => e.shadowRoot.querySelector('.fps').textContent);
+  assert.match(fpsText, /fps$/);
+  assert.equal((await shownResults(el)).length, LABELS.length);
+  await page.screenshot({ path: path.join(OUT, 'webcam-live.png') });
+  await el.getByRole('button', { name: 'Stop camera' }).click();
+  const tracks = await el.evaluate((e) => e.shadowRoot.querySelector('video').srcObject);
+  assert.equal(tracks, null, 'camera released');
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test('a denied camera is a clear error, and files still work', async () => {
+  const denied = await launch([]);
+  const context = await denied.newContext();
+  const page = await context.newPage();
+  const q = new URLSearchParams({ model: f32Model, labels: 'cat,dog' });
+  await page.goto(`${server.url}www/index.html?${q}`);
+  const el = page.locator('siglip-classifier');
+  await el.evaluate((e) => e.ready);
+  await el.getByRole('button', { name: 'Start camera' }).click();
+  await page.waitForFunction(() => !document.querySelector('siglip-classifier').shadowRoot.querySelector('.error').hidden, null, { timeout: 20000 });
+  assert.match(await shownError(el), /camera/i);
+  await el.locator('input[type=file]').setInputFiles(path.join(FIXTURES, 'images/gray.png'));
+  await page.waitForFunction(() => document.querySelector('siglip-classifier').shadowRoot.querySelectorAll('.result').length === 2);
+  assert.equal(await shownError(el), '');
+  await denied.close();
+});
+
+test('progress events, a resumed download, and the cached second load without the file', async () => {
+  const page = await browser.newPage();
+  const problems = watch(page);
+  await page.goto(`${server.url}tests/web/blank.html`);
+  // A copy only this test uses, so deleting it later proves the cache serves it.
+  const own = path.join(OUT, 'tiny-p14-cache-test.safetensors');
+  copyFileSync(path.join(OUT, path.basename(packedModel('tiny-p14', 'q8'))), own);
+  const size = readFileSync(own).length;
+  const load = (src) =>
+    page.evaluate(async (src) => {
+      document.body.replaceChildren();
+      const el = document.createElement('siglip-classifier');
+      const events = [];
+      el.addEventListener('progress', (e) => events.push(e.detail));
+      const loaded = new Promise((resolve) => el.addEventListener('load', (e) => resolve(e.detail)));
+      el.setAttribute('src', src);
+      el.setAttribute('labels', 'cat,dog');
+      document.body.append(el);
+      const detail = await loaded;
+      const blob = await (await fetch('/tests/fixtures/images/alpha.png')).blob();
+      const results = await el.classify(blob);
+      return { detail, events, results };
+    }, src);
+
+  // Slow first load: several progress events, increasing, ending at the file size.
+  const first = await load(`/__slow${urlPath(own)}`);
+  assert.equal(first.detail.fromCache, false);
+  assert.ok(first.events.length >= 3, `only ${first.events.length} progress events`);
+  const loadedSeq = first.events.map((e) => e.loaded);
+  assert.deepEqual(loadedSeq, [...loadedSeq].sort((a, b) => a - b));
+  assert.equal(first.events.at(-1).loaded, size);
+  assert.equal(first.events.at(-1).total, size);
+
+  // The connection drops halfway: the loader resumes with a Range request.
+  const flaky = await load(`/__flaky${urlPath(own)}`);
+  assert.equal(flaky.detail.fromCache, false);
+  assert.equal(flaky.events.at(-1).loaded, size);
+  assert.equal(flaky.results.length, 2);
+
+  // Second visit with the file gone from the server: the model comes from the cache.
+  rmSync(own);
+  await page.reload();
+  const second = await load(`/__slow${urlPath(own)}`);
+  assert.equal(second.detail.fromCache, true);
+  assert.deepEqual(second.results.map((r) => r.label).sort(), ['cat', 'dog']);
+  assert.deepEqual(problems.filter((p) => !p.includes('404')), []);
+  await page.close();
+});
+
+test('bad input: clear errors in the element, which keeps working', async () => {
+  const { page, el } = await demoPage();
+  const waitError = (re) =>
+    page.waitForFunction(
+      (src) => new RegExp(src).test(document.querySelector('siglip-classifier').shadowRoot.querySelector('.error').textContent),
+      re.source,
+      { timeout: 20000 },
+    );
+  const good = path.join(FIXTURES, 'images/alpha.png');
+
+  // Not an image.
+  await el.locator('input[type=file]').setInputFiles(path.join(FIXTURES, 'tiny-224/config.json'));
+  await waitError(/not a supported image/);
+  await el.locator('input[type=file]').setInputFiles(good);
+  await page.waitForFunction(() => document.querySelector('siglip-classifier').shadowRoot.querySelector('.error').hidden);
+
+  // No labels.
+  const noLabels = await el.evaluate(async (e) => {
+    e.labels = [];
+    try {
+      await e.classify('/tests/fixtures/images/alpha.png');
+      return 'no error';
+    } catch (err) {
+      return `${err.name}: ${err.message}`;
+    }
+  });
+  assert.match(noLabels, /InputError: no labels/);
+  await waitError(/no labels/);
+
+  // A truncated model file, then a URL that 404s: clear errors, `error` events.
+  const truncated = path.join(OUT, 'truncated.safetensors');
+  writeFileSync(truncated, readFileSync(path.join(OUT, 'tiny-224-q8.safetensors')).subarray(0, 300000));
+  for (const [src, re] of [[urlPath(truncated), /truncated|corrupt/], ['/missing/model.safetensors', /not found/]]) {
+    const err = await el.evaluate(async (e, src) => {
+      const got = new Promise((resolve) => e.addEventListener('error', (ev) => resolve(`${ev.detail.error.name}: ${ev.detail.error.message}`), { once: true }));
+      e.src = src;
+      return got;
+    }, src);
+    assert.match(err, re);
+    await waitError(re);
+  }
+
+  // And back to a good model: it works again.
+  const results = await el.evaluate(async (e, model) => {
+    e.src = model;
+    e.labels = ['cat', 'dog'];
+    await e.ready;
+    return e.classify('/tests/fixtures/images/alpha.png');
+  }, f32Model);
+  assert.equal(results.length, 2);
+  assert.equal(await shownError(el), '');
+  await page.close();
+});

@@ -1,0 +1,618 @@
+// <siglip-classifier>: the one public face of the model in a page. A custom element with a
+// shadow DOM UI (file picker, drag and drop, paste, webcam with live mode, editable labels,
+// results as bars) and a JS API (ready, classify, embedImage, embedText, rank, dispose).
+// All model work happens in the worker behind SiglipClient; label text is only ever set as
+// textContent, never parsed as HTML.
+
+import { SiglipClient } from './client.js';
+
+export const DEFAULT_TEMPLATE = 'This is a photo of {}.';
+
+const css = `
+:host { display: block; font: 14px/1.4 system-ui, -apple-system, "Segoe UI", sans-serif; color: #1d2330;
+  --siglip-accent: #3b6cf6; --siglip-bg: #fff; --siglip-muted: #667085; --siglip-border: #d6dae3; max-width: 760px; }
+* { box-sizing: border-box; }
+[hidden] { display: none !important; }
+.card { background: var(--siglip-bg); border: 1px solid var(--siglip-border); border-radius: 12px; padding: 16px; display: grid; gap: 14px; }
+.top { display: grid; grid-template-columns: minmax(0, 1fr) minmax(0, 1fr); gap: 16px; }
+@media (max-width: 640px) { .top { grid-template-columns: 1fr; } }
+.drop { position: relative; aspect-ratio: 1; border: 2px dashed var(--siglip-border); border-radius: 10px; display: grid;
+  place-items: center; text-align: center; color: var(--siglip-muted); cursor: pointer; overflow: hidden; background: #f7f8fb; }
+.drop:focus-visible { outline: 3px solid var(--siglip-accent); outline-offset: 2px; }
+.drop.over { border-color: var(--siglip-accent); background: #eef3ff; }
+.drop img, .drop video { position: absolute; inset: 0; width: 100%; height: 100%; object-fit: contain; background: #111; }
+.hint { padding: 16px; }
+.controls { display: flex; flex-wrap: wrap; gap: 8px; align-items: center; }
+button { font: inherit; border: 1px solid var(--siglip-border); background: #fff; border-radius: 8px; padding: 6px 12px; cursor: pointer; }
+button:hover:not(:disabled) { border-color: var(--siglip-accent); }
+button:focus-visible, input:focus-visible { outline: 3px solid var(--siglip-accent); outline-offset: 1px; }
+button:disabled { opacity: .5; cursor: default; }
+button.primary { background: var(--siglip-accent); border-color: var(--siglip-accent); color: #fff; }
+.fps { color: var(--siglip-muted); font-variant-numeric: tabular-nums; }
+.labels { display: grid; gap: 8px; align-content: start; }
+.chips { display: flex; flex-wrap: wrap; gap: 6px; list-style: none; margin: 0; padding: 0; }
+.chip { display: inline-flex; align-items: center; gap: 4px; background: #eef1f7; border-radius: 999px; padding: 2px 4px 2px 10px; max-width: 100%; }
+.chip span { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; max-width: 26ch; }
+.chip button { border: 0; background: transparent; padding: 0 6px; border-radius: 999px; line-height: 1.4; }
+form { display: flex; gap: 6px; }
+input[type=text] { flex: 1; min-width: 0; font: inherit; padding: 6px 10px; border: 1px solid var(--siglip-border); border-radius: 8px; }
+.results { list-style: none; margin: 0; padding: 0; display: grid; gap: 6px; }
+.result { display: grid; grid-template-columns: minmax(0, 12ch) 1fr 7ch; gap: 8px; align-items: center; }
+.result .name { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+.track { height: 10px; background: #eef1f7; border-radius: 999px; overflow: hidden; }
+.bar { height: 100%; width: 0; background: var(--siglip-accent); border-radius: 999px; transition: width .15s; }
+.pct { text-align: right; font-variant-numeric: tabular-nums; }
+.status { color: var(--siglip-muted); font-size: 12px; min-height: 1.4em; }
+.error { color: #b42318; background: #fef3f2; border: 1px solid #fecdca; border-radius: 8px; padding: 8px 10px; }
+progress { width: 100%; height: 8px; }
+.sr { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
+`;
+
+const markup = `
+<div class="card" part="container">
+  <div class="loading" part="loading" hidden>
+    <progress part="progress" max="1"></progress>
+    <div class="status load-text" aria-live="polite"></div>
+  </div>
+  <div class="top">
+    <div>
+      <div class="drop" part="dropzone" tabindex="0" role="button"
+           aria-label="Image: choose a file, drop one here, or paste one">
+        <div class="hint">Drop, paste or <u>choose</u> an image</div>
+        <img part="preview" alt="" hidden>
+        <video part="preview" playsinline muted hidden></video>
+      </div>
+      <input class="file sr" type="file" accept="image/*" tabindex="-1" aria-hidden="true">
+      <div class="controls" part="controls">
+        <button type="button" class="choose">Choose image…</button>
+        <button type="button" class="camera" aria-pressed="false">Start camera</button>
+        <button type="button" class="capture" hidden>Classify frame</button>
+        <button type="button" class="live" aria-pressed="false" hidden>Live</button>
+        <span class="fps" aria-live="off"></span>
+      </div>
+    </div>
+    <div class="labels" part="labels">
+      <strong id="labels-title">Labels</strong>
+      <ul class="chips" aria-labelledby="labels-title"></ul>
+      <form class="add">
+        <input type="text" part="input" aria-label="New label" placeholder="Add a label…" autocomplete="off">
+        <button type="submit">Add</button>
+      </form>
+      <ol class="results" part="results" aria-label="Scores, highest first"></ol>
+      <div class="status result-text" part="status" role="status"></div>
+    </div>
+  </div>
+  <div class="error" part="error" role="alert" hidden></div>
+</div>
+`;
+
+let sheet = null;
+function styles() {
+  if (!sheet) {
+    sheet = new CSSStyleSheet();
+    sheet.replaceSync(css);
+  }
+  return sheet;
+}
+
+function parseLabels(value) {
+  return (value ?? '')
+    .split(',')
+    .map((l) => l.trim())
+    .filter(Boolean);
+}
+
+function errorOf(err) {
+  if (err instanceof Error) return err;
+  const e = new Error(String(err?.message ?? err));
+  e.name = err?.name ?? 'Error';
+  return e;
+}
+
+function megabytes(n) {
+  return `${(n / 1e6).toFixed(1)} MB`;
+}
+
+export class SiglipClassifier extends HTMLElement {
+  static observedAttributes = ['src', 'labels', 'template', 'integrity'];
+
+  #client = null;
+  #labels = [];
+  #template = DEFAULT_TEMPLATE;
+  #ready = null;
+  #settleReady = null;
+  #loadedSrc = null;
+  #loadToken = 0;
+  #embedding = null; // the shown image's embedding: label edits only re-run the text tower
+  #objectUrl = null;
+  #stream = null;
+  #live = false;
+  #busy = false;
+  #els = {};
+  #onPaste = (e) => this.#paste(e);
+
+  constructor() {
+    super();
+    const root = this.attachShadow({ mode: 'open' });
+    root.adoptedStyleSheets = [styles()];
+    const tpl = document.createElement('template');
+    tpl.innerHTML = markup; // static markup only: no user data ever goes through innerHTML
+    root.append(tpl.content.cloneNode(true));
+    const $ = (s) => root.querySelector(s);
+    this.#els = {
+      loading: $('.loading'), progress: $('progress'), loadText: $('.load-text'),
+      drop: $('.drop'), hint: $('.hint'), img: $('img'), video: $('video'), file: $('.file'),
+      choose: $('.choose'), camera: $('.camera'), capture: $('.capture'), live: $('.live'), fps: $('.fps'),
+      chips: $('.chips'), form: $('.add'), input: $('input[type=text]'),
+      results: $('.results'), resultText: $('.result-text'), error: $('.error'),
+    };
+    this.#resetReady();
+    this.#wire();
+  }
+
+  // ---- attributes and properties -------------------------------------------------------
+
+  /** URL of a model file made by `siglip quantize`. */
+  get src() { return this.getAttribute('src') ?? ''; }
+  set src(v) { if (v == null) this.removeAttribute('src'); else this.setAttribute('src', v); }
+
+  /** Labels to score (attribute: comma-separated; property: array of strings). */
+  get labels() { return [...this.#labels]; }
+  set labels(v) {
+    this.#labels = Array.isArray(v) ? v.map(String).map((l) => l.trim()).filter(Boolean) : parseLabels(String(v ?? ''));
+    this.#renderChips();
+    this.#rescore();
+  }
+
+  /** Text template; `{}` is the label. Default `This is a photo of {}.` */
+  get template() { return this.#template; }
+  set template(v) { this.setAttribute('template', v ?? DEFAULT_TEMPLATE); }
+
+  /** Optional `sha256-<base64>` the model file must match. */
+  get integrity() { return this.getAttribute('integrity') ?? undefined; }
+  set integrity(v) { if (v == null) this.removeAttribute('integrity'); else this.setAttribute('integrity', v); }
+
+  /** Resolves with `{info, fromCache}` when the model for the current `src` is loaded. */
+  get ready() { return this.#ready; }
+
+  attributeChangedCallback(name, oldValue, value) {
+    if (oldValue === value) return;
+    if (name === 'labels') {
+      this.labels = parseLabels(value);
+    } else if (name === 'template') {
+      this.#template = value || DEFAULT_TEMPLATE;
+      this.#rescore();
+    } else if ((name === 'src' || name === 'integrity') && this.isConnected) {
+      this.#loadModel();
+    }
+  }
+
+  connectedCallback() {
+    document.addEventListener('paste', this.#onPaste);
+    if (this.src && this.#loadedSrc !== this.src) this.#loadModel();
+  }
+
+  disconnectedCallback() {
+    document.removeEventListener('paste', this.#onPaste);
+    this.#stopCamera();
+  }
+
+  // ---- public API -----------------------------------------------------------------------
+
+  /**
+   * Classifies an image (Blob/File, ImageBitmap, ImageData, <img>, <canvas>, <video> or URL)
+   * against `labels` (default: the element's labels). Shows and returns the results,
+   * `[{label, score, logit}]`, highest score first.
+   */
+  async classify(image, labels = this.#labels) {
+    try {
+      if (!labels || labels.length === 0) throw Object.assign(new Error('no labels given; add at least one label'), { name: 'InputError' });
+      await this.#requireReady();
+      const { results, embedding, ms } = await this.#client.classify(image, labels, this.#template);
+      if (labels === this.#labels || sameList(labels, this.#labels)) this.#embedding = embedding;
+      this.#showResults(results, ms);
+      this.dispatchEvent(new CustomEvent('result', { detail: { results, ms } }));
+      return results;
+    } catch (err) {
+      throw this.#fail(err);
+    }
+  }
+
+  /** L2-normalized image embedding (Float32Array). */
+  async embedImage(image) {
+    try {
+      await this.#requireReady();
+      return (await this.#client.embedImage(image)).embedding;
+    } catch (err) {
+      throw this.#fail(err);
+    }
+  }
+
+  /** L2-normalized embeddings of texts used verbatim (no template): one Float32Array each. */
+  async embedText(texts) {
+    try {
+      const list = Array.isArray(texts) ? texts : [texts];
+      await this.#requireReady();
+      const { embeddings, dim } = await this.#client.embedText(list);
+      return list.map((_, i) => embeddings.slice(i * dim, (i + 1) * dim));
+    } catch (err) {
+      throw this.#fail(err);
+    }
+  }
+
+  /**
+   * Ranks images for a text query (used verbatim): `[{index, score, logit}]`, best first.
+   * Images may be sources or embeddings from embedImage().
+   */
+  async rank(query, images) {
+    try {
+      await this.#requireReady();
+      const embeddings = [];
+      for (const image of images) {
+        embeddings.push(image instanceof Float32Array ? image : (await this.#client.embedImage(image)).embedding);
+      }
+      const flat = new Float32Array(embeddings.reduce((n, e) => n + e.length, 0));
+      let offset = 0;
+      for (const e of embeddings) {
+        flat.set(e, offset);
+        offset += e.length;
+      }
+      return (await this.#client.rank(query, flat)).ranking;
+    } catch (err) {
+      throw this.#fail(err);
+    }
+  }
+
+  /** Stops the webcam and frees the worker and the model. The element can load again later. */
+  dispose() {
+    this.#stopCamera();
+    this.#client?.dispose();
+    this.#client = null;
+    this.#loadedSrc = null;
+    this.#embedding = null;
+    this.#resetReady();
+  }
+
+  // ---- loading ----------------------------------------------------------------------------
+
+  #resetReady() {
+    this.#ready = new Promise((resolve, reject) => {
+      this.#settleReady = { resolve, reject };
+    });
+    this.#ready.catch(() => {}); // a failed load is reported via `error`; no unhandled rejection
+  }
+
+  async #requireReady() {
+    if (!this.src) throw Object.assign(new Error('no model: set the `src` attribute to a model file'), { name: 'StateError' });
+    if (!this.#client || this.#loadedSrc !== this.src) this.#loadModel();
+    return this.#ready;
+  }
+
+  #loadModel() {
+    const src = this.src;
+    if (!src) return;
+    const token = ++this.#loadToken;
+    if (this.#loadedSrc !== null || this.#client) {
+      // A new model: start from a clean slate.
+      this.#client?.dispose();
+      this.#client = null;
+      this.#resetReady();
+    }
+    this.#client ??= new SiglipClient();
+    this.#loadedSrc = src;
+    this.#embedding = null;
+    const settle = this.#settleReady;
+    const { loading, progress, loadText } = this.#els;
+    loading.hidden = false;
+    progress.removeAttribute('value');
+    loadText.textContent = 'Loading model…';
+    this.#clearError();
+    this.#client
+      .load(src, {
+        integrity: this.integrity,
+        onProgress: ({ loaded, total, fromCache }) => {
+          if (token !== this.#loadToken) return;
+          if (total) {
+            progress.value = loaded / total;
+            loadText.textContent = `${fromCache ? 'Reading cached model' : 'Downloading model'}… ${Math.floor((100 * loaded) / total)}% (${megabytes(loaded)} of ${megabytes(total)})`;
+          } else {
+            loadText.textContent = `Downloading model… ${megabytes(loaded)}`;
+          }
+          this.dispatchEvent(new CustomEvent('progress', { detail: { loaded, total, fromCache } }));
+        },
+      })
+      .then(
+        (result) => {
+          if (token !== this.#loadToken) return;
+          loading.hidden = true;
+          const detail = { info: result.info, fromCache: result.fromCache, simd: result.simd, ms: result.ms };
+          settle.resolve(detail);
+          this.#els.resultText.textContent = `Model ready (${result.info.dtype}, ${Math.round(result.ms)} ms${result.fromCache ? ', from cache' : ''}).`;
+          this.dispatchEvent(new CustomEvent('load', { detail }));
+        },
+        (err) => {
+          if (token !== this.#loadToken) return;
+          loading.hidden = true;
+          this.#loadedSrc = null;
+          const error = this.#fail(err);
+          settle.reject(error);
+          // A failed load must not poison the next attempt.
+          this.#client?.dispose();
+          this.#client = null;
+          this.#resetReady();
+        },
+      );
+  }
+
+  // ---- UI ---------------------------------------------------------------------------------
+
+  #wire() {
+    const e = this.#els;
+    const pick = () => e.file.click();
+    e.choose.addEventListener('click', pick);
+    e.drop.addEventListener('click', () => {
+      if (!this.#stream) pick();
+    });
+    e.drop.addEventListener('keydown', (ev) => {
+      if (ev.key === 'Enter' || ev.key === ' ') {
+        ev.preventDefault();
+        if (!this.#stream) pick();
+      }
+    });
+    e.file.addEventListener('change', () => {
+      const f = e.file.files?.[0];
+      if (f) this.#classifyFile(f);
+      e.file.value = '';
+    });
+    e.drop.addEventListener('dragover', (ev) => {
+      ev.preventDefault();
+      e.drop.classList.add('over');
+    });
+    e.drop.addEventListener('dragleave', () => e.drop.classList.remove('over'));
+    e.drop.addEventListener('drop', (ev) => {
+      ev.preventDefault();
+      e.drop.classList.remove('over');
+      const file = [...(ev.dataTransfer?.files ?? [])].find((f) => f.type.startsWith('image/')) ?? ev.dataTransfer?.files?.[0];
+      const url = ev.dataTransfer?.getData('text/uri-list')?.split('\n').find((l) => l && !l.startsWith('#'));
+      if (file) this.#classifyFile(file);
+      else if (url) this.#classifyFile(url.trim());
+    });
+    e.form.addEventListener('submit', (ev) => {
+      ev.preventDefault();
+      const value = e.input.value.trim();
+      if (!value) return;
+      if (!this.#labels.includes(value)) this.labels = [...this.#labels, value];
+      e.input.value = '';
+    });
+    e.camera.addEventListener('click', () => (this.#stream ? this.#stopCamera() : this.#startCamera()));
+    e.capture.addEventListener('click', () => this.#classifyFrame());
+    e.live.addEventListener('click', () => this.#setLive(!this.#live));
+  }
+
+  #paste(ev) {
+    // Only when the paste is aimed at this element (or at nothing in particular).
+    const target = ev.composedPath()[0];
+    const editable = target instanceof HTMLElement && (target.isContentEditable || /^(INPUT|TEXTAREA)$/.test(target.tagName));
+    if (editable && target !== this) return;
+    const file = [...(ev.clipboardData?.files ?? [])].find((f) => f.type.startsWith('image/'));
+    if (file) {
+      ev.preventDefault();
+      this.#classifyFile(file);
+    }
+  }
+
+  #showPreview(source) {
+    const { img, video, hint } = this.#els;
+    if (this.#objectUrl) URL.revokeObjectURL(this.#objectUrl);
+    this.#objectUrl = null;
+    if (source === 'video') {
+      img.hidden = true;
+      video.hidden = false;
+      hint.hidden = true;
+      return;
+    }
+    video.hidden = true;
+    if (source instanceof Blob) {
+      this.#objectUrl = URL.createObjectURL(source);
+      img.src = this.#objectUrl;
+    } else {
+      img.src = String(source);
+    }
+    img.hidden = false;
+    hint.hidden = true;
+  }
+
+  async #classifyFile(file) {
+    if (this.#stream) this.#stopCamera();
+    this.#showPreview(file);
+    try {
+      await this.classify(file);
+    } catch {
+      // shown in the element and dispatched as `error` already
+    }
+  }
+
+  #renderChips() {
+    const { chips } = this.#els;
+    chips.replaceChildren(
+      ...this.#labels.map((label) => {
+        const li = document.createElement('li');
+        li.className = 'chip';
+        li.part = 'label-chip';
+        const span = document.createElement('span');
+        span.textContent = label;
+        span.title = label;
+        const remove = document.createElement('button');
+        remove.type = 'button';
+        remove.textContent = '×';
+        remove.setAttribute('aria-label', `Remove label ${label}`);
+        remove.addEventListener('click', () => {
+          this.labels = this.#labels.filter((l) => l !== label);
+        });
+        li.append(span, remove);
+        return li;
+      }),
+    );
+  }
+
+  async #rescore() {
+    if (!this.#embedding || !this.#client || this.#live) return;
+    if (this.#labels.length === 0) {
+      this.#els.results.replaceChildren();
+      return;
+    }
+    try {
+      const { results, ms } = await this.#client.score(this.#embedding, this.#labels, this.#template);
+      this.#showResults(results, ms, true);
+      this.dispatchEvent(new CustomEvent('result', { detail: { results, ms } }));
+    } catch (err) {
+      this.#fail(err);
+    }
+  }
+
+  #showResults(results, ms, textOnly = false) {
+    this.#clearError();
+    const rows = results.map(({ label, score }) => {
+      const li = document.createElement('li');
+      li.className = 'result';
+      li.part = 'result';
+      const name = document.createElement('span');
+      name.className = 'name';
+      name.textContent = label;
+      name.title = label;
+      const track = document.createElement('span');
+      track.className = 'track';
+      track.setAttribute('aria-hidden', 'true');
+      const bar = document.createElement('span');
+      bar.className = 'bar';
+      bar.part = 'bar';
+      bar.style.width = `${Math.max(0, Math.min(100, score * 100)).toFixed(2)}%`;
+      track.append(bar);
+      const pct = document.createElement('span');
+      pct.className = 'pct';
+      pct.textContent = formatPercent(score);
+      li.append(name, track, pct);
+      return li;
+    });
+    this.#els.results.replaceChildren(...rows);
+    this.#els.resultText.textContent = textOnly
+      ? `Labels scored in ${Math.round(ms)} ms.`
+      : `Image classified in ${Math.round(ms)} ms.`;
+  }
+
+  #fail(err) {
+    const error = errorOf(err);
+    if (error.name === 'AbortError') return error;
+    this.#els.error.textContent = error.message;
+    this.#els.error.hidden = false;
+    this.dispatchEvent(new CustomEvent('error', { detail: { error } }));
+    return error;
+  }
+
+  #clearError() {
+    this.#els.error.hidden = true;
+    this.#els.error.textContent = '';
+  }
+
+  // ---- webcam -------------------------------------------------------------------------------
+
+  async #startCamera() {
+    const e = this.#els;
+    if (!navigator.mediaDevices?.getUserMedia) {
+      this.#fail(Object.assign(new Error('this browser (or an insecure http: page) offers no camera access'), { name: 'CameraError' }));
+      return;
+    }
+    e.camera.disabled = true;
+    try {
+      this.#stream = await navigator.mediaDevices.getUserMedia({ video: { width: { ideal: 640 }, height: { ideal: 480 } }, audio: false });
+      e.video.srcObject = this.#stream;
+      await e.video.play();
+      this.#showPreview('video');
+      e.camera.textContent = 'Stop camera';
+      e.camera.setAttribute('aria-pressed', 'true');
+      e.capture.hidden = false;
+      e.live.hidden = false;
+      this.#clearError();
+    } catch (err) {
+      this.#stopCamera();
+      const denied = err?.name === 'NotAllowedError' || err?.name === 'SecurityError';
+      const message = denied
+        ? 'Camera access was denied. Allow the camera for this site, or choose an image instead.'
+        : `The camera could not be started: ${err?.message ?? err}`;
+      this.#fail(Object.assign(new Error(message), { name: 'CameraError' }));
+    } finally {
+      e.camera.disabled = false;
+    }
+  }
+
+  #stopCamera() {
+    this.#setLive(false);
+    const e = this.#els;
+    this.#stream?.getTracks().forEach((t) => t.stop());
+    this.#stream = null;
+    e.video.srcObject = null;
+    e.video.hidden = true;
+    e.camera.textContent = 'Start camera';
+    e.camera.setAttribute('aria-pressed', 'false');
+    e.capture.hidden = true;
+    e.live.hidden = true;
+    e.fps.textContent = '';
+    if (e.img.hidden) e.hint.hidden = false;
+  }
+
+  async #classifyFrame() {
+    if (!this.#stream || this.#busy) return;
+    this.#busy = true;
+    try {
+      await this.classify(this.#els.video);
+    } catch {
+      // shown already
+    } finally {
+      this.#busy = false;
+    }
+  }
+
+  #setLive(on) {
+    this.#live = on && !!this.#stream;
+    const e = this.#els;
+    e.live.setAttribute('aria-pressed', String(this.#live));
+    e.live.classList.toggle('primary', this.#live);
+    if (!this.#live) {
+      e.fps.textContent = '';
+      return;
+    }
+    const loop = async () => {
+      let last = performance.now();
+      let fps = 0;
+      while (this.#live && this.#stream) {
+        try {
+          await this.classify(this.#els.video);
+        } catch {
+          this.#setLive(false); // an error stops live mode; it is shown in the element
+          return;
+        }
+        const now = performance.now();
+        const instant = 1000 / Math.max(1, now - last);
+        fps = fps ? fps * 0.7 + instant * 0.3 : instant;
+        last = now;
+        e.fps.textContent = `${fps.toFixed(1)} fps`;
+        this.dataset.fps = fps.toFixed(2);
+        await new Promise((r) => requestAnimationFrame(r));
+      }
+    };
+    loop();
+  }
+}
+
+function sameList(a, b) {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+function formatPercent(score) {
+  const p = score * 100;
+  if (p >= 10) return `${p.toFixed(1)}%`;
+  if (p >= 0.1) return `${p.toFixed(2)}%`;
+  return `${p.toPrecision(2)}%`;
+}
+
+if (!customElements.get('siglip-classifier')) customElements.define('siglip-classifier', SiglipClassifier);

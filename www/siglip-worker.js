@@ -1,0 +1,130 @@
+// The model's home: a module Web Worker that owns the wasm instance, so the page never blocks.
+//
+// Protocol (one request, one reply; see client.js for the other side):
+//   page -> worker  {id, type, ...payload}
+//     load      {url, integrity?}                 -> {info, fromCache, simd, ms}
+//     classify  {image, labels, template?}        -> {results: [{label, score, logit}], embedding, ms}
+//     score     {embedding, labels, template?}    -> {results, ms}   (text tower only, cached labels)
+//     embedImage {image}                          -> {embedding: Float32Array, ms}
+//     embedText {texts}                           -> {embeddings: Float32Array (n x dim), dim, ms}
+//     rank      {query, embeddings: Float32Array} -> {ranking: [{index, score, logit}], ms}
+//     dispose   {}                                -> {}
+//   where image = {kind: 'bytes', bytes: ArrayBuffer} | {kind: 'rgba', width, height, data: ArrayBuffer}
+//   worker -> page  {id, ok: true, result} | {id, ok: false, error: {name, message}}
+//                   {id, type: 'progress', loaded, total, fromCache} while `load` runs
+// Requests run one at a time in arrival order.
+
+import init, { Model, simdEnabled } from './pkg/siglip.js';
+import { fetchModel, forgetModel, namedError, storeModel } from './loader.js';
+
+let wasmReady = null;
+let model = null;
+let queue = Promise.resolve();
+
+function initWasm() {
+  wasmReady ??= init({ module_or_path: new URL('./pkg/siglip_bg.wasm', import.meta.url) });
+  return wasmReady;
+}
+
+function requireModel() {
+  if (!model) throw namedError('StateError', 'no model is loaded yet; set `src` or call load() first');
+  return model;
+}
+
+function imageEmbedding(m, image) {
+  if (!image || typeof image !== 'object') throw namedError('ImageError', 'no image given');
+  if (image.kind === 'bytes') return m.embedImageBytes(new Uint8Array(image.bytes));
+  if (image.kind === 'rgba') return m.embedImageRgba(image.width, image.height, new Uint8Array(image.data));
+  throw namedError('ImageError', `unknown image payload kind ${image.kind}`);
+}
+
+const handlers = {
+  async load({ url, integrity }, id) {
+    const started = performance.now();
+    if (model) {
+      model.free();
+      model = null;
+    }
+    const progress = (p) => self.postMessage({ id, type: 'progress', ...p });
+    let { bytes, fromCache } = await fetchModel(url, { onProgress: progress, integrity });
+    await initWasm();
+    try {
+      model = new Model(bytes);
+    } catch (err) {
+      if (!fromCache) throw err;
+      // A cached copy that no longer loads (e.g. written by an older build): fetch afresh.
+      await forgetModel(url);
+      ({ bytes, fromCache } = await fetchModel(url, { onProgress: progress, integrity }));
+      model = new Model(bytes);
+    }
+    if (!fromCache) await storeModel(url, bytes);
+    return { info: JSON.parse(model.info()), fromCache, simd: simdEnabled(), ms: performance.now() - started };
+  },
+
+  classify({ image, labels, template }) {
+    const m = requireModel();
+    if (!Array.isArray(labels) || labels.length === 0) {
+      throw namedError('InputError', 'no labels given; give at least one label to score');
+    }
+    if (template !== undefined) m.setTemplate(template);
+    const started = performance.now();
+    const embedding = imageEmbedding(m, image);
+    const results = JSON.parse(m.classify(embedding, labels));
+    return { results, embedding, ms: performance.now() - started };
+  },
+
+  score({ embedding, labels, template }) {
+    const m = requireModel();
+    if (!Array.isArray(labels) || labels.length === 0) {
+      throw namedError('InputError', 'no labels given; give at least one label to score');
+    }
+    if (template !== undefined) m.setTemplate(template);
+    const started = performance.now();
+    const results = JSON.parse(m.classify(embedding, labels));
+    return { results, ms: performance.now() - started };
+  },
+
+  embedImage({ image }) {
+    const started = performance.now();
+    const embedding = imageEmbedding(requireModel(), image);
+    return { embedding, ms: performance.now() - started, transfer: [embedding.buffer] };
+  },
+
+  embedText({ texts }) {
+    const m = requireModel();
+    const started = performance.now();
+    const embeddings = m.embedTexts(texts);
+    const dim = texts.length ? embeddings.length / texts.length : 0;
+    return { embeddings, dim, ms: performance.now() - started, transfer: [embeddings.buffer] };
+  },
+
+  rank({ query, embeddings }) {
+    const started = performance.now();
+    const ranking = JSON.parse(requireModel().rank(query, embeddings));
+    return { ranking, ms: performance.now() - started };
+  },
+
+  dispose() {
+    if (model) model.free();
+    model = null;
+    return {};
+  },
+};
+
+self.onmessage = (event) => {
+  const { id, type, ...payload } = event.data ?? {};
+  queue = queue.then(async () => {
+    try {
+      const handler = handlers[type];
+      if (!handler) throw namedError('StateError', `unknown request type ${type}`);
+      const { transfer = [], ...result } = (await handler(payload, id)) ?? {};
+      self.postMessage({ id, ok: true, result }, transfer);
+    } catch (err) {
+      self.postMessage({
+        id,
+        ok: false,
+        error: { name: err?.name ?? 'Error', message: err?.message ?? String(err) },
+      });
+    }
+  });
+};
