@@ -22,7 +22,7 @@ const css = `
 .drop.over { border-color: var(--siglip-accent); background: #eef3ff; }
 .drop img, .drop video { position: absolute; inset: 0; width: 100%; height: 100%; object-fit: contain; background: #111; }
 .hint { padding: 16px; }
-.controls { display: flex; flex-wrap: wrap; gap: 8px; align-items: center; }
+.controls { margin-top: 10px; display: flex; flex-wrap: wrap; gap: 8px; align-items: center; }
 button { font: inherit; border: 1px solid var(--siglip-border); background: #fff; border-radius: 8px; padding: 6px 12px; cursor: pointer; }
 button:hover:not(:disabled) { border-color: var(--siglip-accent); }
 button:focus-visible, input:focus-visible { outline: 3px solid var(--siglip-accent); outline-offset: 1px; }
@@ -40,7 +40,7 @@ input[type=text] { flex: 1; min-width: 0; font: inherit; padding: 6px 10px; bord
 .result { display: grid; grid-template-columns: minmax(0, 12ch) 1fr 7ch; gap: 8px; align-items: center; }
 .result .name { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
 .track { height: 10px; background: #eef1f7; border-radius: 999px; overflow: hidden; }
-.bar { height: 100%; width: 0; background: var(--siglip-accent); border-radius: 999px; transition: width .15s; }
+.bar { display: block; height: 100%; width: 0; background: var(--siglip-accent); border-radius: 999px; transition: width .15s; }
 .pct { text-align: right; font-variant-numeric: tabular-nums; }
 .status { color: var(--siglip-muted); font-size: 12px; min-height: 1.4em; }
 .error { color: #b42318; background: #fef3f2; border: 1px solid #fecdca; border-radius: 8px; padding: 8px 10px; }
