@@ -4,16 +4,11 @@
 // All model work happens in the worker behind SiglipClient; label text is only ever set as
 // textContent, never parsed as HTML.
 
-import { SiglipClient } from './client.js';
+import { SiglipElementBase, errorMarkup, formatPercent, loadingMarkup, namedError } from './element-base.js';
 
 export const DEFAULT_TEMPLATE = 'This is a photo of {}.';
 
 const css = `
-:host { display: block; font: 14px/1.4 system-ui, -apple-system, "Segoe UI", sans-serif; color: #1d2330;
-  --siglip-accent: #3b6cf6; --siglip-bg: #fff; --siglip-muted: #667085; --siglip-border: #d6dae3; max-width: 760px; }
-* { box-sizing: border-box; }
-[hidden] { display: none !important; }
-.card { background: var(--siglip-bg); border: 1px solid var(--siglip-border); border-radius: 12px; padding: 16px; display: grid; gap: 14px; }
 .top { display: grid; grid-template-columns: minmax(0, 1fr) minmax(0, 1fr); gap: 16px; }
 @media (max-width: 640px) { .top { grid-template-columns: 1fr; } }
 .drop { position: relative; aspect-ratio: 1; border: 2px dashed var(--siglip-border); border-radius: 10px; display: grid;
@@ -23,11 +18,6 @@ const css = `
 .drop img, .drop video { position: absolute; inset: 0; width: 100%; height: 100%; object-fit: contain; background: #111; }
 .hint { padding: 16px; }
 .controls { margin-top: 10px; display: flex; flex-wrap: wrap; gap: 8px; align-items: center; }
-button { font: inherit; border: 1px solid var(--siglip-border); background: #fff; border-radius: 8px; padding: 6px 12px; cursor: pointer; }
-button:hover:not(:disabled) { border-color: var(--siglip-accent); }
-button:focus-visible, input:focus-visible { outline: 3px solid var(--siglip-accent); outline-offset: 1px; }
-button:disabled { opacity: .5; cursor: default; }
-button.primary { background: var(--siglip-accent); border-color: var(--siglip-accent); color: #fff; }
 .fps { color: var(--siglip-muted); font-variant-numeric: tabular-nums; }
 .labels { display: grid; gap: 8px; align-content: start; }
 .chips { display: flex; flex-wrap: wrap; gap: 6px; list-style: none; margin: 0; padding: 0; }
@@ -35,25 +25,16 @@ button.primary { background: var(--siglip-accent); border-color: var(--siglip-ac
 .chip span { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; max-width: 26ch; }
 .chip button { border: 0; background: transparent; padding: 0 6px; border-radius: 999px; line-height: 1.4; }
 form { display: flex; gap: 6px; }
-input[type=text] { flex: 1; min-width: 0; font: inherit; padding: 6px 10px; border: 1px solid var(--siglip-border); border-radius: 8px; }
 .results { list-style: none; margin: 0; padding: 0; display: grid; gap: 6px; }
 .result { display: grid; grid-template-columns: minmax(0, 12ch) 1fr 7ch; gap: 8px; align-items: center; }
 .result .name { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
 .track { height: 10px; background: #eef1f7; border-radius: 999px; overflow: hidden; }
 .bar { display: block; height: 100%; width: 0; background: var(--siglip-accent); border-radius: 999px; transition: width .15s; }
 .pct { text-align: right; font-variant-numeric: tabular-nums; }
-.status { color: var(--siglip-muted); font-size: 12px; min-height: 1.4em; }
-.error { color: #b42318; background: #fef3f2; border: 1px solid #fecdca; border-radius: 8px; padding: 8px 10px; }
-progress { width: 100%; height: 8px; }
-.sr { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
 `;
 
 const markup = `
-<div class="card" part="container">
-  <div class="loading" part="loading" hidden>
-    <progress part="progress" max="1"></progress>
-    <div class="status load-text" aria-live="polite"></div>
-  </div>
+<div class="card" part="container">${loadingMarkup}
   <div class="top">
     <div>
       <div class="drop" part="dropzone" tabindex="0" role="button"
@@ -82,18 +63,9 @@ const markup = `
       <div class="status result-text" part="status" role="status"></div>
     </div>
   </div>
-  <div class="error" part="error" role="alert" hidden></div>
+  ${errorMarkup}
 </div>
 `;
-
-let sheet = null;
-function styles() {
-  if (!sheet) {
-    sheet = new CSSStyleSheet();
-    sheet.replaceSync(css);
-  }
-  return sheet;
-}
 
 function parseLabels(value) {
   return (value ?? '')
@@ -102,27 +74,11 @@ function parseLabels(value) {
     .filter(Boolean);
 }
 
-function errorOf(err) {
-  if (err instanceof Error) return err;
-  const e = new Error(String(err?.message ?? err));
-  e.name = err?.name ?? 'Error';
-  return e;
-}
+export class SiglipClassifier extends SiglipElementBase {
+  static observedAttributes = [...SiglipElementBase.modelAttributes, 'labels', 'template'];
 
-function megabytes(n) {
-  return `${(n / 1e6).toFixed(1)} MB`;
-}
-
-export class SiglipClassifier extends HTMLElement {
-  static observedAttributes = ['src', 'labels', 'template', 'integrity'];
-
-  #client = null;
   #labels = [];
   #template = DEFAULT_TEMPLATE;
-  #ready = null;
-  #settleReady = null;
-  #loadedSrc = null;
-  #loadToken = 0;
   #embedding = null; // the shown image's embedding: label edits only re-run the text tower
   #objectUrl = null;
   #stream = null;
@@ -132,29 +88,19 @@ export class SiglipClassifier extends HTMLElement {
   #onPaste = (e) => this.#paste(e);
 
   constructor() {
-    super();
-    const root = this.attachShadow({ mode: 'open' });
-    root.adoptedStyleSheets = [styles()];
-    const tpl = document.createElement('template');
-    tpl.innerHTML = markup; // static markup only: no user data ever goes through innerHTML
-    root.append(tpl.content.cloneNode(true));
+    super(css, markup);
+    const root = this.shadowRoot;
     const $ = (s) => root.querySelector(s);
     this.#els = {
-      loading: $('.loading'), progress: $('progress'), loadText: $('.load-text'),
       drop: $('.drop'), hint: $('.hint'), img: $('img'), video: $('video'), file: $('.file'),
       choose: $('.choose'), camera: $('.camera'), capture: $('.capture'), live: $('.live'), fps: $('.fps'),
       chips: $('.chips'), form: $('.add'), input: $('input[type=text]'),
-      results: $('.results'), resultText: $('.result-text'), error: $('.error'),
+      results: $('.results'), resultText: $('.result-text'),
     };
-    this.#resetReady();
     this.#wire();
   }
 
   // ---- attributes and properties -------------------------------------------------------
-
-  /** URL of a model file made by `siglip quantize`. */
-  get src() { return this.getAttribute('src') ?? ''; }
-  set src(v) { if (v == null) this.removeAttribute('src'); else this.setAttribute('src', v); }
 
   /** Labels to score (attribute: comma-separated; property: array of strings). */
   get labels() { return [...this.#labels]; }
@@ -168,13 +114,6 @@ export class SiglipClassifier extends HTMLElement {
   get template() { return this.#template; }
   set template(v) { this.setAttribute('template', v ?? DEFAULT_TEMPLATE); }
 
-  /** Optional `sha256-<base64>` the model file must match. */
-  get integrity() { return this.getAttribute('integrity') ?? undefined; }
-  set integrity(v) { if (v == null) this.removeAttribute('integrity'); else this.setAttribute('integrity', v); }
-
-  /** Resolves with `{info, fromCache}` when the model for the current `src` is loaded. */
-  get ready() { return this.#ready; }
-
   attributeChangedCallback(name, oldValue, value) {
     if (oldValue === value) return;
     if (name === 'labels') {
@@ -182,19 +121,27 @@ export class SiglipClassifier extends HTMLElement {
     } else if (name === 'template') {
       this.#template = value || DEFAULT_TEMPLATE;
       this.#rescore();
-    } else if ((name === 'src' || name === 'integrity') && this.isConnected) {
-      this.#loadModel();
+    } else {
+      super.attributeChangedCallback(name, oldValue, value);
     }
   }
 
   connectedCallback() {
     document.addEventListener('paste', this.#onPaste);
-    if (this.src && this.#loadedSrc !== this.src) this.#loadModel();
+    super.connectedCallback();
   }
 
   disconnectedCallback() {
     document.removeEventListener('paste', this.#onPaste);
     this.#stopCamera();
+  }
+
+  onModelChanged() {
+    this.#embedding = null;
+  }
+
+  onModelLoaded(detail) {
+    this.#els.resultText.textContent = `Model ready (${detail.info.dtype}, ${Math.round(detail.ms)} ms${detail.fromCache ? ', from cache' : ''}).`;
   }
 
   // ---- public API -----------------------------------------------------------------------
@@ -206,25 +153,25 @@ export class SiglipClassifier extends HTMLElement {
    */
   async classify(image, labels = this.#labels) {
     try {
-      if (!labels || labels.length === 0) throw Object.assign(new Error('no labels given; add at least one label'), { name: 'InputError' });
-      await this.#requireReady();
-      const { results, embedding, ms } = await this.#client.classify(image, labels, this.#template);
+      if (!labels || labels.length === 0) throw namedError('InputError', 'no labels given; add at least one label');
+      await this.requireReady();
+      const { results, embedding, ms } = await this.client.classify(image, labels, this.#template);
       if (labels === this.#labels || sameList(labels, this.#labels)) this.#embedding = embedding;
       this.#showResults(results, ms);
       this.dispatchEvent(new CustomEvent('result', { detail: { results, ms } }));
       return results;
     } catch (err) {
-      throw this.#fail(err);
+      throw this.fail(err);
     }
   }
 
   /** L2-normalized image embedding (Float32Array). */
   async embedImage(image) {
     try {
-      await this.#requireReady();
-      return (await this.#client.embedImage(image)).embedding;
+      await this.requireReady();
+      return (await this.client.embedImage(image)).embedding;
     } catch (err) {
-      throw this.#fail(err);
+      throw this.fail(err);
     }
   }
 
@@ -232,11 +179,11 @@ export class SiglipClassifier extends HTMLElement {
   async embedText(texts) {
     try {
       const list = Array.isArray(texts) ? texts : [texts];
-      await this.#requireReady();
-      const { embeddings, dim } = await this.#client.embedText(list);
+      await this.requireReady();
+      const { embeddings, dim } = await this.client.embedText(list);
       return list.map((_, i) => embeddings.slice(i * dim, (i + 1) * dim));
     } catch (err) {
-      throw this.#fail(err);
+      throw this.fail(err);
     }
   }
 
@@ -246,10 +193,10 @@ export class SiglipClassifier extends HTMLElement {
    */
   async rank(query, images) {
     try {
-      await this.#requireReady();
+      await this.requireReady();
       const embeddings = [];
       for (const image of images) {
-        embeddings.push(image instanceof Float32Array ? image : (await this.#client.embedImage(image)).embedding);
+        embeddings.push(image instanceof Float32Array ? image : (await this.client.embedImage(image)).embedding);
       }
       const flat = new Float32Array(embeddings.reduce((n, e) => n + e.length, 0));
       let offset = 0;
@@ -257,91 +204,16 @@ export class SiglipClassifier extends HTMLElement {
         flat.set(e, offset);
         offset += e.length;
       }
-      return (await this.#client.rank(query, flat)).ranking;
+      return (await this.client.rank(query, flat)).ranking;
     } catch (err) {
-      throw this.#fail(err);
+      throw this.fail(err);
     }
   }
 
-  /** Stops the webcam and frees the worker and the model. The element can load again later. */
+  /** Stops the webcam and frees the worker and the model. The element loads again when used. */
   dispose() {
     this.#stopCamera();
-    this.#client?.dispose();
-    this.#client = null;
-    this.#loadedSrc = null;
-    this.#embedding = null;
-    this.#resetReady();
-  }
-
-  // ---- loading ----------------------------------------------------------------------------
-
-  #resetReady() {
-    this.#ready = new Promise((resolve, reject) => {
-      this.#settleReady = { resolve, reject };
-    });
-    this.#ready.catch(() => {}); // a failed load is reported via `error`; no unhandled rejection
-  }
-
-  async #requireReady() {
-    if (!this.src) throw Object.assign(new Error('no model: set the `src` attribute to a model file'), { name: 'StateError' });
-    if (!this.#client || this.#loadedSrc !== this.src) this.#loadModel();
-    return this.#ready;
-  }
-
-  #loadModel() {
-    const src = this.src;
-    if (!src) return;
-    const token = ++this.#loadToken;
-    if (this.#loadedSrc !== null || this.#client) {
-      // A new model: start from a clean slate.
-      this.#client?.dispose();
-      this.#client = null;
-      this.#resetReady();
-    }
-    this.#client ??= new SiglipClient();
-    this.#loadedSrc = src;
-    this.#embedding = null;
-    const settle = this.#settleReady;
-    const { loading, progress, loadText } = this.#els;
-    loading.hidden = false;
-    progress.removeAttribute('value');
-    loadText.textContent = 'Loading model…';
-    this.#clearError();
-    this.#client
-      .load(src, {
-        integrity: this.integrity,
-        onProgress: ({ loaded, total, fromCache }) => {
-          if (token !== this.#loadToken) return;
-          if (total) {
-            progress.value = loaded / total;
-            loadText.textContent = `${fromCache ? 'Reading cached model' : 'Downloading model'}… ${Math.floor((100 * loaded) / total)}% (${megabytes(loaded)} of ${megabytes(total)})`;
-          } else {
-            loadText.textContent = `Downloading model… ${megabytes(loaded)}`;
-          }
-          this.dispatchEvent(new CustomEvent('progress', { detail: { loaded, total, fromCache } }));
-        },
-      })
-      .then(
-        (result) => {
-          if (token !== this.#loadToken) return;
-          loading.hidden = true;
-          const detail = { info: result.info, fromCache: result.fromCache, simd: result.simd, ms: result.ms };
-          settle.resolve(detail);
-          this.#els.resultText.textContent = `Model ready (${result.info.dtype}, ${Math.round(result.ms)} ms${result.fromCache ? ', from cache' : ''}).`;
-          this.dispatchEvent(new CustomEvent('load', { detail }));
-        },
-        (err) => {
-          if (token !== this.#loadToken) return;
-          loading.hidden = true;
-          this.#loadedSrc = null;
-          const error = this.#fail(err);
-          settle.reject(error);
-          // A failed load must not poison the next attempt.
-          this.#client?.dispose();
-          this.#client = null;
-          this.#resetReady();
-        },
-      );
+    super.dispose();
   }
 
   // ---- UI ---------------------------------------------------------------------------------
@@ -456,22 +328,22 @@ export class SiglipClassifier extends HTMLElement {
   }
 
   async #rescore() {
-    if (!this.#embedding || !this.#client || this.#live) return;
+    if (!this.#embedding || !this.client || this.#live) return;
     if (this.#labels.length === 0) {
       this.#els.results.replaceChildren();
       return;
     }
     try {
-      const { results, ms } = await this.#client.score(this.#embedding, this.#labels, this.#template);
+      const { results, ms } = await this.client.score(this.#embedding, this.#labels, this.#template);
       this.#showResults(results, ms, true);
       this.dispatchEvent(new CustomEvent('result', { detail: { results, ms } }));
     } catch (err) {
-      this.#fail(err);
+      this.fail(err);
     }
   }
 
   #showResults(results, ms, textOnly = false) {
-    this.#clearError();
+    this.clearError();
     const rows = results.map(({ label, score }) => {
       const li = document.createElement('li');
       li.className = 'result';
@@ -500,26 +372,12 @@ export class SiglipClassifier extends HTMLElement {
       : `Image classified in ${Math.round(ms)} ms.`;
   }
 
-  #fail(err) {
-    const error = errorOf(err);
-    if (error.name === 'AbortError') return error;
-    this.#els.error.textContent = error.message;
-    this.#els.error.hidden = false;
-    this.dispatchEvent(new CustomEvent('error', { detail: { error } }));
-    return error;
-  }
-
-  #clearError() {
-    this.#els.error.hidden = true;
-    this.#els.error.textContent = '';
-  }
-
   // ---- webcam -------------------------------------------------------------------------------
 
   async #startCamera() {
     const e = this.#els;
     if (!navigator.mediaDevices?.getUserMedia) {
-      this.#fail(Object.assign(new Error('this browser (or an insecure http: page) offers no camera access'), { name: 'CameraError' }));
+      this.fail(namedError('CameraError', 'this browser (or an insecure http: page) offers no camera access'));
       return;
     }
     e.camera.disabled = true;
@@ -532,14 +390,14 @@ export class SiglipClassifier extends HTMLElement {
       e.camera.setAttribute('aria-pressed', 'true');
       e.capture.hidden = false;
       e.live.hidden = false;
-      this.#clearError();
+      this.clearError();
     } catch (err) {
       this.#stopCamera();
       const denied = err?.name === 'NotAllowedError' || err?.name === 'SecurityError';
       const message = denied
         ? 'Camera access was denied. Allow the camera for this site, or choose an image instead.'
         : `The camera could not be started: ${err?.message ?? err}`;
-      this.#fail(Object.assign(new Error(message), { name: 'CameraError' }));
+      this.fail(namedError('CameraError', message));
     } finally {
       e.camera.disabled = false;
     }
@@ -606,13 +464,6 @@ export class SiglipClassifier extends HTMLElement {
 
 function sameList(a, b) {
   return a.length === b.length && a.every((x, i) => x === b[i]);
-}
-
-function formatPercent(score) {
-  const p = score * 100;
-  if (p >= 10) return `${p.toFixed(1)}%`;
-  if (p >= 0.1) return `${p.toFixed(2)}%`;
-  return `${p.toPrecision(2)}%`;
 }
 
 if (!customElements.get('siglip-classifier')) customElements.define('siglip-classifier', SiglipClassifier);
