@@ -1,0 +1,146 @@
+// The npm package as a user installs it: `npm pack`, install the tarball into a scratch app
+// next to a minimal page, serve it, classify with the element and the JS API against the
+// reference; type-check a TypeScript file against the shipped declarations.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { OUT, ROOT, launch, packedModel, reference, startServer, watch } from './harness.mjs';
+
+const APP = path.join(OUT, 'npm-app');
+const ref = reference('tiny-p14');
+let tarball;
+let server;
+let browser;
+
+before(async () => {
+  rmSync(APP, { recursive: true, force: true });
+  mkdirSync(APP, { recursive: true });
+  const packed = JSON.parse(
+    execFileSync('npm', ['pack', '--json', '--pack-destination', OUT], { cwd: path.join(ROOT, 'www'), encoding: 'utf8' }),
+  )[0];
+  tarball = { ...packed, path: path.join(OUT, packed.filename) };
+  writeFileSync(path.join(APP, 'package.json'), JSON.stringify({ name: 'scratch-app', private: true, type: 'module' }));
+  execFileSync('npm', ['install', '--no-audit', '--no-fund', '--offline', tarball.path], { cwd: APP, stdio: 'inherit' });
+  copyFileSync(packedModel('tiny-p14', 'f32'), path.join(APP, 'model.safetensors'));
+  for (const f of ['gray.png', 'alpha.png', 'wide.png']) copyFileSync(path.join(ROOT, 'tests/fixtures/images', f), path.join(APP, f));
+  writeFileSync(
+    path.join(APP, 'index.html'),
+    `<!doctype html><html><head><meta charset="utf-8"><title>scratch</title>
+<script type="module" src="./node_modules/siglip-web/index.js"></script></head>
+<body><siglip-classifier src="model.safetensors" labels="cat, Two DOGS!!"></siglip-classifier></body></html>`,
+  );
+  server = await startServer({ root: APP });
+  browser = await launch();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+test('the tarball holds the wasm, worker, element, API and types, and nothing else', () => {
+  const files = tarball.files.map((f) => f.path).sort();
+  assert.deepEqual(files, [
+    'README.md', 'client.js', 'element-base.js', 'index.d.ts', 'index.js', 'loader.js', 'package.json',
+    'pkg/siglip.js', 'pkg/siglip_bg.wasm', 'siglip-classifier.js', 'siglip-search.js', 'siglip-worker.js',
+  ]);
+  console.log(`# ${tarball.filename}: ${(statSync(tarball.path).size / 1e6).toFixed(2)} MB packed, ${(tarball.unpackedSize / 1e6).toFixed(2)} MB unpacked`);
+  for (const f of tarball.files) console.log(`#   ${String(f.size).padStart(9)}  ${f.path}`);
+});
+
+test('installed package: the element and createClassifier() give the reference scores', async () => {
+  const page = await browser.newPage();
+  const problems = watch(page);
+  await page.goto(`${server.url}index.html`);
+  const out = await page.evaluate(async ({ labels, query }) => {
+    const el = document.querySelector('siglip-classifier');
+    await el.ready;
+    const blob = await (await fetch('gray.png')).blob();
+    const viaElement = await el.classify(blob, labels);
+    const { createClassifier } = await import('./node_modules/siglip-web/index.js');
+    const progress = [];
+    const clf = await createClassifier({ src: 'model.safetensors', onProgress: (p) => progress.push(p) });
+    const viaApi = await clf.classify('alpha.png', labels);
+    const ranking = await clf.rank(query, ['gray.png', 'alpha.png', await clf.embedImage('wide.png')]);
+    const info = clf.info;
+    clf.dispose();
+    let disposed = '';
+    try {
+      await clf.classify('gray.png', labels);
+    } catch (err) {
+      disposed = err.name;
+    }
+    return { viaElement, viaApi, ranking, info, progress: progress.length, disposed };
+  }, { labels: ref.labels, query: ref.texts[1] });
+  const score = (file, label) => ref.images.find((i) => i.file === file).scores[ref.labels.indexOf(label)];
+  for (const [results, file] of [[out.viaElement, 'gray.png'], [out.viaApi, 'alpha.png']]) {
+    assert.equal(results.length, ref.labels.length);
+    for (const r of results) assert.ok(Math.abs(r.score - score(file, r.label)) <= 1e-4, `${file} ${r.label}`);
+  }
+  // rank(): the query is used verbatim, so the templated text of label 1 must give the
+  // reference logits of label 1 for each image, sorted best first.
+  const files = ['gray.png', 'alpha.png', 'wide.png'];
+  assert.equal(out.ranking.length, 3);
+  for (const r of out.ranking) {
+    const want = ref.images.find((i) => i.file === files[r.index]).logits[1];
+    assert.ok(Math.abs(r.logit - want) <= 1e-4, `${files[r.index]}: ${r.logit} vs ${want}`);
+  }
+  const logits = out.ranking.map((r) => r.logit);
+  assert.deepEqual(logits, [...logits].sort((a, b) => b - a));
+  assert.equal(out.info.embedding_dim, 48);
+  assert.ok(out.progress >= 1);
+  assert.equal(out.disposed, 'StateError');
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test('the shipped declarations type-check a TypeScript user', () => {
+  writeFileSync(
+    path.join(APP, 'usage.ts'),
+    `import { createClassifier, type LabelScore, type RankedImage, SiglipClassifier } from 'siglip-web';
+
+async function main(file: File): Promise<void> {
+  const clf = await createClassifier({ src: '/m.safetensors', onProgress: ({ loaded, total }) => console.log(loaded, total ?? 0) });
+  const results: LabelScore[] = await clf.classify(file, ['a cat', 'a dog']);
+  const top: string = results[0].label;
+  const emb: Float32Array = await clf.embedImage(file);
+  const ranking: RankedImage[] = await clf.rank('a cat', [file, emb]);
+  const texts: Float32Array[] = await clf.embedText(['a cat']);
+  console.log(top, ranking[0].index, texts.length, clf.info.embedding_dim);
+  clf.dispose();
+
+  const el = document.createElement('siglip-classifier');
+  const same: SiglipClassifier = el;
+  el.labels = ['a cat'];
+  el.addEventListener('result', (e) => console.log(e.detail.results[0].score, e.detail.ms));
+  el.addEventListener('progress', (e) => console.log(e.detail.loaded));
+  el.addEventListener('error', (e) => console.log(e.detail.error.name));
+  const detail = await el.ready;
+  console.log(detail.info.dtype, same.src);
+  const search = document.querySelector('siglip-search');
+  search?.addEventListener('result', (e) => console.log(e.detail.ranking.length));
+  await search?.addImages([file]);
+}
+void main;
+`,
+  );
+  writeFileSync(
+    path.join(APP, 'tsconfig.json'),
+    JSON.stringify({
+      compilerOptions: {
+        target: 'ES2022', module: 'ESNext', moduleResolution: 'bundler', lib: ['ES2022', 'DOM', 'DOM.Iterable'],
+        strict: true, noEmit: true, skipLibCheck: false,
+      },
+      files: ['usage.ts'],
+    }),
+  );
+  const tsc = path.join(ROOT, 'tests/web/node_modules/typescript/bin/tsc');
+  execFileSync(process.execPath, [tsc, '-p', path.join(APP, 'tsconfig.json')], { stdio: 'inherit' });
+
+  // And a misuse must be rejected, or the check proves nothing.
+  writeFileSync(path.join(APP, 'usage.ts'), `import { createClassifier } from 'siglip-web';\nvoid createClassifier({ source: 'x' });\n`);
+  assert.throws(() => execFileSync(process.execPath, [tsc, '-p', path.join(APP, 'tsconfig.json')], { stdio: 'pipe' }));
+});

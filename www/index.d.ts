@@ -1,0 +1,179 @@
+// Type declarations for siglip-web.
+
+/** Anything an image can be given as. Encoded files (Blob, File, URL, bytes) are decoded in
+ * the worker exactly like the reference decodes files; decoded sources are read as RGBA. */
+export type ImageSource =
+  | Blob
+  | File
+  | string
+  | URL
+  | ArrayBuffer
+  | ArrayBufferView
+  | ImageData
+  | ImageBitmap
+  | HTMLImageElement
+  | HTMLCanvasElement
+  | OffscreenCanvas
+  | HTMLVideoElement
+  | VideoFrame;
+
+/** One label's result: `score = sigmoid(logit)`, independent of the other labels. */
+export interface LabelScore {
+  label: string;
+  score: number;
+  logit: number;
+}
+
+/** One image's result for a query; `index` into the images given. */
+export interface RankedImage {
+  index: number;
+  score: number;
+  logit: number;
+}
+
+export interface ModelInfo {
+  /** `f32`, `f16`, `q8` or `q4` */
+  dtype: string;
+  image_size: number;
+  patch_size: number;
+  embedding_dim: number;
+  text_max_len: number;
+  vocab_size: number;
+  /** Bytes the weights occupy in memory. */
+  weight_bytes: number;
+}
+
+export interface ProgressDetail {
+  loaded: number;
+  /** `null` when the server does not say. */
+  total: number | null;
+  fromCache: boolean;
+}
+
+export interface LoadDetail {
+  info: ModelInfo;
+  fromCache: boolean;
+  /** Whether the wasm uses 128-bit SIMD. */
+  simd: boolean;
+  /** Time to fetch (or read from cache) and initialize, in milliseconds. */
+  ms: number;
+}
+
+export interface ResultDetail {
+  results: LabelScore[];
+  ms: number;
+}
+
+export interface SearchResultDetail {
+  query: string;
+  ranking: RankedImage[];
+  ms: number;
+}
+
+export interface ErrorDetail {
+  /** `name` is one of WeightsError, TensorError, ConfigError, TokenizerError, ImageError,
+   * InputError, ComputeError, NetworkError, IntegrityError, CameraError, StateError. */
+  error: Error;
+}
+
+export interface CreateClassifierOptions {
+  /** URL of a model file made by `siglip quantize` (may be cross-origin with CORS). */
+  src: string;
+  /** `sha256-<base64>`: the file must match before it is used. */
+  integrity?: string;
+  /** Label template; `{}` is the label. Default `This is a photo of {}.` */
+  template?: string;
+  onProgress?: (progress: ProgressDetail) => void;
+}
+
+export declare const DEFAULT_TEMPLATE: string;
+
+/** Loads a model in a Web Worker. */
+export declare function createClassifier(options: CreateClassifierOptions): Promise<Classifier>;
+
+export declare class Classifier {
+  private constructor();
+  readonly info: ModelInfo;
+  readonly fromCache: boolean;
+  template: string;
+  /** Scores labels (templated) for an image, highest score first. */
+  classify(image: ImageSource, labels: readonly string[]): Promise<LabelScore[]>;
+  /** L2-normalized image embedding. */
+  embedImage(image: ImageSource): Promise<Float32Array>;
+  /** L2-normalized text embeddings (texts used verbatim). */
+  embedText(texts: string | readonly string[]): Promise<Float32Array[]>;
+  /** Ranks images (sources or embeddings) for a query, best first. */
+  rank(query: string, images: ReadonlyArray<ImageSource | Float32Array>): Promise<RankedImage[]>;
+  /** Terminates the worker and frees the model. */
+  dispose(): void;
+}
+
+/** The element's own events (they shadow the generic `progress`, `load` and `error`). */
+interface SiglipElementEventMap {
+  progress: CustomEvent<ProgressDetail>;
+  load: CustomEvent<LoadDetail>;
+  error: CustomEvent<ErrorDetail>;
+}
+
+declare class SiglipElementBase extends HTMLElement {
+  /** Model URL (attribute `src`). */
+  src: string;
+  /** Optional `sha256-<base64>` (attribute `integrity`). */
+  integrity: string | undefined;
+  /** Resolves when the model for the current `src` is loaded. */
+  readonly ready: Promise<LoadDetail>;
+  /** Frees the worker (and the webcam); the element loads again when used. */
+  dispose(): void;
+}
+
+export interface SiglipClassifierEventMap extends SiglipElementEventMap {
+  result: CustomEvent<ResultDetail>;
+}
+
+/** `<siglip-classifier src labels template integrity>` */
+export declare class SiglipClassifier extends SiglipElementBase {
+  /** Labels (attribute `labels`: comma-separated). */
+  labels: string[];
+  /** Label template (attribute `template`); default `This is a photo of {}.` */
+  template: string;
+  classify(image: ImageSource, labels?: readonly string[]): Promise<LabelScore[]>;
+  embedImage(image: ImageSource): Promise<Float32Array>;
+  embedText(texts: string | readonly string[]): Promise<Float32Array[]>;
+  rank(query: string, images: ReadonlyArray<ImageSource | Float32Array>): Promise<RankedImage[]>;
+  addEventListener<K extends keyof SiglipClassifierEventMap>(
+    type: K,
+    listener: (this: SiglipClassifier, ev: SiglipClassifierEventMap[K]) => unknown,
+    options?: boolean | AddEventListenerOptions,
+  ): void;
+  addEventListener(type: string, listener: EventListenerOrEventListenerObject, options?: boolean | AddEventListenerOptions): void;
+}
+
+export interface SiglipSearchEventMap extends SiglipElementEventMap {
+  result: CustomEvent<SearchResultDetail>;
+}
+
+/** `<siglip-search src integrity query>`: a gallery ranked by a text query. */
+export declare class SiglipSearch extends SiglipElementBase {
+  /** The query (attribute `query`). */
+  query: string;
+  /** Number of images in the gallery. */
+  readonly size: number;
+  /** Adds images and embeds each once. */
+  addImages(images: Iterable<ImageSource>): Promise<void>;
+  /** Ranks the gallery for a query (default: the current one), best first. */
+  rank(query?: string): Promise<RankedImage[]>;
+  clear(): void;
+  addEventListener<K extends keyof SiglipSearchEventMap>(
+    type: K,
+    listener: (this: SiglipSearch, ev: SiglipSearchEventMap[K]) => unknown,
+    options?: boolean | AddEventListenerOptions,
+  ): void;
+  addEventListener(type: string, listener: EventListenerOrEventListenerObject, options?: boolean | AddEventListenerOptions): void;
+}
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'siglip-classifier': SiglipClassifier;
+    'siglip-search': SiglipSearch;
+  }
+}
