@@ -23,6 +23,7 @@ pub mod model;
 pub mod preprocess;
 pub mod quant;
 pub mod siglip;
+pub mod spm;
 pub mod tokenizer;
 pub mod weights;
 

@@ -128,3 +128,25 @@ fn errors_exit_nonzero_with_a_message_and_never_panic() {
     let o = siglip(&["classify", "--model", hf, "--image", "x.png"]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+#[test]
+fn checkpoint_with_only_spiece_model_is_converted() {
+    // The shape of google/siglip-*: spiece.model, no tokenizer.json.
+    let src = model_dir("tiny-224");
+    let dir = scratch("spm-only");
+    std::fs::create_dir_all(&dir).unwrap();
+    for f in ["config.json", "model.safetensors", "preprocessor_config.json", "spiece.model"] {
+        std::fs::copy(src.join(f), dir.join(f)).unwrap();
+    }
+    let out = scratch("spm-only.safetensors");
+    let o = siglip(&["quantize", dir.to_str().unwrap(), "--dtype", "f32", "-o", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let r = reference("tiny-224");
+    let img = fixtures().join("images/alpha.png");
+    let o = siglip(&["classify", "--json", "--model", out.to_str().unwrap(), "--image", img.to_str().unwrap(), "--labels", "Two DOGS!!"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let got = v[0]["results"][0]["logit"].as_f64().unwrap();
+    let want = r["images"].as_array().unwrap().iter().find(|i| i["file"] == "alpha.png").unwrap()["logits"][1].as_f64().unwrap();
+    assert!((got - want).abs() <= 1e-4, "{got} vs {want}");
+}

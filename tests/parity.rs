@@ -122,3 +122,27 @@ fn classify_end_to_end_matches_reference_scores() {
         assert_eq!(classifier.cached_texts(), labels.len());
     }
 }
+
+#[test]
+fn spiece_model_converts_to_the_reference_tokenizer() {
+    // google/siglip-* ship only spiece.model; our conversion must tokenize like the slow
+    // SiglipTokenizer (reference input ids) and like transformers' converted tokenizer.json.
+    for name in MODELS {
+        let r = reference(name);
+        let spm = std::fs::read(model_dir(name).join("spiece.model")).unwrap();
+        let json = siglip::spm::SpmModel::parse(&spm).unwrap().to_tokenizer_json().unwrap();
+        let ours = siglip::tokenizer::SiglipTokenizer::from_json(json.as_bytes(), 64).unwrap();
+        let python_json = std::fs::read(model_dir(name).join("tokenizer.json")).unwrap();
+        let theirs = siglip::tokenizer::SiglipTokenizer::from_json(&python_json, 64).unwrap();
+        let mut texts = strings(&r["texts"]);
+        texts.extend(["", "!!!", "ÉCOLE ﬁnancière Ⅻ", "tab\there", "  ２ｃａｔｓ  ", "x".repeat(300).as_str()].map(String::from));
+        for (i, text) in texts.iter().enumerate() {
+            let a = ours.encode(text).unwrap();
+            assert_eq!(a, theirs.encode(text).unwrap(), "{name}: {text:?}");
+            if let Some(want) = r["input_ids"].get(i) {
+                let want: Vec<u32> = want.as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as u32).collect();
+                assert_eq!(a.ids, want, "{name}: {text:?}");
+            }
+        }
+    }
+}

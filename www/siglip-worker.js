@@ -38,6 +38,18 @@ function imageEmbedding(m, image) {
   throw namedError('ImageError', `unknown image payload kind ${image.kind}`);
 }
 
+function checkLabels(labels) {
+  if (!Array.isArray(labels) || labels.length === 0) {
+    throw namedError('InputError', 'no labels given; give at least one label to score');
+  }
+}
+
+/** Text tower (cached per label) and dot products: `[{label, score, logit}]`, best first. */
+function scoreLabels(m, embedding, labels, template) {
+  if (template !== undefined) m.setTemplate(template);
+  return JSON.parse(m.classify(embedding, labels));
+}
+
 const handlers = {
   async load({ url, integrity }, id) {
     const started = performance.now();
@@ -63,25 +75,18 @@ const handlers = {
 
   classify({ image, labels, template }) {
     const m = requireModel();
-    if (!Array.isArray(labels) || labels.length === 0) {
-      throw namedError('InputError', 'no labels given; give at least one label to score');
-    }
-    if (template !== undefined) m.setTemplate(template);
+    checkLabels(labels);
     const started = performance.now();
     const embedding = imageEmbedding(m, image);
-    const results = JSON.parse(m.classify(embedding, labels));
+    const results = scoreLabels(m, embedding, labels, template);
     return { results, embedding, ms: performance.now() - started };
   },
 
   score({ embedding, labels, template }) {
     const m = requireModel();
-    if (!Array.isArray(labels) || labels.length === 0) {
-      throw namedError('InputError', 'no labels given; give at least one label to score');
-    }
-    if (template !== undefined) m.setTemplate(template);
+    checkLabels(labels);
     const started = performance.now();
-    const results = JSON.parse(m.classify(embedding, labels));
-    return { results, ms: performance.now() - started };
+    return { results: scoreLabels(m, embedding, labels, template), ms: performance.now() - started };
   },
 
   embedImage({ image }) {

@@ -27,8 +27,8 @@ mod cli {
 
     #[derive(clap::Args)]
     struct ModelArgs {
-        /// A Hugging Face checkpoint folder (config.json, model.safetensors, tokenizer.json)
-        /// or a file made by `siglip quantize`.
+        /// A Hugging Face checkpoint folder (config.json, model.safetensors, tokenizer.json or
+        /// spiece.model) or a file made by `siglip quantize`.
         #[arg(long, short)]
         model: PathBuf,
         /// Let the text tower attend to padding (SigLIP given input ids only), instead of
@@ -41,7 +41,7 @@ mod cli {
     enum Command {
         /// Convert a Hugging Face checkpoint folder into one self-contained .safetensors file.
         Quantize {
-            /// Folder with config.json, model.safetensors, tokenizer.json
+            /// Folder with config.json, model.safetensors, tokenizer.json or spiece.model
             /// (and optionally preprocessor_config.json).
             hf_dir: PathBuf,
             /// How weight matrices are stored: q8, q4, f16 or f32.
@@ -132,20 +132,23 @@ mod cli {
 
     fn read_hf(dir: &Path) -> Result<HfFiles> {
         let tokenizer_path = dir.join("tokenizer.json");
-        if !tokenizer_path.exists() {
-            let hint = if dir.join("spiece.model").exists() {
-                " (this checkpoint has only spiece.model: make tokenizer.json with \
-                 `python scripts/make_tokenizer_json.py DIR`, see README)"
-            } else {
-                ""
-            };
-            return Err(Error::Tokenizer(format!("{} is missing{hint}", tokenizer_path.display())));
-        }
+        let spm_path = dir.join("spiece.model");
+        let tokenizer = if tokenizer_path.exists() {
+            read_text(&tokenizer_path)?
+        } else if spm_path.exists() {
+            // google/siglip-* ship only the SentencePiece model: convert it here.
+            siglip::spm::SpmModel::parse(&read(&spm_path)?)?.to_tokenizer_json()?
+        } else {
+            return Err(Error::Tokenizer(format!(
+                "{} has neither tokenizer.json nor spiece.model",
+                dir.display()
+            )));
+        };
         let preprocessor_path = dir.join("preprocessor_config.json");
         Ok(HfFiles {
             config: read_text(&dir.join("config.json"))?,
             preprocessor: if preprocessor_path.exists() { Some(read_text(&preprocessor_path)?) } else { None },
-            tokenizer: read_text(&tokenizer_path)?,
+            tokenizer,
             weights: read(&dir.join("model.safetensors"))?,
         })
     }

@@ -60,6 +60,34 @@ test('demo page: a file chosen in the element is classified with the reference s
   const status = await el.evaluate((e) => e.shadowRoot.querySelector('.result-text').textContent);
   assert.match(status, /classified in \d+ ms/);
   await page.screenshot({ path: path.join(OUT, 'classified.png'), fullPage: true });
+
+  // Drag and drop, then paste: each shows that image's reference scores.
+  for (const [how, file] of [['drop', 'gray.png'], ['paste', 'wide.png']]) {
+    const b64 = readFileSync(path.join(FIXTURES, 'images', file)).toString('base64');
+    await el.evaluate(
+      (e, { how, file, b64 }) => {
+        const done = new Promise((resolve) => e.addEventListener('result', resolve, { once: true }));
+        const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+        const dt = new DataTransfer();
+        dt.items.add(new File([bytes], file, { type: 'image/png' }));
+        if (how === 'drop') {
+          const zone = e.shadowRoot.querySelector('.drop');
+          zone.dispatchEvent(new DragEvent('dragover', { dataTransfer: dt, bubbles: true, cancelable: true }));
+          zone.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+        } else {
+          document.body.dispatchEvent(new ClipboardEvent('paste', { clipboardData: dt, bubbles: true, cancelable: true }));
+        }
+        return done.then(() => undefined);
+      },
+      { how, file, b64 },
+    );
+    const want = refScores(file, LABELS);
+    for (const r of await shownResults(el)) {
+      const pct = want[r.label] * 100;
+      assert.ok(Math.abs(r.percent - pct) <= (pct >= 10 ? 0.051 : 0.0051), `${how} ${file} ${r.label}: ${r.percent} vs ${pct}`);
+    }
+    if (how === 'drop') await page.screenshot({ path: path.join(OUT, 'dropped.png'), fullPage: true });
+  }
   assert.deepEqual(problems, []);
   await page.close();
 });
