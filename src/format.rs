@@ -140,7 +140,7 @@ pub fn pack(
                 let scales_shape = vec![rows, kind.row_scales(cols)];
                 tensors.push((
                     quant_data_name(&name, kind),
-                    Stored { dtype: data_dtype, shape: vec![rows, kind.row_bytes(cols)], data: q.data },
+                    Stored { dtype: data_dtype, shape: vec![rows, kind.row_bytes(cols)], data: q.data.to_vec() },
                 ));
                 tensors.push((
                     quant_scales_name(&name, kind),

@@ -13,7 +13,46 @@
 //! Dequantization is `w = q * scale` with the scale read back from f16, so what the file holds
 //! is exactly what the model computes with.
 
+use std::ops::Deref;
+use std::sync::Arc;
+
 use half::f16;
+
+/// Immutable bytes that are either owned or a range of a shared buffer (the model file
+/// itself, so loading a quantized model does not copy its weights).
+#[derive(Debug, Clone)]
+pub struct SharedBytes {
+    buf: Arc<Vec<u8>>,
+    start: usize,
+    len: usize,
+}
+
+impl SharedBytes {
+    /// A range of a shared buffer; `None` if it does not fit.
+    pub fn slice(buf: Arc<Vec<u8>>, start: usize, len: usize) -> Option<Self> {
+        (start.checked_add(len)? <= buf.len()).then_some(SharedBytes { buf, start, len })
+    }
+}
+
+impl From<Vec<u8>> for SharedBytes {
+    fn from(v: Vec<u8>) -> Self {
+        let len = v.len();
+        SharedBytes { buf: Arc::new(v), start: 0, len }
+    }
+}
+
+impl Deref for SharedBytes {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.buf[self.start..self.start + self.len]
+    }
+}
+
+impl PartialEq<Vec<u8>> for SharedBytes {
+    fn eq(&self, other: &Vec<u8>) -> bool {
+        **self == other[..]
+    }
+}
 
 /// Number of consecutive values along a row that share one scale.
 pub const BLOCK: usize = 32;
@@ -55,7 +94,7 @@ pub struct QuantMatrix {
     pub rows: usize,
     pub cols: usize,
     /// Encoded values: `rows * kind.row_bytes(cols)` bytes.
-    pub data: Vec<u8>,
+    pub data: SharedBytes,
     /// One scale per block, `rows * kind.row_scales(cols)` values, already widened from f16.
     pub scales: Vec<f32>,
 }
@@ -107,7 +146,7 @@ impl QuantMatrix {
                 }
             }
         }
-        QuantMatrix { kind, rows, cols, data, scales }
+        QuantMatrix { kind, rows, cols, data: data.into(), scales }
     }
 
     /// Writes row `r` as f32 values into `out` (`out.len() == cols`).
@@ -154,7 +193,7 @@ impl QuantMatrix {
         out
     }
 
-    /// Bytes held in memory by this matrix.
+    /// Bytes this matrix occupies in memory (shared file bytes included).
     pub fn memory_bytes(&self) -> usize {
         self.data.len() + self.scales.len() * 4
     }

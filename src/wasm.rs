@@ -29,6 +29,42 @@ pub fn simd_enabled() -> bool {
     cfg!(target_feature = "simd128")
 }
 
+/// Memory inside the wasm instance that a model file is downloaded into, so that the file
+/// exists once: JS writes the chunks straight into it and [`Model::from_buffer`] uses the
+/// quantized weights in place.
+#[wasm_bindgen]
+pub struct ModelBuffer {
+    bytes: Vec<u8>,
+}
+
+#[wasm_bindgen]
+impl ModelBuffer {
+    /// Allocates `len` zeroed bytes, or fails with a clear error when memory is short.
+    #[wasm_bindgen(constructor)]
+    pub fn new(len: usize) -> Result<ModelBuffer, JsValue> {
+        let mut bytes = Vec::new();
+        bytes.try_reserve_exact(len).map_err(|_| {
+            js_error(Error::Input(format!("not enough memory for a {:.0} MB model file", len as f64 / 1e6)))
+        })?;
+        bytes.resize(len, 0);
+        Ok(ModelBuffer { bytes })
+    }
+
+    /// Address of the first byte in the instance's memory.
+    pub fn ptr(&self) -> usize {
+        self.bytes.as_ptr() as usize
+    }
+
+    pub fn len(&self) -> usize {
+        self.bytes.len()
+    }
+
+    #[wasm_bindgen(js_name = isEmpty)]
+    pub fn is_empty(&self) -> bool {
+        self.bytes.is_empty()
+    }
+}
+
 /// A loaded model with its label-embedding cache.
 #[wasm_bindgen]
 pub struct Model {
@@ -37,10 +73,18 @@ pub struct Model {
 
 #[wasm_bindgen]
 impl Model {
-    /// Loads a packed model file (made by `siglip quantize`).
+    /// Loads a packed model file (made by `siglip quantize`). The bytes are copied into wasm
+    /// memory once and quantized weights are used in place.
     #[wasm_bindgen(constructor)]
-    pub fn new(bytes: &[u8]) -> Result<Model, JsValue> {
-        let siglip = Siglip::from_packed(bytes).map_err(js_error)?;
+    pub fn new(bytes: Vec<u8>) -> Result<Model, JsValue> {
+        let siglip = Siglip::from_packed_owned(bytes).map_err(js_error)?;
+        Ok(Model { classifier: Classifier::new(siglip) })
+    }
+
+    /// Loads a packed model file already written into a [`ModelBuffer`] (consumed).
+    #[wasm_bindgen(js_name = fromBuffer)]
+    pub fn from_buffer(buffer: ModelBuffer) -> Result<Model, JsValue> {
+        let siglip = Siglip::from_packed_owned(buffer.bytes).map_err(js_error)?;
         Ok(Model { classifier: Classifier::new(siglip) })
     }
 

@@ -5,11 +5,13 @@
 //! dtype and shape against what the model config expects, and every float for finiteness, so
 //! a corrupt file fails here with the tensor's name rather than producing NaN scores later.
 
+use std::sync::Arc;
+
 use candle_core::{Device, Tensor};
 use safetensors::{Dtype, SafeTensors};
 
 use crate::error::{Error, Result};
-use crate::quant::{QuantKind, QuantMatrix};
+use crate::quant::{QuantKind, QuantMatrix, SharedBytes};
 
 /// Suffix of the encoded values of a block-quantized matrix `NAME`.
 pub fn quant_data_name(name: &str, kind: QuantKind) -> String {
@@ -66,9 +68,18 @@ impl Matrix {
 /// Read access to the tensors of one safetensors buffer.
 pub struct Weights<'a> {
     st: SafeTensors<'a>,
+    /// When the buffer is shared, compressed matrices point into it instead of copying.
+    shared: Option<Arc<Vec<u8>>>,
 }
 
 impl<'a> Weights<'a> {
+    /// Parses a buffer that quantized matrices may keep referring to (no copy of them).
+    pub fn parse_shared(bytes: &'a Arc<Vec<u8>>) -> Result<Self> {
+        let mut w = Self::parse(bytes.as_slice())?;
+        w.shared = Some(bytes.clone());
+        Ok(w)
+    }
+
     /// Parses and validates the safetensors header (offsets, sizes, dtypes).
     pub fn parse(bytes: &'a [u8]) -> Result<Self> {
         let st = SafeTensors::deserialize(bytes).map_err(|e| {
@@ -77,7 +88,18 @@ impl<'a> Weights<'a> {
                 bytes.len()
             ))
         })?;
-        Ok(Weights { st })
+        Ok(Weights { st, shared: None })
+    }
+
+    /// The bytes of a tensor, shared with the buffer when possible.
+    fn bytes_of(&self, data: &[u8]) -> SharedBytes {
+        if let Some(buf) = &self.shared {
+            let offset = (data.as_ptr() as usize).wrapping_sub(buf.as_ptr() as usize);
+            if let Some(b) = SharedBytes::slice(buf.clone(), offset, data.len()) {
+                return b;
+            }
+        }
+        data.to_vec().into()
     }
 
     /// Whether a tensor of this exact name is stored.
@@ -143,7 +165,7 @@ impl<'a> Weights<'a> {
                 ));
             }
             if view.dtype() == Dtype::F16 && shape.len() == 2 {
-                let q = QuantMatrix { kind: QuantKind::F16, rows, cols, data: view.data().to_vec(), scales: Vec::new() };
+                let q = QuantMatrix { kind: QuantKind::F16, rows, cols, data: self.bytes_of(view.data()), scales: Vec::new() };
                 check_finite(name, &q.dequantize())?;
                 return Ok(Matrix::Quant(q));
             }
@@ -169,7 +191,7 @@ impl<'a> Weights<'a> {
                 }
                 let scales_name = quant_scales_name(name, kind);
                 let scales = self.dense_values(&scales_name, &[rows, kind.row_scales(cols)])?;
-                return Ok(Matrix::Quant(QuantMatrix { kind, rows, cols, data: view.data().to_vec(), scales }));
+                return Ok(Matrix::Quant(QuantMatrix { kind, rows, cols, data: self.bytes_of(view.data()), scales }));
             }
         }
         Err(self.missing(name))

@@ -1,7 +1,11 @@
 // The one model loader: fetch with byte progress, resume or retry a dropped download,
-// optional SHA-256 integrity check, and a persistent, versioned Cache API store that only
-// ever holds complete files that loaded successfully. Runs in the worker (or anywhere with
-// fetch); no DOM.
+// optional SHA-256 integrity check, and a persistent, versioned Cache API store. Runs in the
+// worker (or anywhere with fetch); no DOM.
+//
+// Memory: the bytes are written straight into a target the caller allocates once the size is
+// known (the worker gives wasm memory), so a model file exists once in memory, not three times.
+// The cache is filled from a second branch of the same stream, and an entry whose model then
+// fails to load or verify is deleted again (forgetModel).
 
 /** Cache name; bump the version when the stored representation changes. */
 export const CACHE_NAME = 'siglip-models-v1';
@@ -15,6 +19,23 @@ export function namedError(name, message, cause) {
   err.name = name;
   return err;
 }
+
+/**
+ * Where downloaded bytes go. The default keeps them in a JS Uint8Array.
+ * @typedef {{write(chunk: Uint8Array, offset: number): void, view(): Uint8Array}} Target
+ * @typedef {{allocate(length: number): Target}} Sink
+ */
+export const arraySink = {
+  allocate(length) {
+    let bytes;
+    try {
+      bytes = new Uint8Array(length);
+    } catch {
+      throw namedError('MemoryError', `not enough memory for a ${(length / 1e6).toFixed(0)} MB model file`);
+    }
+    return { write: (chunk, offset) => bytes.set(chunk, offset), view: () => bytes };
+  },
+};
 
 async function openCache() {
   // caches can be missing (http: on a non-localhost origin) or throw (opaque origins,
@@ -33,60 +54,47 @@ function keyFor(url) {
 }
 
 /**
- * Reads a model file: from the cache if it is there, otherwise from the network.
+ * Reads a model file: from the cache if it is there, otherwise from the network (and then
+ * into the cache).
  * @param {string} url
  * @param {{onProgress?: (p: {loaded: number, total: number|null, fromCache: boolean}) => void,
- *          integrity?: string, signal?: AbortSignal, fetchImpl?: typeof fetch}} [options]
- * @returns {Promise<{bytes: Uint8Array, fromCache: boolean}>}
+ *          integrity?: string, signal?: AbortSignal, sink?: Sink, fetchImpl?: typeof fetch}} [options]
+ * @returns {Promise<{target: Target, fromCache: boolean}>}
  */
 export async function fetchModel(url, options = {}) {
-  const { onProgress = () => {}, integrity, signal } = options;
+  const { onProgress = () => {}, integrity, signal, sink = arraySink } = options;
   const fetchImpl = options.fetchImpl ?? fetch;
   const key = keyFor(url);
   const cache = await openCache();
   if (cache) {
+    let hit = null;
     try {
-      const hit = await cache.match(key);
-      if (hit) {
-        const bytes = new Uint8Array(await hit.arrayBuffer());
-        if (!integrity || (await matchesIntegrity(bytes, integrity))) {
-          onProgress({ loaded: bytes.length, total: bytes.length, fromCache: true });
-          return { bytes, fromCache: true };
-        }
-        await cache.delete(key); // stale entry for another file: fetch it again
-      }
+      hit = await cache.match(key);
     } catch {
       // An unreadable entry is as good as none.
     }
+    if (hit) {
+      try {
+        const target = await readAll(hit, sink, 0, null, (loaded, total) => onProgress({ loaded, total, fromCache: true }));
+        if (!integrity || (await matchesIntegrity(target.view(), integrity))) return { target, fromCache: true };
+      } catch (err) {
+        if (err.name === 'MemoryError') throw err;
+      }
+      await forgetModel(url); // stale or unreadable entry: fetch it again
+    }
   }
-  const bytes = await download(key, fetchImpl, onProgress, signal);
-  if (integrity && !(await matchesIntegrity(bytes, integrity))) {
+  const target = await download(key, fetchImpl, sink, cache, onProgress, signal);
+  if (integrity && !(await matchesIntegrity(target.view(), integrity))) {
+    await forgetModel(url);
     throw namedError(
       'IntegrityError',
       `the model at ${url} does not match its integrity value ${integrity} (the file changed or is corrupt)`,
     );
   }
-  return { bytes, fromCache: false };
+  return { target, fromCache: false };
 }
 
-/** Stores a complete, validated model file. Call only after the model loaded from `bytes`. */
-export async function storeModel(url, bytes) {
-  const cache = await openCache();
-  if (!cache) return false;
-  try {
-    await cache.put(
-      keyFor(url),
-      new Response(bytes, {
-        headers: { 'content-type': 'application/octet-stream', 'content-length': String(bytes.length) },
-      }),
-    );
-    return true;
-  } catch {
-    return false; // quota exceeded or storage disabled: the model still works, just uncached
-  }
-}
-
-/** Removes a cached model (e.g. after it failed to load). */
+/** Removes a cached model (after it failed to load or verify). */
 export async function forgetModel(url) {
   const cache = await openCache();
   if (cache) {
@@ -98,15 +106,52 @@ export async function forgetModel(url) {
   }
 }
 
-async function download(url, fetchImpl, onProgress, signal) {
-  // With a known length the bytes go straight into one buffer (no second copy at the end:
-  // for an 800 MB f32 model that is 800 MB less peak memory).
-  let buffer = null;
-  let chunks = [];
+/** Reads a whole response body into a target from `sink`; reports (loaded, total). */
+async function readAll(response, sink, start, target, progress) {
+  const length = Number(response.headers.get('content-length'));
+  const known = Number.isFinite(length) && length > 0 && !response.headers.get('content-encoding');
+  let chunks = null;
+  if (!target) {
+    if (known) target = sink.allocate(start + length);
+    else chunks = [];
+  }
+  const total = known ? start + length : null;
+  let received = start;
+  const reader = response.body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    if (chunks) {
+      chunks.push(value);
+    } else {
+      if (received + value.length > target.view().length) {
+        throw namedError('NetworkError', 'the server sent more bytes than it announced');
+      }
+      target.write(value, received);
+    }
+    received += value.length;
+    progress(received, total);
+  }
+  if (chunks) {
+    target = sink.allocate(received);
+    let offset = 0;
+    for (const c of chunks) {
+      target.write(c, offset);
+      offset += c.length;
+    }
+  } else if (total !== null && received !== total) {
+    throw namedError('NetworkError', `got ${received} of ${total} bytes`);
+  }
+  return target;
+}
+
+async function download(url, fetchImpl, sink, cache, onProgress, signal) {
+  let target = null;
   let received = 0;
   let total = null;
   let lastReport = 0;
   let lastError = null;
+  let cachePut = null;
   const report = (force) => {
     const now = Date.now();
     if (force || now - lastReport >= PROGRESS_INTERVAL_MS) {
@@ -134,9 +179,7 @@ async function download(url, fetchImpl, onProgress, signal) {
       continue; // network down: try again
     }
     if (received > 0 && response.status === 200) {
-      // The server ignored the range: start over.
-      chunks = [];
-      received = 0;
+      received = 0; // the server ignored the range: start over
     } else if (!response.ok) {
       const kind = response.status === 404 ? 'not found' : `HTTP ${response.status} ${response.statusText}`;
       if (response.status >= 500 && attempt + 1 < MAX_ATTEMPTS) {
@@ -145,58 +188,51 @@ async function download(url, fetchImpl, onProgress, signal) {
       }
       throw namedError('NetworkError', `could not download the model from ${url}: ${kind}`);
     }
-    if (total === null) {
+    if (received === 0 && cache && response.status === 200) {
+      // Fill the cache from a second branch of the stream: no extra copy in this process.
+      const [mine, theirs] = response.body.tee();
+      cachePut = cache.put(url, new Response(theirs, { headers: response.headers })).catch(() => null);
+      response = new Response(mine, { headers: response.headers, status: response.status });
+    }
+    const start = received;
+    if (start === 0) {
+      target = null;
       const length = Number(response.headers.get('content-length'));
-      const encoded = response.headers.get('content-encoding');
-      if (Number.isFinite(length) && length > 0 && !encoded) {
-        total = received + length;
-        try {
-          buffer = new Uint8Array(total);
-        } catch {
-          throw namedError('MemoryError', `not enough memory for a ${(total / 1e6).toFixed(0)} MB model`);
-        }
+      if (Number.isFinite(length) && length > 0 && !response.headers.get('content-encoding')) {
+        target = sink.allocate(length); // kept across a resume
       }
     }
-    report(true);
     try {
-      const reader = response.body.getReader();
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        if (buffer && received + value.length <= buffer.length) buffer.set(value, received);
-        else if (buffer) throw namedError('NetworkError', `the server sent more than the ${total} bytes it announced`);
-        else chunks.push(value);
-        received += value.length;
+      target = await readAll(response, sink, start, target, (loaded, t) => {
+        received = loaded;
+        total = t;
         report(false);
-      }
+      });
     } catch (err) {
       if (signal?.aborted) throw namedError('AbortError', 'the model download was cancelled', err);
-      if (err.name === 'NetworkError') throw err;
+      if (err.name === 'MemoryError') throw err;
       lastError = err;
+      if (!target) received = 0; // length unknown: nothing to resume into, start over
       continue; // dropped mid-stream: resume from `received`
     }
-    if (total !== null && received !== total) {
-      lastError = namedError('NetworkError', `got ${received} of ${total} bytes`);
-      continue;
-    }
+    total = received;
     report(true);
-    return buffer ?? concat(chunks, received);
+    if (cachePut) await cachePut;
+    if (start > 0 && cache) {
+      // A resumed download never went through the cache branch whole: store it now.
+      try {
+        await cache.put(url, new Response(target.view().slice()));
+      } catch {
+        // quota exceeded or storage disabled: the model still works, just uncached
+      }
+    }
+    return target;
   }
   throw namedError(
     'NetworkError',
     `could not download the model from ${url} after ${MAX_ATTEMPTS} attempts: ${lastError?.message ?? 'unknown error'}`,
     lastError,
   );
-}
-
-function concat(chunks, length) {
-  const out = new Uint8Array(length);
-  let offset = 0;
-  for (const c of chunks) {
-    out.set(c, offset);
-    offset += c.length;
-  }
-  return out;
 }
 
 function sleep(ms, signal) {

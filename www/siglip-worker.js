@@ -14,8 +14,8 @@
 //                   {id, type: 'progress', loaded, total, fromCache} while `load` runs
 // Requests run one at a time in arrival order.
 
-import init, { Model, simdEnabled } from './pkg/siglip.js';
-import { fetchModel, forgetModel, namedError, storeModel } from './loader.js';
+import init, { Model, ModelBuffer, simdEnabled } from './pkg/siglip.js';
+import { fetchModel, forgetModel, namedError } from './loader.js';
 
 let wasmReady = null;
 let model = null;
@@ -57,19 +57,36 @@ const handlers = {
       model.free();
       model = null;
     }
+    const wasm = await initWasm();
+    // The file is downloaded straight into wasm memory and used there in place.
+    const sink = {
+      allocate(length) {
+        const buffer = new ModelBuffer(length);
+        const ptr = buffer.ptr();
+        return {
+          buffer,
+          write: (chunk, offset) => new Uint8Array(wasm.memory.buffer, ptr + offset, chunk.length).set(chunk),
+          view: () => new Uint8Array(wasm.memory.buffer, ptr, length),
+        };
+      },
+    };
     const progress = (p) => self.postMessage({ id, type: 'progress', ...p });
-    let { bytes, fromCache } = await fetchModel(url, { onProgress: progress, integrity });
-    await initWasm();
+    let { target, fromCache } = await fetchModel(url, { onProgress: progress, integrity, sink });
     try {
-      model = new Model(bytes);
+      model = Model.fromBuffer(target.buffer);
     } catch (err) {
-      if (!fromCache) throw err;
-      // A cached copy that no longer loads (e.g. written by an older build): fetch afresh.
+      // Never keep a file that does not load; a cached copy that no longer loads (e.g.
+      // written by an older build) is fetched afresh once.
       await forgetModel(url);
-      ({ bytes, fromCache } = await fetchModel(url, { onProgress: progress, integrity }));
-      model = new Model(bytes);
+      if (!fromCache) throw err;
+      ({ target, fromCache } = await fetchModel(url, { onProgress: progress, integrity, sink }));
+      try {
+        model = Model.fromBuffer(target.buffer);
+      } catch (again) {
+        await forgetModel(url);
+        throw again;
+      }
     }
-    if (!fromCache) await storeModel(url, bytes);
     return { info: JSON.parse(model.info()), fromCache, simd: simdEnabled(), ms: performance.now() - started };
   },
 

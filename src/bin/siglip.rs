@@ -158,7 +158,7 @@ mod cli {
             let f = read_hf(&args.model)?;
             Siglip::from_hf(&f.config, f.preprocessor.as_deref(), f.tokenizer.as_bytes(), &f.weights)?
         } else {
-            Siglip::from_packed(&read(&args.model)?)?
+            Siglip::from_packed_owned(read(&args.model)?)?
         };
         if args.unmasked_text {
             model.set_text_masking(TextMasking::None);
