@@ -96,6 +96,11 @@ export class SiglipClient {
     return this.#request('rank', { query, embeddings });
   }
 
+  /** `{wasmMemoryBytes}`: the size of the worker's wasm memory (for benchmarks). */
+  stats() {
+    return this.#request('stats');
+  }
+
   dispose() {
     if (this.#disposed) return;
     this.#disposed = true;

@@ -4,8 +4,8 @@
 //
 // Memory: the bytes are written straight into a target the caller allocates once the size is
 // known (the worker gives wasm memory), so a model file exists once in memory, not three times.
-// The cache is filled from a second branch of the same stream, and an entry whose model then
-// fails to load or verify is deleted again (forgetModel).
+// The cache is then filled from that target in 1 MB pieces (bounded memory), and an entry
+// whose model fails to load is deleted again (forgetModel).
 
 /** Cache name; bump the version when the stored representation changes. */
 export const CACHE_NAME = 'siglip-models-v1';
@@ -83,15 +83,39 @@ export async function fetchModel(url, options = {}) {
       await forgetModel(url); // stale or unreadable entry: fetch it again
     }
   }
-  const target = await download(key, fetchImpl, sink, cache, onProgress, signal);
+  const target = await download(key, fetchImpl, sink, onProgress, signal);
   if (integrity && !(await matchesIntegrity(target.view(), integrity))) {
-    await forgetModel(url);
     throw namedError(
       'IntegrityError',
       `the model at ${url} does not match its integrity value ${integrity} (the file changed or is corrupt)`,
     );
   }
+  if (cache) await store(cache, key, target);
   return { target, fromCache: false };
+}
+
+const STORE_CHUNK = 1 << 20;
+
+/** Writes a complete download to the cache, streamed from the target in small pieces. */
+async function store(cache, key, target) {
+  const length = target.view().length;
+  let offset = 0;
+  const body = new ReadableStream({
+    pull(controller) {
+      if (offset >= length) {
+        controller.close();
+        return;
+      }
+      const end = Math.min(offset + STORE_CHUNK, length);
+      controller.enqueue(target.view().slice(offset, end)); // view() again: wasm memory may have grown
+      offset = end;
+    },
+  });
+  try {
+    await cache.put(key, new Response(body, { headers: { 'content-type': 'application/octet-stream', 'content-length': String(length) } }));
+  } catch {
+    // quota exceeded or storage disabled: the model still works, just uncached
+  }
 }
 
 /** Removes a cached model (after it failed to load or verify). */
@@ -145,13 +169,12 @@ async function readAll(response, sink, start, target, progress) {
   return target;
 }
 
-async function download(url, fetchImpl, sink, cache, onProgress, signal) {
+async function download(url, fetchImpl, sink, onProgress, signal) {
   let target = null;
   let received = 0;
   let total = null;
   let lastReport = 0;
   let lastError = null;
-  let cachePut = null;
   const report = (force) => {
     const now = Date.now();
     if (force || now - lastReport >= PROGRESS_INTERVAL_MS) {
@@ -188,12 +211,6 @@ async function download(url, fetchImpl, sink, cache, onProgress, signal) {
       }
       throw namedError('NetworkError', `could not download the model from ${url}: ${kind}`);
     }
-    if (received === 0 && cache && response.status === 200) {
-      // Fill the cache from a second branch of the stream: no extra copy in this process.
-      const [mine, theirs] = response.body.tee();
-      cachePut = cache.put(url, new Response(theirs, { headers: response.headers })).catch(() => null);
-      response = new Response(mine, { headers: response.headers, status: response.status });
-    }
     const start = received;
     if (start === 0) {
       target = null;
@@ -217,15 +234,6 @@ async function download(url, fetchImpl, sink, cache, onProgress, signal) {
     }
     total = received;
     report(true);
-    if (cachePut) await cachePut;
-    if (start > 0 && cache) {
-      // A resumed download never went through the cache branch whole: store it now.
-      try {
-        await cache.put(url, new Response(target.view().slice()));
-      } catch {
-        // quota exceeded or storage disabled: the model still works, just uncached
-      }
-    }
     return target;
   }
   throw namedError(

@@ -8,6 +8,7 @@
 //     embedImage {image}                          -> {embedding: Float32Array, ms}
 //     embedText {texts}                           -> {embeddings: Float32Array (n x dim), dim, ms}
 //     rank      {query, embeddings: Float32Array} -> {ranking: [{index, score, logit}], ms}
+//     stats     {}                                -> {wasmMemoryBytes}
 //     dispose   {}                                -> {}
 //   where image = {kind: 'bytes', bytes: ArrayBuffer} | {kind: 'rgba', width, height, data: ArrayBuffer}
 //   worker -> page  {id, ok: true, result} | {id, ok: false, error: {name, message}}
@@ -87,7 +88,13 @@ const handlers = {
         throw again;
       }
     }
-    return { info: JSON.parse(model.info()), fromCache, simd: simdEnabled(), ms: performance.now() - started };
+    return {
+      info: JSON.parse(model.info()),
+      fromCache,
+      simd: simdEnabled(),
+      ms: performance.now() - started,
+      wasmMemoryBytes: wasm.memory.buffer.byteLength,
+    };
   },
 
   classify({ image, labels, template }) {
@@ -124,6 +131,12 @@ const handlers = {
     const started = performance.now();
     const ranking = JSON.parse(requireModel().rank(query, embeddings));
     return { ranking, ms: performance.now() - started };
+  },
+
+  /** Memory figures, for benchmarks. */
+  async stats() {
+    const wasm = await initWasm();
+    return { wasmMemoryBytes: wasm.memory.buffer.byteLength };
   },
 
   dispose() {

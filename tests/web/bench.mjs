@@ -98,7 +98,8 @@ async function benchOne(server, dtype) {
           await el.classify(blob);
           imageMs.push(performance.now() - t);
         }
-        return { detail, loadMs, textMsPerLabel, imageMs };
+        const { wasmMemoryBytes } = await el.client.stats();
+        return { detail, loadMs, textMsPerLabel, imageMs, wasmMemoryBytes };
       },
       { src, runs: RUNS, nLabels: N_LABELS },
     );
@@ -122,6 +123,7 @@ async function benchOne(server, dtype) {
       image_runs_ms: result.imageMs,
       live_fps: fps,
       renderer_peak_rss_mb: rendererPeakRss() / 1e6,
+      wasm_memory_mb: result.wasmMemoryBytes / 1e6,
     };
   } finally {
     await browser.close();
@@ -135,15 +137,15 @@ try {
 } finally {
   await server.stop();
 }
-const chromiumVersion = execFileSync('/usr/bin/chromium', ['--version']).toString().trim();
+const chromiumVersion = execFileSync('/usr/bin/chromium', ['--version'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
 const report = { date: new Date().toISOString(), chromium: chromiumVersion, threads: 1, rows };
 mkdirSync(OUT_DIR, { recursive: true });
 writeFileSync(path.join(OUT_DIR, 'browser-bench.json'), JSON.stringify(report, null, 2));
 const fmt = (x, d = 0) => (typeof x === 'number' ? x.toFixed(d) : String(x));
 console.log(`\n${chromiumVersion}, 1 wasm thread, full-size random base-224, local HTTP\n`);
-console.log('| dtype | file MB | cold load+init s | text ms/label | image first ms | image median ms | live fps | renderer peak MB |');
-console.log('|-------|---------|------------------|---------------|----------------|-----------------|----------|------------------|');
+console.log('| dtype | file MB | cold load+init s | text ms/label | image first ms | image median ms | live fps | renderer peak MB | wasm memory MB |');
+console.log('|-------|---------|------------------|---------------|----------------|-----------------|----------|------------------|----------------|');
 for (const r of rows) {
-  console.log(`| ${r.dtype} | ${fmt(r.file_mb)} | ${fmt(r.load_init_s, 2)} | ${fmt(r.text_per_label_ms)} | ${fmt(r.image_first_ms)} | ${fmt(r.image_median_ms)} | ${fmt(r.live_fps, 2)} | ${fmt(r.renderer_peak_rss_mb)} |`);
+  console.log(`| ${r.dtype} | ${fmt(r.file_mb)} | ${fmt(r.load_init_s, 2)} | ${fmt(r.text_per_label_ms)} | ${fmt(r.image_first_ms)} | ${fmt(r.image_median_ms)} | ${fmt(r.live_fps, 2)} | ${fmt(r.renderer_peak_rss_mb)} | ${fmt(r.wasm_memory_mb)} |`);
 }
 console.log(`\nwrote ${path.relative(ROOT, path.join(OUT_DIR, 'browser-bench.json'))}`);
