@@ -63,10 +63,9 @@ pub struct SiglipConfig {
     pub preprocessor_json: Option<String>,
 }
 
+/// The keys both towers share, with the reference defaults.
 #[derive(Deserialize)]
-struct RawText {
-    #[serde(default = "d::vocab")]
-    vocab_size: usize,
+struct RawEncoder {
     #[serde(default = "d::hidden")]
     hidden_size: usize,
     #[serde(default = "d::mlp")]
@@ -75,36 +74,34 @@ struct RawText {
     num_hidden_layers: usize,
     #[serde(default = "d::heads")]
     num_attention_heads: usize,
-    #[serde(default = "d::max_pos")]
-    max_position_embeddings: usize,
     #[serde(default = "d::act")]
     hidden_act: String,
     #[serde(default = "d::eps")]
     layer_norm_eps: f64,
+}
+
+#[derive(Deserialize)]
+struct RawText {
+    #[serde(flatten)]
+    enc: RawEncoder,
+    #[serde(default = "d::vocab")]
+    vocab_size: usize,
+    #[serde(default = "d::max_pos")]
+    max_position_embeddings: usize,
     #[serde(default)]
     projection_size: Option<usize>,
 }
 
 #[derive(Deserialize)]
 struct RawVision {
-    #[serde(default = "d::hidden")]
-    hidden_size: usize,
-    #[serde(default = "d::mlp")]
-    intermediate_size: usize,
-    #[serde(default = "d::layers")]
-    num_hidden_layers: usize,
-    #[serde(default = "d::heads")]
-    num_attention_heads: usize,
+    #[serde(flatten)]
+    enc: RawEncoder,
     #[serde(default = "d::channels")]
     num_channels: usize,
     #[serde(default = "d::image_size")]
     image_size: Value,
     #[serde(default = "d::patch")]
     patch_size: Value,
-    #[serde(default = "d::act")]
-    hidden_act: String,
-    #[serde(default = "d::eps")]
-    layer_norm_eps: f64,
     #[serde(default = "d::yes")]
     vision_use_head: bool,
 }
@@ -128,18 +125,42 @@ struct RawPreprocess {
 /// Reference defaults (transformers `configuration_siglip.py`, `image_processing_siglip.py`).
 mod d {
     use serde_json::Value;
-    pub fn vocab() -> usize { 32000 }
-    pub fn hidden() -> usize { 768 }
-    pub fn mlp() -> usize { 3072 }
-    pub fn layers() -> usize { 12 }
-    pub fn heads() -> usize { 12 }
-    pub fn max_pos() -> usize { 64 }
-    pub fn act() -> String { "gelu_pytorch_tanh".into() }
-    pub fn eps() -> f64 { 1e-6 }
-    pub fn channels() -> usize { 3 }
-    pub fn image_size() -> Value { Value::from(224) }
-    pub fn patch() -> Value { Value::from(16) }
-    pub fn yes() -> bool { true }
+    pub fn vocab() -> usize {
+        32000
+    }
+    pub fn hidden() -> usize {
+        768
+    }
+    pub fn mlp() -> usize {
+        3072
+    }
+    pub fn layers() -> usize {
+        12
+    }
+    pub fn heads() -> usize {
+        12
+    }
+    pub fn max_pos() -> usize {
+        64
+    }
+    pub fn act() -> String {
+        "gelu_pytorch_tanh".into()
+    }
+    pub fn eps() -> f64 {
+        1e-6
+    }
+    pub fn channels() -> usize {
+        3
+    }
+    pub fn image_size() -> Value {
+        Value::from(224)
+    }
+    pub fn patch() -> Value {
+        Value::from(16)
+    }
+    pub fn yes() -> bool {
+        true
+    }
     /// `IMAGENET_STANDARD_MEAN` / `_STD`, SigLIP's normalization.
     pub const MEAN_STD: f32 = 0.5;
     /// `rescale_factor` default: 1/255.
@@ -185,8 +206,8 @@ impl SiglipConfig {
                 Some(other) => Err(Error::Config(format!("`{key}` must be an object, found {other}"))),
             }
         };
-        let rt: RawText = serde_json::from_value(section("text_config")?)
-            .map_err(|e| Error::Config(format!("text_config: {e}")))?;
+        let rt: RawText =
+            serde_json::from_value(section("text_config")?).map_err(|e| Error::Config(format!("text_config: {e}")))?;
         let rv: RawVision = serde_json::from_value(section("vision_config")?)
             .map_err(|e| Error::Config(format!("vision_config: {e}")))?;
         if !rv.vision_use_head {
@@ -194,25 +215,25 @@ impl SiglipConfig {
         }
         let text = TextConfig {
             vocab_size: rt.vocab_size,
-            hidden_size: rt.hidden_size,
-            intermediate_size: rt.intermediate_size,
-            num_hidden_layers: rt.num_hidden_layers,
-            num_attention_heads: rt.num_attention_heads,
+            hidden_size: rt.enc.hidden_size,
+            intermediate_size: rt.enc.intermediate_size,
+            num_hidden_layers: rt.enc.num_hidden_layers,
+            num_attention_heads: rt.enc.num_attention_heads,
             max_position_embeddings: rt.max_position_embeddings,
-            hidden_act: Activation::from_name(&rt.hidden_act)?,
-            layer_norm_eps: rt.layer_norm_eps,
-            projection_size: rt.projection_size.unwrap_or(rt.hidden_size),
+            hidden_act: Activation::from_name(&rt.enc.hidden_act)?,
+            layer_norm_eps: rt.enc.layer_norm_eps,
+            projection_size: rt.projection_size.unwrap_or(rt.enc.hidden_size),
         };
         let vision = VisionConfig {
-            hidden_size: rv.hidden_size,
-            intermediate_size: rv.intermediate_size,
-            num_hidden_layers: rv.num_hidden_layers,
-            num_attention_heads: rv.num_attention_heads,
+            hidden_size: rv.enc.hidden_size,
+            intermediate_size: rv.enc.intermediate_size,
+            num_hidden_layers: rv.enc.num_hidden_layers,
+            num_attention_heads: rv.enc.num_attention_heads,
             num_channels: rv.num_channels,
             image_size: square(&rv.image_size, "vision_config.image_size")?,
             patch_size: square(&rv.patch_size, "vision_config.patch_size")?,
-            hidden_act: Activation::from_name(&rv.hidden_act)?,
-            layer_norm_eps: rv.layer_norm_eps,
+            hidden_act: Activation::from_name(&rv.enc.hidden_act)?,
+            layer_norm_eps: rv.enc.layer_norm_eps,
         };
         let preprocess = match preprocessor_json {
             Some(p) => parse_preprocess(p, vision.image_size)?,
@@ -303,10 +324,12 @@ impl SiglipConfig {
 }
 
 fn parse_preprocess(json: &str, image_size: usize) -> Result<PreprocessConfig> {
-    let raw: RawPreprocess = serde_json::from_str(json)
-        .map_err(|e| Error::Config(format!("preprocessor_config.json: {e}")))?;
+    let raw: RawPreprocess =
+        serde_json::from_str(json).map_err(|e| Error::Config(format!("preprocessor_config.json: {e}")))?;
     if raw.do_center_crop == Some(true) {
-        return Err(Error::Config("preprocessor_config.json asks for a center crop; SigLIP resizes without one".into()));
+        return Err(Error::Config(
+            "preprocessor_config.json asks for a center crop; SigLIP resizes without one".into(),
+        ));
     }
     if let Some(r) = raw.resample {
         if r != d::BICUBIC {
@@ -321,7 +344,7 @@ fn parse_preprocess(json: &str, image_size: usize) -> Result<PreprocessConfig> {
         }
     };
     let std = triple(raw.image_std, "image_std")?;
-    if std.iter().any(|s| *s == 0.0) {
+    if std.contains(&0.0) {
         return Err(Error::Config("image_std contains 0".into()));
     }
     Ok(PreprocessConfig {
@@ -360,7 +383,8 @@ mod tests {
         let err = SiglipConfig::from_json(r#"{"model_type":"clip"}"#, None).unwrap_err();
         assert!(err.to_string().contains("expected `siglip`"), "{err}");
         assert!(matches!(SiglipConfig::from_json("not json", None), Err(Error::Config(_))));
-        let bad_heads = r#"{"model_type":"siglip","text_config":{"hidden_size":10,"num_attention_heads":3,"projection_size":768}}"#;
+        let bad_heads =
+            r#"{"model_type":"siglip","text_config":{"hidden_size":10,"num_attention_heads":3,"projection_size":768}}"#;
         assert!(matches!(SiglipConfig::from_json(bad_heads, None), Err(Error::Config(_))));
         let huge = r#"{"model_type":"siglip","vision_config":{"hidden_size":100000000}}"#;
         assert!(matches!(SiglipConfig::from_json(huge, None), Err(Error::Config(_))));

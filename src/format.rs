@@ -168,9 +168,8 @@ pub fn pack(
 
 /// Reads the metadata of a packed file, refusing files that are not in this format.
 pub fn read_meta(bytes: &[u8]) -> Result<PackedMeta> {
-    let (_, metadata) = safetensors::SafeTensors::read_metadata(bytes).map_err(|e| {
-        Error::Weights(format!("{e} (the file is truncated, corrupt or not a safetensors file)"))
-    })?;
+    let (_, metadata) = safetensors::SafeTensors::read_metadata(bytes)
+        .map_err(|e| Error::Weights(format!("{e} (the file is truncated, corrupt or not a safetensors file)")))?;
     let meta = metadata.metadata().clone().unwrap_or_default();
     let get = |k: &str| meta.get(k).cloned();
     match get(keys::FORMAT).as_deref() {

@@ -50,22 +50,17 @@ pub fn decode(bytes: &[u8]) -> Result<Rgb8> {
         .with_guessed_format()
         .map_err(|e| Error::Image(format!("could not read the image: {e}")))?;
     if reader.format().is_none() {
-        return Err(Error::Image(
-            "the bytes are not a supported image (JPEG, PNG, WebP or GIF expected)".into(),
-        ));
+        return Err(Error::Image("the bytes are not a supported image (JPEG, PNG, WebP or GIF expected)".into()));
     }
-    let mut decoder = reader
-        .into_decoder()
-        .map_err(|e| Error::Image(format!("could not read the image header: {e}")))?;
+    let mut decoder =
+        reader.into_decoder().map_err(|e| Error::Image(format!("could not read the image header: {e}")))?;
     let (w, h) = decoder.dimensions();
     check_size(w as u64, h as u64)?;
     let mut limits = Limits::default();
     limits.max_image_width = Some(MAX_SIDE);
     limits.max_image_height = Some(MAX_SIDE);
     limits.max_alloc = Some(MAX_PIXELS * 8);
-    decoder
-        .set_limits(limits)
-        .map_err(|e| Error::Image(format!("the image is too large: {e}")))?;
+    decoder.set_limits(limits).map_err(|e| Error::Image(format!("the image is too large: {e}")))?;
     // A broken EXIF block is not worth rejecting the photo for: treat it as upright.
     let orientation = decoder.orientation().unwrap_or(image::metadata::Orientation::NoTransforms);
     let mut img = DynamicImage::from_decoder(decoder)
@@ -119,17 +114,13 @@ fn coefficients(in_size: usize, out_size: usize) -> Vec<(usize, Vec<i32>)> {
         let xmin = ((center - support + 0.5) as i64).max(0) as usize;
         let xmax = ((center + support + 0.5) as i64).min(in_size as i64) as usize;
         let n = xmax.saturating_sub(xmin);
-        let mut w: Vec<f64> =
-            (0..n).map(|x| bicubic((x as f64 + xmin as f64 - center + 0.5) * ss)).collect();
+        let mut w: Vec<f64> = (0..n).map(|x| bicubic((x as f64 + xmin as f64 - center + 0.5) * ss)).collect();
         let total: f64 = w.iter().sum();
         if total != 0.0 {
             w.iter_mut().for_each(|v| *v /= total);
         }
         let one = (1u32 << PRECISION_BITS) as f64;
-        let fixed = w
-            .iter()
-            .map(|&k| if k < 0.0 { (-0.5 + k * one) as i32 } else { (0.5 + k * one) as i32 })
-            .collect();
+        let fixed = w.iter().map(|&k| if k < 0.0 { (-0.5 + k * one) as i32 } else { (0.5 + k * one) as i32 }).collect();
         out.push((xmin, fixed));
     }
     out

@@ -126,9 +126,7 @@ impl QuantMatrix {
                 QuantKind::Q4 => {
                     let mut nibbles = Vec::with_capacity(cols + 1);
                     for block in row.chunks(BLOCK) {
-                        let extreme = block
-                            .iter()
-                            .fold(0f32, |m, v| if v.abs() > m.abs() { *v } else { m });
+                        let extreme = block.iter().fold(0f32, |m, v| if v.abs() > m.abs() { *v } else { m });
                         let scale = f16::from_f32(extreme / -8.0).to_f32();
                         let inv = if scale != 0.0 { 1.0 / scale } else { 0.0 };
                         scales.push(scale);
@@ -162,11 +160,7 @@ impl QuantMatrix {
                 }
             }
             QuantKind::Q8 => {
-                for ((o, q), s) in out
-                    .chunks_mut(BLOCK)
-                    .zip(bytes.chunks(BLOCK))
-                    .zip(scales)
-                {
+                for ((o, q), s) in out.chunks_mut(BLOCK).zip(bytes.chunks(BLOCK)).zip(scales) {
                     for (o, q) in o.iter_mut().zip(q) {
                         *o = (*q as i8) as f32 * s;
                     }
@@ -215,8 +209,7 @@ mod tests {
         let q = QuantMatrix::quantize(QuantKind::Q8, &values, 1, 4);
         let scale = f16::from_f32(0.01).to_f32();
         assert_eq!(q.scales, vec![scale]);
-        let expected: Vec<u8> =
-            values.iter().map(|v| ((v / scale).round() as i8) as u8).collect();
+        let expected: Vec<u8> = values.iter().map(|v| ((v / scale).round() as i8) as u8).collect();
         assert_eq!(q.data, expected);
         assert_eq!(q.data[0] as i8, 127);
         for (a, b) in q.dequantize().iter().zip(values) {
@@ -231,7 +224,7 @@ mod tests {
         let scale = f16::from_f32(0.1).to_f32();
         assert_eq!(q.scales, vec![scale]);
         // -0.8/0.1 = -8 -> 0; 0.7/0.1 = 7 -> 15; 1 -> 9; -0.5 rounds away to -1 -> 7; 0 -> 8
-        assert_eq!(q.data, vec![0x0 | (15 << 4), 9 | (7 << 4), 8 | (8 << 4)]);
+        assert_eq!(q.data, vec![15 << 4, 9 | (7 << 4), 8 | (8 << 4)]);
         let d = q.dequantize();
         assert!((d[0] + 0.8).abs() < 1e-3 && (d[1] - 0.7).abs() < 1e-3);
     }

@@ -50,7 +50,12 @@ pub struct Siglip {
 impl Siglip {
     /// Loads a Hugging Face checkpoint from its files' contents: `config.json`,
     /// `preprocessor_config.json` (optional), `tokenizer.json` and `model.safetensors`.
-    pub fn from_hf(config_json: &str, preprocessor_json: Option<&str>, tokenizer_json: &[u8], weights: &[u8]) -> Result<Self> {
+    pub fn from_hf(
+        config_json: &str,
+        preprocessor_json: Option<&str>,
+        tokenizer_json: &[u8],
+        weights: &[u8],
+    ) -> Result<Self> {
         let config = SiglipConfig::from_json(config_json, preprocessor_json)?;
         let weights = Weights::parse(weights)?;
         Self::build(config, tokenizer_json, &weights, "hf".into())
@@ -158,9 +163,7 @@ impl Siglip {
                 }
             }
         }
-        out.into_iter()
-            .map(|e| e.ok_or_else(|| Error::Input("internal: a text was not embedded".into())))
-            .collect()
+        out.into_iter().map(|e| e.ok_or_else(|| Error::Input("internal: a text was not embedded".into()))).collect()
     }
 
     /// Normalized pixel values `[3, size, size]` for an RGB image.

@@ -139,11 +139,7 @@ impl SpmModel {
 
     /// The equivalent `tokenizer.json`.
     pub fn to_tokenizer_json(&self) -> Result<String> {
-        let unk_id = self
-            .pieces
-            .iter()
-            .position(|p| p.kind == TYPE_UNKNOWN)
-            .ok_or_else(|| bad("no <unk> piece"))?;
+        let unk_id = self.pieces.iter().position(|p| p.kind == TYPE_UNKNOWN).ok_or_else(|| bad("no <unk> piece"))?;
         let added: Vec<Value> = self
             .pieces
             .iter()
@@ -162,7 +158,8 @@ impl SpmModel {
                 {"type": "Precompiled", "precompiled_charsmap": base64(&self.precompiled_charsmap)}
             ]})
         };
-        let metaspace = json!({"type": "Metaspace", "replacement": "\u{2581}", "prepend_scheme": "always", "split": true});
+        let metaspace =
+            json!({"type": "Metaspace", "replacement": "\u{2581}", "prepend_scheme": "always", "split": true});
         let tokenizer = json!({
             "version": "1.0",
             "truncation": null,

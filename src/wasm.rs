@@ -96,8 +96,8 @@ impl Model {
         tokenizer_json: &[u8],
         weights: &[u8],
     ) -> Result<Model, JsValue> {
-        let siglip = Siglip::from_hf(config_json, preprocessor_json.as_deref(), tokenizer_json, weights)
-            .map_err(js_error)?;
+        let siglip =
+            Siglip::from_hf(config_json, preprocessor_json.as_deref(), tokenizer_json, weights).map_err(js_error)?;
         Ok(Model { classifier: Classifier::new(siglip) })
     }
 

@@ -165,7 +165,13 @@ impl<'a> Weights<'a> {
                 ));
             }
             if view.dtype() == Dtype::F16 && shape.len() == 2 {
-                let q = QuantMatrix { kind: QuantKind::F16, rows, cols, data: self.bytes_of(view.data()), scales: Vec::new() };
+                let q = QuantMatrix {
+                    kind: QuantKind::F16,
+                    rows,
+                    cols,
+                    data: self.bytes_of(view.data()),
+                    scales: Vec::new(),
+                };
                 check_finite(name, &q.dequantize())?;
                 return Ok(Matrix::Quant(q));
             }
@@ -204,10 +210,7 @@ impl<'a> Weights<'a> {
     fn missing(&self, name: &str) -> Error {
         Error::tensor(
             name,
-            format!(
-                "missing from the weights file ({} tensors stored; is this a SigLIP checkpoint?)",
-                self.st.len()
-            ),
+            format!("missing from the weights file ({} tensors stored; is this a SigLIP checkpoint?)", self.st.len()),
         )
     }
 }

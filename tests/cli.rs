@@ -72,8 +72,16 @@ fn classify_text_output_and_template() {
     let hf = model_dir("tiny-224");
     let img = fixtures().join("images/gray.png");
     let o = siglip(&[
-        "classify", "--model", hf.to_str().unwrap(), "--image", img.to_str().unwrap(),
-        "--labels", "cat", "dog", "--template", "a photo of {}",
+        "classify",
+        "--model",
+        hf.to_str().unwrap(),
+        "--image",
+        img.to_str().unwrap(),
+        "--labels",
+        "cat",
+        "dog",
+        "--template",
+        "a photo of {}",
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let text = String::from_utf8(o.stdout).unwrap();
@@ -112,7 +120,15 @@ fn errors_exit_nonzero_with_a_message_and_never_panic() {
         vec!["classify", "--model", hf, "--image", "/nonexistent.png", "--labels", "cat"],
         vec!["classify", "--model", hf, "--image", not_image.to_str().unwrap(), "--labels", "cat"],
         vec!["classify", "--model", "/nonexistent-model", "--image", not_image.to_str().unwrap(), "--labels", "cat"],
-        vec!["classify", "--model", not_image.to_str().unwrap(), "--image", not_image.to_str().unwrap(), "--labels", "x"],
+        vec![
+            "classify",
+            "--model",
+            not_image.to_str().unwrap(),
+            "--image",
+            not_image.to_str().unwrap(),
+            "--labels",
+            "x",
+        ],
         vec!["classify", "--model", hf, "--image", not_image.to_str().unwrap(), "--labels", ""],
         vec!["quantize", hf, "--dtype", "q3", "-o", "/tmp/x.safetensors"],
         vec!["quantize", "/nonexistent-dir", "-o", "/tmp/x.safetensors"],
@@ -143,10 +159,21 @@ fn checkpoint_with_only_spiece_model_is_converted() {
     assert!(o.status.success(), "{}", stderr(&o));
     let r = reference("tiny-224");
     let img = fixtures().join("images/alpha.png");
-    let o = siglip(&["classify", "--json", "--model", out.to_str().unwrap(), "--image", img.to_str().unwrap(), "--labels", "Two DOGS!!"]);
+    let o = siglip(&[
+        "classify",
+        "--json",
+        "--model",
+        out.to_str().unwrap(),
+        "--image",
+        img.to_str().unwrap(),
+        "--labels",
+        "Two DOGS!!",
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let got = v[0]["results"][0]["logit"].as_f64().unwrap();
-    let want = r["images"].as_array().unwrap().iter().find(|i| i["file"] == "alpha.png").unwrap()["logits"][1].as_f64().unwrap();
+    let want = r["images"].as_array().unwrap().iter().find(|i| i["file"] == "alpha.png").unwrap()["logits"][1]
+        .as_f64()
+        .unwrap();
     assert!((got - want).abs() <= 1e-4, "{got} vs {want}");
 }

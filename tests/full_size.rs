@@ -45,17 +45,16 @@ fn full_size_parity_per_dtype() {
         drop(bytes);
         let cfg = model.preprocess_config().clone();
         let text_embeds = model.embed_texts(&texts).unwrap();
-        let text_cos = text_embeds
-            .iter()
-            .zip(matrix(&r["text_embeds"]))
-            .map(|(a, b)| cosine(a, &b))
-            .fold(1f32, f32::min);
+        let text_cos =
+            text_embeds.iter().zip(matrix(&r["text_embeds"])).map(|(a, b)| cosine(a, &b)).fold(1f32, f32::min);
         let (mut image_cos, mut logit_err, mut score_err) = (1f32, 0f32, 0f32);
         for image in r["images"].as_array().unwrap() {
             let resized = siglip::preprocess::decode(&read(image["resized_png"].as_str().unwrap())).unwrap();
             let emb = model.embed_pixels(&preprocess::normalize(&resized, &cfg)).unwrap();
             image_cos = image_cos.min(cosine(&emb, &floats(&image["image_embeds"])));
-            for ((t, want), want_score) in text_embeds.iter().zip(floats(&image["logits"])).zip(floats(&image["scores"])) {
+            for ((t, want), want_score) in
+                text_embeds.iter().zip(floats(&image["logits"])).zip(floats(&image["scores"]))
+            {
                 let logit = model.logit(&emb, t);
                 logit_err = logit_err.max((logit - want).abs());
                 score_err = score_err.max((siglip::sigmoid(logit) - want_score).abs());

@@ -114,7 +114,13 @@ fn classify_end_to_end_matches_reference_scores() {
             let tol = if is_jpeg(file) { 0.05 } else { LOGIT_TOL };
             for res in &results {
                 let i = labels.iter().position(|l| *l == res.label).unwrap();
-                assert!((res.logit - want_logits[i]).abs() <= tol, "{name} {file} {}: {} vs {}", res.label, res.logit, want_logits[i]);
+                assert!(
+                    (res.logit - want_logits[i]).abs() <= tol,
+                    "{name} {file} {}: {} vs {}",
+                    res.label,
+                    res.logit,
+                    want_logits[i]
+                );
                 assert!((res.score - want_scores[i]).abs() <= tol, "{name} {file}: score");
             }
         }
@@ -135,7 +141,9 @@ fn spiece_model_converts_to_the_reference_tokenizer() {
         let python_json = std::fs::read(model_dir(name).join("tokenizer.json")).unwrap();
         let theirs = siglip::tokenizer::SiglipTokenizer::from_json(&python_json, 64).unwrap();
         let mut texts = strings(&r["texts"]);
-        texts.extend(["", "!!!", "ÉCOLE ﬁnancière Ⅻ", "tab\there", "  ２ｃａｔｓ  ", "x".repeat(300).as_str()].map(String::from));
+        texts.extend(
+            ["", "!!!", "ÉCOLE ﬁnancière Ⅻ", "tab\there", "  ２ｃａｔｓ  ", "x".repeat(300).as_str()].map(String::from),
+        );
         for (i, text) in texts.iter().enumerate() {
             let a = ours.encode(text).unwrap();
             assert_eq!(a, theirs.encode(text).unwrap(), "{name}: {text:?}");

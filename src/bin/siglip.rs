@@ -139,10 +139,7 @@ mod cli {
             // google/siglip-* ship only the SentencePiece model: convert it here.
             siglip::spm::SpmModel::parse(&read(&spm_path)?)?.to_tokenizer_json()?
         } else {
-            return Err(Error::Tokenizer(format!(
-                "{} has neither tokenizer.json nor spiece.model",
-                dir.display()
-            )));
+            return Err(Error::Tokenizer(format!("{} has neither tokenizer.json nor spiece.model", dir.display())));
         };
         let preprocessor_path = dir.join("preprocessor_config.json");
         Ok(HfFiles {
@@ -198,9 +195,7 @@ mod cli {
                 classifier.set_template(&template)?;
                 let mut all = Vec::new();
                 for path in &image {
-                    let results = classifier
-                        .classify_bytes(&read(path)?, &labels)
-                        .map_err(|e| with_path(e, path))?;
+                    let results = classifier.classify_bytes(&read(path)?, &labels).map_err(|e| with_path(e, path))?;
                     all.push(serde_json::json!({ "image": path.display().to_string(), "results": results }));
                     if !as_json {
                         println!("{}", path.display());
@@ -246,7 +241,9 @@ mod cli {
                 println!("{}", json(&siglip.info())?);
                 Ok(())
             }
-            Command::Bench { model, image, runs, labels, json: as_json } => bench(&model, image.as_deref(), runs, labels, as_json),
+            Command::Bench { model, image, runs, labels, json: as_json } => {
+                bench(&model, image.as_deref(), runs, labels, as_json)
+            }
         }
     }
 
@@ -267,7 +264,11 @@ mod cli {
 
     fn median(mut v: Vec<f64>) -> f64 {
         v.sort_by(f64::total_cmp);
-        if v.is_empty() { f64::NAN } else { v[v.len() / 2] }
+        if v.is_empty() {
+            f64::NAN
+        } else {
+            v[v.len() / 2]
+        }
     }
 
     fn bench(args: &ModelArgs, image: Option<&Path>, runs: usize, n_labels: usize, as_json: bool) -> Result<()> {
@@ -292,7 +293,8 @@ mod cli {
             siglip.embed_image(&rgb)?;
             times.push(t.elapsed().as_secs_f64());
         }
-        let words = ["cat", "dog", "car", "tree", "red house", "two birds on a wire", "a bowl of soup", "mountain lake"];
+        let words =
+            ["cat", "dog", "car", "tree", "red house", "two birds on a wire", "a bowl of soup", "mountain lake"];
         let texts: Vec<String> =
             (0..n_labels.max(1)).map(|i| format!("This is a photo of {} {i}.", words[i % words.len()])).collect();
         let t = Instant::now();

@@ -126,9 +126,8 @@ pub fn attention(q: &Tensor, k: &Tensor, v: &Tensor, heads: usize, key_mask: Opt
     let (b, tq, d) = q.dims3()?;
     let tk = k.dims()[1];
     let hd = d / heads;
-    let split = |t: &Tensor, n: usize| -> Result<Tensor> {
-        Ok(t.reshape((b, n, heads, hd))?.transpose(1, 2)?.contiguous()?)
-    };
+    let split =
+        |t: &Tensor, n: usize| -> Result<Tensor> { Ok(t.reshape((b, n, heads, hd))?.transpose(1, 2)?.contiguous()?) };
     let (q, k, v) = (split(q, tq)?, split(k, tk)?, split(v, tk)?);
     let scale = (hd as f64).powf(-0.5);
     let mut scores = (q.matmul(&k.t()?)? * scale)?;
@@ -206,6 +205,12 @@ pub struct EncoderShape {
     pub heads: usize,
     pub eps: f64,
     pub act: Activation,
+}
+
+impl EncoderShape {
+    pub fn new(dim: usize, mlp_dim: usize, layers: usize, heads: usize, eps: f64, act: Activation) -> Self {
+        EncoderShape { dim, mlp_dim, layers, heads, eps, act }
+    }
 }
 
 /// Pre-norm transformer layers (`SiglipEncoder`).

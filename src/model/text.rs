@@ -31,14 +31,8 @@ pub struct TextTower {
 
 impl TextTower {
     pub fn load(c: &TextConfig, w: &Weights<'_>, prefix: &str) -> Result<Self> {
-        let shape = EncoderShape {
-            dim: c.hidden_size,
-            mlp_dim: c.intermediate_size,
-            layers: c.num_hidden_layers,
-            heads: c.num_attention_heads,
-            eps: c.layer_norm_eps,
-            act: c.hidden_act,
-        };
+        let (h, m, l, n) = (c.hidden_size, c.intermediate_size, c.num_hidden_layers, c.num_attention_heads);
+        let shape = EncoderShape::new(h, m, l, n, c.layer_norm_eps, c.hidden_act);
         Ok(TextTower {
             token_embedding: w.matrix(
                 &format!("{prefix}.embeddings.token_embedding.weight"),

@@ -75,14 +75,8 @@ pub struct VisionTower {
 impl VisionTower {
     pub fn load(c: &VisionConfig, w: &Weights<'_>, prefix: &str) -> Result<Self> {
         let grid = c.image_size / c.patch_size;
-        let shape = EncoderShape {
-            dim: c.hidden_size,
-            mlp_dim: c.intermediate_size,
-            layers: c.num_hidden_layers,
-            heads: c.num_attention_heads,
-            eps: c.layer_norm_eps,
-            act: c.hidden_act,
-        };
+        let (h, m, l, n) = (c.hidden_size, c.intermediate_size, c.num_hidden_layers, c.num_attention_heads);
+        let shape = EncoderShape::new(h, m, l, n, c.layer_norm_eps, c.hidden_act);
         let p = format!("{prefix}.embeddings");
         Ok(VisionTower {
             patch_embedding: Linear::load(
@@ -91,8 +85,7 @@ impl VisionTower {
                 c.num_channels * c.patch_size * c.patch_size,
                 c.hidden_size,
             )?,
-            position_embedding: w
-                .dense(&format!("{p}.position_embedding.weight"), &[grid * grid, c.hidden_size])?,
+            position_embedding: w.dense(&format!("{p}.position_embedding.weight"), &[grid * grid, c.hidden_size])?,
             encoder: Encoder::load(w, &format!("{prefix}.encoder"), shape)?,
             post_layernorm: LayerNorm::load(w, &format!("{prefix}.post_layernorm"), c.hidden_size, c.layer_norm_eps)?,
             head: PoolingHead::load(c, w, &format!("{prefix}.head"))?,
