@@ -1,6 +1,7 @@
 //! The committed fixtures in a real browser (wasm32 + simd128), against the same reference
 //! outputs as the native tests. Run with `./build.sh test-wasm`, or
-//! `wasm-pack test --headless --chrome -- --test wasm`.
+//! `wasm-pack test --headless --chrome --mode no-install -- --test wasm` (no-install: use the
+//! wasm-bindgen CLI that build.sh installed instead of downloading one).
 #![cfg(target_arch = "wasm32")]
 
 use serde_json::Value;
