@@ -162,7 +162,7 @@ export class SiglipElementBase extends HTMLElement {
         (result) => {
           if (token !== this.#token) return;
           loading.hidden = true;
-          const detail = { info: result.info, fromCache: result.fromCache, simd: result.simd, ms: result.ms };
+          const detail = { info: result.info, fromCache: result.fromCache, simd: result.simd, ms: result.ms, timings: result.timings };
           settle.resolve(detail);
           this.onModelLoaded(detail);
           this.dispatchEvent(new CustomEvent('load', { detail }));

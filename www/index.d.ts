@@ -57,6 +57,8 @@ export interface LoadDetail {
   simd: boolean;
   /** Time to fetch (or read from cache) and initialize, in milliseconds. */
   ms: number;
+  /** Where that time went, in milliseconds. */
+  timings: { downloadMs?: number; cacheWriteMs?: number; readMs?: number; initMs: number };
 }
 
 export interface ResultDetail {

@@ -59,7 +59,7 @@ function keyFor(url) {
  * @param {string} url
  * @param {{onProgress?: (p: {loaded: number, total: number|null, fromCache: boolean}) => void,
  *          integrity?: string, signal?: AbortSignal, sink?: Sink, fetchImpl?: typeof fetch}} [options]
- * @returns {Promise<{target: Target, fromCache: boolean}>}
+ * @returns {Promise<{target: Target, fromCache: boolean, timings: object}>}
  */
 export async function fetchModel(url, options = {}) {
   const { onProgress = () => {}, integrity, signal, sink = arraySink } = options;
@@ -75,15 +75,19 @@ export async function fetchModel(url, options = {}) {
     }
     if (hit) {
       try {
+        const t0 = performance.now();
         const target = await readAll(hit, sink, 0, null, (loaded, total) => onProgress({ loaded, total, fromCache: true }));
-        if (!integrity || (await matchesIntegrity(target.view(), integrity))) return { target, fromCache: true };
+        const timings = { readMs: performance.now() - t0 };
+        if (!integrity || (await matchesIntegrity(target.view(), integrity))) return { target, fromCache: true, timings };
       } catch (err) {
         if (err.name === 'MemoryError') throw err;
       }
       await forgetModel(url); // stale or unreadable entry: fetch it again
     }
   }
+  const t0 = performance.now();
   const target = await download(key, fetchImpl, sink, onProgress, signal);
+  const t1 = performance.now();
   if (integrity && !(await matchesIntegrity(target.view(), integrity))) {
     throw namedError(
       'IntegrityError',
@@ -91,7 +95,7 @@ export async function fetchModel(url, options = {}) {
     );
   }
   if (cache) await store(cache, key, target);
-  return { target, fromCache: false };
+  return { target, fromCache: false, timings: { downloadMs: t1 - t0, cacheWriteMs: performance.now() - t1 } };
 }
 
 const STORE_CHUNK = 1 << 20;

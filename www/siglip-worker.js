@@ -72,7 +72,8 @@ const handlers = {
       },
     };
     const progress = (p) => self.postMessage({ id, type: 'progress', ...p });
-    let { target, fromCache } = await fetchModel(url, { onProgress: progress, integrity, sink });
+    let { target, fromCache, timings } = await fetchModel(url, { onProgress: progress, integrity, sink });
+    const initStart = performance.now();
     try {
       model = Model.fromBuffer(target.buffer);
     } catch (err) {
@@ -80,7 +81,7 @@ const handlers = {
       // written by an older build) is fetched afresh once.
       await forgetModel(url);
       if (!fromCache) throw err;
-      ({ target, fromCache } = await fetchModel(url, { onProgress: progress, integrity, sink }));
+      ({ target, fromCache, timings } = await fetchModel(url, { onProgress: progress, integrity, sink }));
       try {
         model = Model.fromBuffer(target.buffer);
       } catch (again) {
@@ -93,6 +94,7 @@ const handlers = {
       fromCache,
       simd: simdEnabled(),
       ms: performance.now() - started,
+      timings: { ...timings, initMs: performance.now() - initStart },
       wasmMemoryBytes: wasm.memory.buffer.byteLength,
     };
   },

@@ -116,6 +116,7 @@ async function benchOne(server, dtype) {
       file_mb: size / 1e6,
       load_init_s: result.loadMs / 1000,
       worker_load_s: result.detail.ms / 1000,
+      load_phases_ms: result.detail.timings,
       simd: result.detail.simd,
       text_per_label_ms: result.textMsPerLabel,
       image_first_ms: result.imageMs[0],
@@ -148,4 +149,5 @@ console.log('|-------|---------|------------------|---------------|-------------
 for (const r of rows) {
   console.log(`| ${r.dtype} | ${fmt(r.file_mb)} | ${fmt(r.load_init_s, 2)} | ${fmt(r.text_per_label_ms)} | ${fmt(r.image_first_ms)} | ${fmt(r.image_median_ms)} | ${fmt(r.live_fps, 2)} | ${fmt(r.renderer_peak_rss_mb)} | ${fmt(r.wasm_memory_mb)} |`);
 }
+for (const r of rows) console.log(`load phases (${r.dtype}, ms): ${JSON.stringify(r.load_phases_ms)}`);
 console.log(`\nwrote ${path.relative(ROOT, path.join(OUT_DIR, 'browser-bench.json'))}`);
