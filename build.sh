@@ -7,6 +7,7 @@
 #   ./build.sh serve      build, then serve www/ on http://127.0.0.1:8080/
 #   ./build.sh test       all tests: native (cargo test), wasm in headless Chromium, page tests
 #   ./build.sh test-native | test-wasm | test-web
+#   ./build.sh pack       build, then `npm pack` the widget into target/
 #   ./build.sh bench      browser benchmark on the full-size random checkpoint (see README)
 #   ./build.sh demo-model build www/models/siglip-base-q8.safetensors from models/siglip-base-patch16-224
 set -euo pipefail
@@ -92,6 +93,11 @@ case "${1:-build}" in
     log "serving www/ on http://127.0.0.1:$PORT/ (Ctrl-C stops)"
     exec node scripts/serve.mjs --root www --port "$PORT"
     ;;
+  pack)
+    build_wasm
+    mkdir -p target
+    (cd www && npm pack --pack-destination ../target)
+    ;;
   test) test_native; test_wasm; test_web ;;
   test-native) test_native ;;
   test-wasm) test_wasm ;;
@@ -109,5 +115,5 @@ case "${1:-build}" in
     mkdir -p www/models
     ./target/release/siglip quantize "$src" --dtype q8 -o www/models/siglip-base-q8.safetensors
     ;;
-  *) echo "usage: $0 [build|serve|test|test-native|test-wasm|test-web|bench|demo-model [HF_DIR]]" >&2; exit 2 ;;
+  *) echo "usage: $0 [build|serve|pack|test|test-native|test-wasm|test-web|bench|demo-model [HF_DIR]]" >&2; exit 2 ;;
 esac
