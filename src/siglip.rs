@@ -63,20 +63,22 @@ impl Siglip {
 
     /// Loads a packed file made by `siglip quantize` (config and tokenizer inside).
     pub fn from_packed(bytes: &[u8]) -> Result<Self> {
-        let meta = format::read_meta(bytes)?;
-        let config = SiglipConfig::from_json(&meta.config, meta.preprocessor.as_deref())?;
-        let weights = Weights::parse(bytes)?;
-        Self::build(config, meta.tokenizer.as_bytes(), &weights, meta.dtype)
+        Self::packed(bytes, || Weights::parse(bytes))
     }
 
     /// Like [`Siglip::from_packed`], but takes ownership of the file: quantized and f16
     /// matrices stay in it rather than being copied, which halves peak memory for q8 / q4.
     pub fn from_packed_owned(bytes: Vec<u8>) -> Result<Self> {
         let bytes = std::sync::Arc::new(bytes);
-        let meta = format::read_meta(&bytes)?;
+        Self::packed(&bytes, || Weights::parse_shared(&bytes))
+    }
+
+    /// The packed-file path: metadata first (so a foreign file gets the clearer error), then
+    /// the tensors through `weights`.
+    fn packed<'a>(bytes: &[u8], weights: impl FnOnce() -> Result<Weights<'a>>) -> Result<Self> {
+        let meta = format::read_meta(bytes)?;
         let config = SiglipConfig::from_json(&meta.config, meta.preprocessor.as_deref())?;
-        let weights = Weights::parse_shared(&bytes)?;
-        Self::build(config, meta.tokenizer.as_bytes(), &weights, meta.dtype)
+        Self::build(config, meta.tokenizer.as_bytes(), &weights()?, meta.dtype)
     }
 
     fn build(config: SiglipConfig, tokenizer_json: &[u8], weights: &Weights<'_>, dtype: String) -> Result<Self> {
