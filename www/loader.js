@@ -22,7 +22,8 @@ export function namedError(name, message, cause) {
 
 /**
  * Where downloaded bytes go. The default keeps them in a JS Uint8Array.
- * @typedef {{write(chunk: Uint8Array, offset: number): void, view(): Uint8Array}} Target
+ * `release()` frees a target that will not be used (wasm memory is not left to the GC).
+ * @typedef {{write(chunk: Uint8Array, offset: number): void, view(): Uint8Array, release(): void}} Target
  * @typedef {{allocate(length: number): Target}} Sink
  */
 export const arraySink = {
@@ -33,9 +34,27 @@ export const arraySink = {
     } catch {
       throw namedError('MemoryError', `not enough memory for a ${(length / 1e6).toFixed(0)} MB model file`);
     }
-    return { write: (chunk, offset) => bytes.set(chunk, offset), view: () => bytes };
+    return { write: (chunk, offset) => bytes.set(chunk, offset), view: () => bytes, release: () => {} };
   },
 };
+
+/** The body length a response announces, or null when it is unknown (or compressed). */
+function contentLength(response) {
+  const length = Number(response.headers.get('content-length'));
+  return Number.isFinite(length) && length > 0 && !response.headers.get('content-encoding') ? length : null;
+}
+
+/** Progress reports at most every PROGRESS_INTERVAL_MS, unless forced. */
+function throttled(onProgress, fromCache) {
+  let last = 0;
+  return (loaded, total, force = false) => {
+    const now = Date.now();
+    if (force || now - last >= PROGRESS_INTERVAL_MS) {
+      last = now;
+      onProgress({ loaded, total, fromCache });
+    }
+  };
+}
 
 async function openCache() {
   // caches can be missing (http: on a non-localhost origin) or throw (opaque origins,
@@ -74,14 +93,18 @@ export async function fetchModel(url, options = {}) {
       // An unreadable entry is as good as none.
     }
     if (hit) {
+      let target = null;
       try {
         const t0 = performance.now();
-        const target = await readAll(hit, sink, 0, null, (loaded, total) => onProgress({ loaded, total, fromCache: true }));
+        const report = throttled(onProgress, true);
+        target = await readAll(hit, sink, 0, null, report);
+        report(target.view().length, target.view().length, true);
         const timings = { readMs: performance.now() - t0 };
         if (!integrity || (await matchesIntegrity(target.view(), integrity))) return { target, fromCache: true, timings };
       } catch (err) {
         if (err.name === 'MemoryError') throw err;
       }
+      target?.release();
       await forgetModel(url); // stale or unreadable entry: fetch it again
     }
   }
@@ -89,6 +112,7 @@ export async function fetchModel(url, options = {}) {
   const target = await download(key, fetchImpl, sink, onProgress, signal);
   const t1 = performance.now();
   if (integrity && !(await matchesIntegrity(target.view(), integrity))) {
+    target.release();
     throw namedError(
       'IntegrityError',
       `the model at ${url} does not match its integrity value ${integrity} (the file changed or is corrupt)`,
@@ -136,14 +160,13 @@ export async function forgetModel(url) {
 
 /** Reads a whole response body into a target from `sink`; reports (loaded, total). */
 async function readAll(response, sink, start, target, progress) {
-  const length = Number(response.headers.get('content-length'));
-  const known = Number.isFinite(length) && length > 0 && !response.headers.get('content-encoding');
+  const length = contentLength(response);
+  const total = length === null ? null : start + length;
   let chunks = null;
   if (!target) {
-    if (known) target = sink.allocate(start + length);
+    if (total !== null) target = sink.allocate(total);
     else chunks = [];
   }
-  const total = known ? start + length : null;
   let received = start;
   const reader = response.body.getReader();
   for (;;) {
@@ -176,16 +199,8 @@ async function readAll(response, sink, start, target, progress) {
 async function download(url, fetchImpl, sink, onProgress, signal) {
   let target = null;
   let received = 0;
-  let total = null;
-  let lastReport = 0;
   let lastError = null;
-  const report = (force) => {
-    const now = Date.now();
-    if (force || now - lastReport >= PROGRESS_INTERVAL_MS) {
-      lastReport = now;
-      onProgress({ loaded: received, total, fromCache: false });
-    }
-  };
+  const report = throttled(onProgress, false);
   const origin = new URL(url).origin;
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     if (attempt > 0) await sleep(300 * 2 ** (attempt - 1), signal);
@@ -217,17 +232,14 @@ async function download(url, fetchImpl, sink, onProgress, signal) {
     }
     const start = received;
     if (start === 0) {
-      target = null;
-      const length = Number(response.headers.get('content-length'));
-      if (Number.isFinite(length) && length > 0 && !response.headers.get('content-encoding')) {
-        target = sink.allocate(length); // kept across a resume
-      }
+      target?.release(); // a restart (the server ignored the range) needs a fresh target
+      const length = contentLength(response);
+      target = length === null ? null : sink.allocate(length); // kept across a resume
     }
     try {
-      target = await readAll(response, sink, start, target, (loaded, t) => {
+      target = await readAll(response, sink, start, target, (loaded, total) => {
         received = loaded;
-        total = t;
-        report(false);
+        report(loaded, total);
       });
     } catch (err) {
       if (signal?.aborted) throw namedError('AbortError', 'the model download was cancelled', err);
@@ -236,10 +248,10 @@ async function download(url, fetchImpl, sink, onProgress, signal) {
       if (!target) received = 0; // length unknown: nothing to resume into, start over
       continue; // dropped mid-stream: resume from `received`
     }
-    total = received;
-    report(true);
+    report(received, received, true);
     return target;
   }
+  target?.release();
   throw namedError(
     'NetworkError',
     `could not download the model from ${url} after ${MAX_ATTEMPTS} attempts: ${lastError?.message ?? 'unknown error'}`,

@@ -68,27 +68,28 @@ const handlers = {
           buffer,
           write: (chunk, offset) => new Uint8Array(wasm.memory.buffer, ptr + offset, chunk.length).set(chunk),
           view: () => new Uint8Array(wasm.memory.buffer, ptr, length),
+          release: () => buffer.free(),
         };
       },
     };
     const progress = (p) => self.postMessage({ id, type: 'progress', ...p });
-    let { target, fromCache, timings } = await fetchModel(url, { onProgress: progress, integrity, sink });
-    const initStart = performance.now();
-    try {
-      model = Model.fromBuffer(target.buffer);
-    } catch (err) {
-      // Never keep a file that does not load; a cached copy that no longer loads (e.g.
-      // written by an older build) is fetched afresh once.
-      await forgetModel(url);
-      if (!fromCache) throw err;
-      ({ target, fromCache, timings } = await fetchModel(url, { onProgress: progress, integrity, sink }));
+    let loaded;
+    let initStart;
+    for (;;) {
+      loaded = await fetchModel(url, { onProgress: progress, integrity, sink });
+      initStart = performance.now();
       try {
-        model = Model.fromBuffer(target.buffer);
-      } catch (again) {
+        model = Model.fromBuffer(loaded.target.buffer); // consumes the buffer, even on failure
+        break;
+      } catch (err) {
+        // Never keep a file that does not load. A cached copy that no longer loads (e.g.
+        // written by an older build) is fetched afresh; that copy comes from the network,
+        // so a second failure ends the loop.
         await forgetModel(url);
-        throw again;
+        if (!loaded.fromCache) throw err;
       }
     }
+    const { fromCache, timings } = loaded;
     return {
       info: JSON.parse(model.info()),
       fromCache,
