@@ -88,12 +88,34 @@ export class SiglipClient {
     return this.#request('embedImage', { image: payload }, transfer);
   }
 
+  /** `{embeddings, dim}`: the texts' embeddings concatenated (the worker's reply). */
   embedText(texts) {
     return this.#request('embedText', { texts: [...texts] });
   }
 
-  rank(query, embeddings) {
-    return this.#request('rank', { query, embeddings });
+  /** L2-normalized embeddings of texts (used verbatim), one Float32Array per text. */
+  async textEmbeddings(texts) {
+    const list = Array.isArray(texts) ? texts : [texts];
+    const { embeddings, dim } = await this.embedText(list);
+    return list.map((_, i) => embeddings.slice(i * dim, (i + 1) * dim));
+  }
+
+  /**
+   * Ranks images for a query (used verbatim): `[{index, score, logit}]`, best first. Images are
+   * sources or embeddings (Float32Array, which skip the image tower).
+   */
+  async rankImages(query, images) {
+    const embeddings = [];
+    for (const image of images) {
+      embeddings.push(image instanceof Float32Array ? image : (await this.embedImage(image)).embedding);
+    }
+    const flat = new Float32Array(embeddings.reduce((n, e) => n + e.length, 0));
+    let offset = 0;
+    for (const e of embeddings) {
+      flat.set(e, offset);
+      offset += e.length;
+    }
+    return (await this.#request('rank', { query, embeddings: flat })).ranking;
   }
 
   /** `{wasmMemoryBytes}`: the size of the worker's wasm memory (for benchmarks). */

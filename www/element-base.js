@@ -201,6 +201,20 @@ export class SiglipElementBase extends HTMLElement {
   }
 }
 
+/** Makes `el` accept dropped files: shows `.over` while dragging, calls `onDrop(dataTransfer)`. */
+export function dropZone(el, onDrop) {
+  el.addEventListener('dragover', (ev) => {
+    ev.preventDefault();
+    el.classList.add('over');
+  });
+  el.addEventListener('dragleave', () => el.classList.remove('over'));
+  el.addEventListener('drop', (ev) => {
+    ev.preventDefault();
+    el.classList.remove('over');
+    if (ev.dataTransfer) onDrop(ev.dataTransfer);
+  });
+}
+
 /** Formats a probability as a percentage with sensible precision. */
 export function formatPercent(score) {
   const p = score * 100;

@@ -73,25 +73,16 @@ export class Classifier {
   }
 
   /** L2-normalized text embeddings (texts used verbatim, no template), one per text. */
-  async embedText(texts) {
-    const list = Array.isArray(texts) ? texts : [texts];
-    const { embeddings, dim } = await this.#client.embedText(list);
-    return list.map((_, i) => embeddings.slice(i * dim, (i + 1) * dim));
+  embedText(texts) {
+    return this.#client.textEmbeddings(texts);
   }
 
   /**
    * Ranks images for a text query (used verbatim): `[{index, score, logit}]`, best first.
    * `images` may mix image sources and embeddings from embedImage() (which skip the vision tower).
    */
-  async rank(query, images) {
-    const embeddings = [];
-    for (const image of images) {
-      embeddings.push(image instanceof Float32Array ? image : await this.embedImage(image));
-    }
-    const dim = this.info.embedding_dim;
-    const flat = new Float32Array(embeddings.length * dim);
-    embeddings.forEach((e, i) => flat.set(e, i * dim));
-    return (await this.#client.rank(query, flat)).ranking;
+  rank(query, images) {
+    return this.#client.rankImages(query, images);
   }
 
   /** Terminates the worker and frees the model. */

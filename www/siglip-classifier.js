@@ -4,7 +4,7 @@
 // All model work happens in the worker behind SiglipClient; label text is only ever set as
 // textContent, never parsed as HTML.
 
-import { SiglipElementBase, errorMarkup, formatPercent, loadingMarkup, namedError } from './element-base.js';
+import { SiglipElementBase, dropZone, errorMarkup, formatPercent, loadingMarkup, namedError } from './element-base.js';
 
 export const DEFAULT_TEMPLATE = 'This is a photo of {}.';
 
@@ -178,10 +178,8 @@ export class SiglipClassifier extends SiglipElementBase {
   /** L2-normalized embeddings of texts used verbatim (no template): one Float32Array each. */
   async embedText(texts) {
     try {
-      const list = Array.isArray(texts) ? texts : [texts];
       await this.requireReady();
-      const { embeddings, dim } = await this.client.embedText(list);
-      return list.map((_, i) => embeddings.slice(i * dim, (i + 1) * dim));
+      return await this.client.textEmbeddings(texts);
     } catch (err) {
       throw this.fail(err);
     }
@@ -194,17 +192,7 @@ export class SiglipClassifier extends SiglipElementBase {
   async rank(query, images) {
     try {
       await this.requireReady();
-      const embeddings = [];
-      for (const image of images) {
-        embeddings.push(image instanceof Float32Array ? image : (await this.client.embedImage(image)).embedding);
-      }
-      const flat = new Float32Array(embeddings.reduce((n, e) => n + e.length, 0));
-      let offset = 0;
-      for (const e of embeddings) {
-        flat.set(e, offset);
-        offset += e.length;
-      }
-      return (await this.client.rank(query, flat)).ranking;
+      return await this.client.rankImages(query, images);
     } catch (err) {
       throw this.fail(err);
     }
@@ -236,16 +224,9 @@ export class SiglipClassifier extends SiglipElementBase {
       if (f) this.#classifyFile(f);
       e.file.value = '';
     });
-    e.drop.addEventListener('dragover', (ev) => {
-      ev.preventDefault();
-      e.drop.classList.add('over');
-    });
-    e.drop.addEventListener('dragleave', () => e.drop.classList.remove('over'));
-    e.drop.addEventListener('drop', (ev) => {
-      ev.preventDefault();
-      e.drop.classList.remove('over');
-      const file = [...(ev.dataTransfer?.files ?? [])].find((f) => f.type.startsWith('image/')) ?? ev.dataTransfer?.files?.[0];
-      const url = ev.dataTransfer?.getData('text/uri-list')?.split('\n').find((l) => l && !l.startsWith('#'));
+    dropZone(e.drop, (dt) => {
+      const file = [...dt.files].find((f) => f.type.startsWith('image/')) ?? dt.files[0];
+      const url = dt.getData('text/uri-list')?.split('\n').find((l) => l && !l.startsWith('#'));
       if (file) this.#classifyFile(file);
       else if (url) this.#classifyFile(url.trim());
     });

@@ -2,7 +2,7 @@
 // query, and the gallery re-ranks as you type. Each image is embedded once; a new query costs
 // one text embedding.
 
-import { SiglipElementBase, errorMarkup, formatPercent, loadingMarkup } from './element-base.js';
+import { SiglipElementBase, dropZone, errorMarkup, formatPercent, loadingMarkup } from './element-base.js';
 
 const css = `
 .bar { display: flex; flex-wrap: wrap; gap: 8px; align-items: center; }
@@ -137,10 +137,6 @@ export class SiglipSearch extends SiglipElementBase {
     }
   }
 
-  dispose() {
-    super.dispose();
-  }
-
   // ---- internals ----------------------------------------------------------------------
 
   #embedPending() {
@@ -169,11 +165,8 @@ export class SiglipSearch extends SiglipElementBase {
       this.#render();
       return [];
     }
-    const dim = ready[0].item.embedding.length;
-    const flat = new Float32Array(ready.length * dim);
-    ready.forEach(({ item }, i) => flat.set(item.embedding, i * dim));
     const started = performance.now();
-    const { ranking } = await this.client.rank(query, flat);
+    const ranking = await this.client.rankImages(query, ready.map(({ item }) => item.embedding));
     const ms = performance.now() - started;
     const mapped = ranking.map((r) => ({ ...r, index: ready[r.index].index }));
     if (token === this.#rankToken) {
@@ -218,16 +211,7 @@ export class SiglipSearch extends SiglipElementBase {
       this.#scheduleRank(0);
     });
     e.input.addEventListener('input', () => this.#scheduleRank());
-    e.gallery.addEventListener('dragover', (ev) => {
-      ev.preventDefault();
-      e.gallery.classList.add('over');
-    });
-    e.gallery.addEventListener('dragleave', () => e.gallery.classList.remove('over'));
-    e.gallery.addEventListener('drop', (ev) => {
-      ev.preventDefault();
-      e.gallery.classList.remove('over');
-      this.addImages([...(ev.dataTransfer?.files ?? [])]).catch(() => {});
-    });
+    dropZone(e.gallery, (dt) => this.addImages([...dt.files]).catch(() => {}));
   }
 
   #render(status) {
