@@ -103,10 +103,25 @@ case "${1:-build}" in
   test-wasm) test_wasm ;;
   test-web) test_web ;;
   bench)
-    build_wasm
+    # --engines siglip,transformers.js (the default): each engine's prerequisites only when selected.
+    engines="siglip,transformers.js"
+    for ((i = 2; i < $#; i++)); do
+      if [ "${!i}" = --engines ]; then j=$((i + 1)); engines="${!j}"; fi
+    done
     ensure_chromium
     ensure_node_modules
-    cargo build --release --bin siglip
+    if [[ ",$engines," == *,siglip,* ]]; then
+      build_wasm
+      cargo build --release --bin siglip
+    fi
+    if [[ ",$engines," == *,transformers.js,* ]] &&
+      [ "$(node -p "require('./tests/bench/node_modules/@huggingface/transformers/package.json').version" 2>/dev/null)" != \
+        "$(node -p "require('./tests/bench/package.json').dependencies['@huggingface/transformers']")" ]; then
+      # No install scripts: onnxruntime-node's would download binaries, and the browser needs
+      # only the packages' dist/ files (transformers.js, onnxruntime-web).
+      log "installing transformers.js for the benchmark (tests/bench, pinned, install scripts off)"
+      (cd tests/bench && ONNXRUNTIME_NODE_INSTALL=skip npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
+    fi
     node tests/web/bench.mjs "${@:2}"
     ;;
   demo-model)
