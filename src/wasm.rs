@@ -29,6 +29,33 @@ pub fn simd_enabled() -> bool {
     cfg!(target_feature = "simd128")
 }
 
+/// The rayon pool of the `threads` build: `await initThreadPool(n)` once, right after `init()`,
+/// from a Web Worker (the pool's workers share this instance's memory). Other builds run rayon
+/// work inline on the calling thread.
+/// (Re-exported for the record: wasm-bindgen exports it from its own crate either way.)
+#[cfg(feature = "threads")]
+#[allow(unused_imports)]
+pub use wasm_bindgen_rayon::init_thread_pool;
+
+/// Which variant of the wasm this is, as JSON `{variant, simd, threads}`: `variant` is
+/// `"simd128"`, `"relaxed"` (simd128 + relaxed SIMD) or `"threads"` (relaxed SIMD, atomics, a
+/// rayon pool of Web Workers); `simd` is the instruction set the matrix kernels were built for;
+/// `threads` is the size of the rayon pool (1 in the single-threaded builds). In the `threads`
+/// build call it only after `initThreadPool`: asking rayon first would make its default pool.
+#[wasm_bindgen(js_name = buildInfo)]
+pub fn build_info() -> String {
+    let simd = if cfg!(target_feature = "relaxed-simd") { "relaxed" } else { "simd128" };
+    let variant = if cfg!(feature = "threads") { "threads" } else { simd };
+    serde_json::json!({ "variant": variant, "simd": simd, "threads": rayon::current_num_threads() }).to_string()
+}
+
+/// The instance's memory (a `WebAssembly.Memory`; shared in the `threads` build, where it is
+/// imported rather than exported).
+#[wasm_bindgen(js_name = wasmMemory)]
+pub fn wasm_memory() -> JsValue {
+    wasm_bindgen::memory()
+}
+
 /// Memory inside the wasm instance that a model file is downloaded into, so that the file
 /// exists once: JS writes the chunks straight into it and [`Model::from_buffer`] uses the
 /// quantized weights in place.
