@@ -605,8 +605,8 @@ const report = {
   chromium: chromiumVersion,
   cpus: os.cpus().length,
   cpu_model: os.cpus()[0]?.model,
-  transformers_js: existsSync(tjsPkg) ? JSON.parse(readFileSync(tjsPkg, 'utf8')).version : null,
-  onnxruntime_web: existsSync(ortPkg) ? JSON.parse(readFileSync(ortPkg, 'utf8')).version : null,
+  transformers_js: tjsConfigs.length && existsSync(tjsPkg) ? JSON.parse(readFileSync(tjsPkg, 'utf8')).version : null,
+  onnxruntime_web: tjsConfigs.length && existsSync(ortPkg) ? JSON.parse(readFileSync(ortPkg, 'utf8')).version : null,
   rounds: ROUNDS,
   runs_per_image: RUNS,
   labels: N_LABELS,
@@ -622,7 +622,7 @@ writeFileSync(path.join(OUT_DIR, 'browser-bench.json'), JSON.stringify(report, n
 const fmt = (x, d = 0) => (typeof x === 'number' && Number.isFinite(x) ? x.toFixed(d) : '–');
 console.log(`\n${chromiumVersion}, ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}), full-size random base-224, local HTTP, cross-origin isolated`);
 console.log(`${ROUNDS} round(s), medians; image = median of ${RUNS}; ${N_LABELS} labels; ratios = time ÷ transformers.js q8 time (< 1 is faster)`);
-if (report.transformers_js) console.log(`transformers.js ${report.transformers_js} (onnxruntime-web ${report.onnxruntime_web})`);
+if (tjsConfigs.length && report.transformers_js) console.log(`transformers.js ${report.transformers_js} (onnxruntime-web ${report.onnxruntime_web})`);
 console.log('');
 console.log('| engine | variant | dtype | threads | load+init s | text ms/label | image ms | live fps | renderer peak MB | image ÷ tjs 1t | image ÷ tjs 2t | text ÷ tjs 1t | text ÷ tjs 2t | note |');
 console.log('|--------|---------|-------|---------|-------------|---------------|----------|----------|------------------|----------------|----------------|---------------|---------------|------|');
