@@ -52,20 +52,23 @@ export class SiglipClient {
   }
 
   /**
-   * Loads a model file once: calls for the same URL while (or after) it loads share one promise.
-   * @returns {Promise<{info: object, fromCache: boolean, simd: boolean, ms: number}>}
+   * Loads a model file once: calls for the same URL and options while (or after) it loads share
+   * one promise. `variant` picks the wasm build ('auto', 'simd128', 'relaxed', 'threads'); a
+   * worker runs one build, chosen by its first load.
+   * @returns {Promise<{info: object, fromCache: boolean, simd: boolean, build: {variant: string, simd: string, threads: number}, ms: number}>}
    */
-  load(url, { integrity, onProgress } = {}) {
+  load(url, { integrity, onProgress, variant = 'auto' } = {}) {
     const absolute = new URL(url, document.baseURI).href;
-    if (this.#load && this.#load.url === absolute && this.#load.integrity === integrity) {
-      if (onProgress) this.#load.listeners.add(onProgress);
-      return this.#load.promise;
+    const same = this.#load;
+    if (same && same.url === absolute && same.integrity === integrity && same.variant === variant) {
+      if (onProgress) same.listeners.add(onProgress);
+      return same.promise;
     }
     const listeners = new Set(onProgress ? [onProgress] : []);
-    const promise = this.#request('load', { url: absolute, integrity }, [], (p) => {
+    const promise = this.#request('load', { url: absolute, integrity, variant }, [], (p) => {
       for (const l of listeners) l(p);
     });
-    const entry = { url: absolute, integrity, promise, listeners };
+    const entry = { url: absolute, integrity, variant, promise, listeners };
     this.#load = entry;
     promise.catch(() => {
       if (this.#load === entry) this.#load = null; // a failed load can be retried

@@ -55,7 +55,7 @@ function errorOf(err) {
 const megabytes = (n) => `${(n / 1e6).toFixed(1)} MB`;
 
 export class SiglipElementBase extends HTMLElement {
-  static modelAttributes = ['src', 'integrity'];
+  static modelAttributes = ['src', 'integrity', 'variant'];
 
   /** The worker client while a model is loaded or loading (null otherwise). */
   client = null;
@@ -83,11 +83,19 @@ export class SiglipElementBase extends HTMLElement {
   get integrity() { return this.getAttribute('integrity') ?? undefined; }
   set integrity(v) { if (v == null) this.removeAttribute('integrity'); else this.setAttribute('integrity', v); }
 
-  /** Resolves with `{info, fromCache, simd, ms}` when the model for the current `src` is loaded. */
+  /**
+   * Which wasm build runs the model: `auto` (default: threads when the page is cross-origin
+   * isolated, else relaxed SIMD when the browser has it, else simd128), or one of `simd128`,
+   * `relaxed`, `threads` (an error if this browser cannot run it). Changing it reloads.
+   */
+  get variant() { return this.getAttribute('variant') || 'auto'; }
+  set variant(v) { if (v == null) this.removeAttribute('variant'); else this.setAttribute('variant', v); }
+
+  /** Resolves with `{info, fromCache, simd, build, ms, timings}` when the model for the current `src` is loaded. */
   get ready() { return this.#ready; }
 
   attributeChangedCallback(name, oldValue, value) {
-    if (oldValue !== value && (name === 'src' || name === 'integrity') && this.isConnected) this.loadModel();
+    if (oldValue !== value && SiglipElementBase.modelAttributes.includes(name) && this.isConnected) this.loadModel();
   }
 
   connectedCallback() {
@@ -146,6 +154,7 @@ export class SiglipElementBase extends HTMLElement {
     client
       .load(src, {
         integrity: this.integrity,
+        variant: this.variant,
         onProgress: ({ loaded, total, fromCache }) => {
           if (token !== this.#token) return;
           if (total) {
@@ -162,7 +171,8 @@ export class SiglipElementBase extends HTMLElement {
         (result) => {
           if (token !== this.#token) return;
           loading.hidden = true;
-          const detail = { info: result.info, fromCache: result.fromCache, simd: result.simd, ms: result.ms, timings: result.timings };
+          const { info, fromCache, simd, build, ms, timings } = result;
+          const detail = { info, fromCache, simd, build, ms, timings };
           settle.resolve(detail);
           this.onModelLoaded(detail);
           this.dispatchEvent(new CustomEvent('load', { detail }));

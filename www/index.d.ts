@@ -50,11 +50,25 @@ export interface ProgressDetail {
   fromCache: boolean;
 }
 
+/** Which wasm build runs the model; `auto` picks the fastest this page can run. */
+export type WasmVariant = 'auto' | 'simd128' | 'relaxed' | 'threads';
+
+/** The wasm build that runs. */
+export interface BuildInfo {
+  variant: 'simd128' | 'relaxed' | 'threads';
+  /** The SIMD instruction set of the matrix kernels. */
+  simd: 'simd128' | 'relaxed';
+  /** Threads that compute (the rayon pool; 1 unless `variant` is `threads`). */
+  threads: number;
+}
+
 export interface LoadDetail {
   info: ModelInfo;
   fromCache: boolean;
   /** Whether the wasm uses 128-bit SIMD. */
   simd: boolean;
+  /** The wasm build that runs. */
+  build: BuildInfo;
   /** Time to fetch (or read from cache) and initialize, in milliseconds. */
   ms: number;
   /** Where that time went, in milliseconds. */
@@ -74,7 +88,8 @@ export interface SearchResultDetail {
 
 export interface ErrorDetail {
   /** `name` is one of WeightsError, TensorError, ConfigError, TokenizerError, ImageError,
-   * InputError, ComputeError, NetworkError, IntegrityError, CameraError, StateError. */
+   * InputError, ComputeError, NetworkError, IntegrityError, CameraError, StateError,
+   * UnsupportedError (a `variant` this browser cannot run). */
   error: Error;
 }
 
@@ -85,6 +100,8 @@ export interface CreateClassifierOptions {
   integrity?: string;
   /** Label template; `{}` is the label. Default `This is a photo of {}.` */
   template?: string;
+  /** Which wasm build to run (default `auto`); forcing one this browser cannot run is an error. */
+  variant?: WasmVariant;
   onProgress?: (progress: ProgressDetail) => void;
 }
 
@@ -97,6 +114,8 @@ export declare class Classifier {
   private constructor();
   readonly info: ModelInfo;
   readonly fromCache: boolean;
+  /** The wasm build that runs. */
+  readonly build: BuildInfo;
   template: string;
   /** Scores labels (templated) for an image, highest score first. */
   classify(image: ImageSource, labels: readonly string[]): Promise<LabelScore[]>;
@@ -122,6 +141,8 @@ declare class SiglipElementBase extends HTMLElement {
   src: string;
   /** Optional `sha256-<base64>` (attribute `integrity`). */
   integrity: string | undefined;
+  /** Which wasm build to run (attribute `variant`, default `auto`); changing it reloads. */
+  variant: WasmVariant;
   /** Resolves when the model for the current `src` is loaded. */
   readonly ready: Promise<LoadDetail>;
   /** Frees the worker (and the webcam); the element loads again when used. */
@@ -132,7 +153,7 @@ export interface SiglipClassifierEventMap extends SiglipElementEventMap {
   result: CustomEvent<ResultDetail>;
 }
 
-/** `<siglip-classifier src labels template integrity>` */
+/** `<siglip-classifier src labels template integrity variant>` */
 export declare class SiglipClassifier extends SiglipElementBase {
   /** Labels (attribute `labels`: comma-separated). */
   labels: string[];
@@ -154,7 +175,7 @@ export interface SiglipSearchEventMap extends SiglipElementEventMap {
   result: CustomEvent<SearchResultDetail>;
 }
 
-/** `<siglip-search src integrity query>`: a gallery ranked by a text query. */
+/** `<siglip-search src integrity variant query>`: a gallery ranked by a text query. */
 export declare class SiglipSearch extends SiglipElementBase {
   /** The query (attribute `query`). */
   query: string;

@@ -14,12 +14,12 @@ export { DEFAULT_TEMPLATE, SiglipClassifier, SiglipSearch };
 
 /**
  * Loads a model (a file made by `siglip quantize`) in a Web Worker.
- * @param {{src: string, integrity?: string, template?: string,
+ * @param {{src: string, integrity?: string, template?: string, variant?: 'auto' | 'simd128' | 'relaxed' | 'threads',
  *          onProgress?: (p: {loaded: number, total: number | null, fromCache: boolean}) => void}} options
  * @returns {Promise<Classifier>}
  */
 export async function createClassifier(options) {
-  const { src, integrity, template = DEFAULT_TEMPLATE, onProgress } = options ?? {};
+  const { src, integrity, template = DEFAULT_TEMPLATE, onProgress, variant = 'auto' } = options ?? {};
   if (!src) {
     const err = new Error('createClassifier needs `src`: the URL of a model file made by `siglip quantize`');
     err.name = 'StateError';
@@ -29,6 +29,7 @@ export async function createClassifier(options) {
   try {
     const loaded = await client.load(src, {
       integrity,
+      variant,
       onProgress: onProgress ? ({ loaded, total, fromCache }) => onProgress({ loaded, total, fromCache }) : undefined,
     });
     return new Classifier(client, loaded, template);
@@ -51,6 +52,8 @@ export class Classifier {
     this.info = loaded.info;
     /** Whether the model file came from the persistent cache. */
     this.fromCache = loaded.fromCache;
+    /** The wasm build that runs: `{variant: 'simd128'|'relaxed'|'threads', simd: 'simd128'|'relaxed', threads}` */
+    this.build = loaded.build;
   }
 
   /** The label template; `{}` is the label. */

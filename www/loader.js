@@ -273,7 +273,9 @@ function sleep(ms, signal) {
 export async function matchesIntegrity(bytes, integrity) {
   const m = /^sha256-([A-Za-z0-9+/=_-]+)$/.exec(integrity.trim());
   if (!m) throw namedError('IntegrityError', `unsupported integrity value ${integrity}; use sha256-<base64>`);
-  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
+  // WebCrypto refuses views of shared memory (the threads build's wasm memory): hash a copy.
+  const shared = typeof SharedArrayBuffer !== 'undefined' && bytes.buffer instanceof SharedArrayBuffer;
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', shared ? bytes.slice() : bytes));
   let binary = '';
   for (const b of digest) binary += String.fromCharCode(b);
   const want = m[1].replace(/-/g, '+').replace(/_/g, '/');

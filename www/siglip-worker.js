@@ -2,7 +2,9 @@
 //
 // Protocol (one request, one reply; see client.js for the other side):
 //   page -> worker  {id, type, ...payload}
-//     load      {url, integrity?}                 -> {info, fromCache, simd, ms}
+//     load      {url, integrity?, variant?}       -> {info, fromCache, simd, build, ms, timings}
+//               variant: 'auto' (default) | 'simd128' | 'relaxed' | 'threads' (see pickVariant);
+//               build: {variant, simd, threads} of the wasm that runs (its buildInfo())
 //     classify  {image, labels, template?}        -> {results: [{label, score, logit}], embedding, ms}
 //     score     {embedding, labels, template?}    -> {results, ms}   (text tower only, cached labels)
 //     embedImage {image}                          -> {embedding: Float32Array, ms}
@@ -15,15 +17,124 @@
 //                   {id, type: 'progress', loaded, total, fromCache} while `load` runs
 // Requests run one at a time in arrival order.
 
-import init, { Model, ModelBuffer, simdEnabled } from './pkg/siglip.js';
 import { fetchModel, forgetModel, namedError } from './loader.js';
 
-let wasmReady = null;
+// The three builds of the same Rust code (see build.sh). Literal specifiers, so bundlers see
+// them; only the one picked is ever fetched.
+const BUILDS = {
+  simd128: () => import('./pkg/siglip.js'),
+  relaxed: () => import('./pkg-relaxed/siglip.js'),
+  threads: () => import('./pkg-threads/siglip.js'),
+};
+const VARIANTS = ['auto', ...Object.keys(BUILDS)];
+
+// Tiny modules returning a v128: `i32.const 0; i32x4.splat`, and the same followed by one
+// relaxed-SIMD instruction (`i32x4.relaxed_trunc_f32x4_s`, 0xfd 0x101).
+const SIMD_MODULE = [0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 8, 1, 6, 0, 65, 0, 253, 17, 11];
+const RELAXED_MODULE = [0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 11, 1, 9, 0, 65, 0, 253, 17, 253, 129, 2, 11];
+
+/** What this browser can run: `{simd, relaxed, threads, threadsWhyNot}`. */
+function support() {
+  const validates = (bytes) => {
+    try {
+      return WebAssembly.validate(new Uint8Array(bytes));
+    } catch {
+      return false;
+    }
+  };
+  const simd = validates(SIMD_MODULE);
+  const relaxed = simd && validates(RELAXED_MODULE);
+  let threadsWhyNot = null;
+  if (!relaxed) threadsWhyNot = 'it needs relaxed SIMD, which this browser lacks';
+  else if (!self.crossOriginIsolated) {
+    threadsWhyNot = 'the page is not cross-origin isolated (serve it with the headers Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp)';
+  } else if (!(navigator.hardwareConcurrency > 1)) threadsWhyNot = 'this device reports a single CPU core';
+  else {
+    try {
+      new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true });
+    } catch {
+      threadsWhyNot = 'this browser has no shared WebAssembly memory';
+    }
+  }
+  return { simd, relaxed, threads: threadsWhyNot === null, threadsWhyNot };
+}
+
+/**
+ * The builds to try, best first: the one asked for (an Error if this browser cannot run it),
+ * or for 'auto' threads when the page is cross-origin isolated and has several cores, else
+ * relaxed SIMD when it validates, else plain simd128.
+ */
+function pickVariant(variant = 'auto') {
+  if (!VARIANTS.includes(variant)) {
+    throw namedError('InputError', `unknown variant "${variant}"; use one of ${VARIANTS.join(', ')}`);
+  }
+  const can = support();
+  if (!can.simd) {
+    throw namedError('UnsupportedError', 'this browser has no WebAssembly SIMD (simd128), which every build of the model needs');
+  }
+  if (variant === 'threads' && !can.threads) throw namedError('UnsupportedError', `the threads build cannot run here: ${can.threadsWhyNot}`);
+  if (variant === 'relaxed' && !can.relaxed) {
+    throw namedError('UnsupportedError', 'the relaxed build needs relaxed SIMD (Chrome 114+, Firefox 146+), which this browser lacks');
+  }
+  if (variant !== 'auto') return [variant];
+  return [...(can.threads ? ['threads'] : []), ...(can.relaxed ? ['relaxed'] : []), 'simd128'];
+}
+
+let wasmReady = null; // Promise<{variant, exports, memory}> of the one build this worker runs
 let model = null;
 let queue = Promise.resolve();
 
-function initWasm() {
-  wasmReady ??= init({ module_or_path: new URL('./pkg/siglip_bg.wasm', import.meta.url) });
+async function startBuild(variant) {
+  const exports = await BUILDS[variant]();
+  await exports.default(); // fetches siglip_bg.wasm next to that build's siglip.js
+  // The pool's workers are spawned from here and share the memory; rayon work then runs on
+  // them while this thread waits (which a worker may do, unlike the page).
+  if (variant === 'threads') await withTimeout(exports.initThreadPool(navigator.hardwareConcurrency), POOL_TIMEOUT_MS);
+  return { variant, exports, memory: exports.wasmMemory() };
+}
+
+// A pool worker that cannot start (its script blocked or missing) is never reported by
+// wasm-bindgen-rayon; without a limit the load would wait forever.
+const POOL_TIMEOUT_MS = 30000;
+function withTimeout(promise, ms) {
+  let timer;
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(
+      () => reject(namedError('UnsupportedError', `the threads build's worker pool did not start within ${ms / 1000} s`)),
+      ms,
+    );
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** Starts the wasm once per worker; a later request for another variant is an error. */
+function initWasm(variant = 'auto') {
+  if (wasmReady) {
+    return wasmReady.then((wasm) => {
+      if (variant !== 'auto' && variant !== wasm.variant) {
+        throw namedError('StateError', `this worker already runs the ${wasm.variant} build; use a new classifier for ${variant}`);
+      }
+      return wasm;
+    });
+  }
+  const start = async () => {
+    const candidates = pickVariant(variant);
+    for (const [i, candidate] of candidates.entries()) {
+      try {
+        return await startBuild(candidate);
+      } catch (err) {
+        // 'auto' falls back (e.g. a site that ships only some of the builds); a forced
+        // variant fails with its own error.
+        if (i === candidates.length - 1) throw err;
+        console.warn(`siglip: the ${candidate} build did not start (${err?.message ?? err}); trying ${candidates[i + 1]}`);
+      }
+    }
+    throw namedError('UnsupportedError', 'no build of the model can run here'); // not reached
+  };
+  wasmReady = start();
+  wasmReady.catch(() => {
+    wasmReady = null; // a failed start can be retried, e.g. with another variant
+  });
   return wasmReady;
 }
 
@@ -52,13 +163,14 @@ function scoreLabels(m, embedding, labels, template) {
 }
 
 const handlers = {
-  async load({ url, integrity }, id) {
+  async load({ url, integrity, variant }, id) {
     const started = performance.now();
     if (model) {
       model.free();
       model = null;
     }
-    const wasm = await initWasm();
+    const wasm = await initWasm(variant);
+    const { Model, ModelBuffer, buildInfo, simdEnabled } = wasm.exports;
     // The file is downloaded straight into wasm memory and used there in place.
     const sink = {
       allocate(length) {
@@ -94,6 +206,7 @@ const handlers = {
       info: JSON.parse(model.info()),
       fromCache,
       simd: simdEnabled(),
+      build: JSON.parse(buildInfo()),
       ms: performance.now() - started,
       timings: { ...timings, initMs: performance.now() - initStart },
       wasmMemoryBytes: wasm.memory.buffer.byteLength,
