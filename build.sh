@@ -3,8 +3,12 @@
 # missing (wasm target, the wasm-bindgen CLI matching Cargo.lock, test npm packages), never
 # downloads from anywhere but the package registries.
 #
-#   ./build.sh            build the wasm and its bindings into www/pkg
-#   ./build.sh serve      build, then serve www/ on http://127.0.0.1:8080/
+#   ./build.sh            build the three wasm variants and their bindings (see build_wasm):
+#                         www/pkg (simd128), www/pkg-relaxed (+relaxed SIMD), www/pkg-threads
+#                         (+relaxed SIMD, atomics, a rayon pool; pinned nightly). The worker
+#                         picks one at run time. SIGLIP_VARIANTS="simd128 relaxed" builds fewer.
+#   ./build.sh serve      build, then serve www/ on http://127.0.0.1:8080/ (cross-origin
+#                         isolated: COOP/COEP, so the threads variant can run)
 #   ./build.sh test       all tests: native (cargo test), wasm in headless Chromium, page tests
 #   ./build.sh test-native | test-wasm | test-web
 #   ./build.sh pack       build, then `npm pack` the widget into target/
@@ -15,6 +19,19 @@ cd "$(dirname "$0")"
 
 PORT="${PORT:-8080}"
 TARGET=wasm32-unknown-unknown
+# The threads variant needs nightly (-Z build-std, to rebuild std with atomics). Pinned; a
+# `nightly` toolchain of the same date is used as is.
+NIGHTLY="${SIGLIP_NIGHTLY:-nightly-2026-05-19}"
+VARIANTS="${SIGLIP_VARIANTS:-simd128 relaxed threads}"
+# RUSTFLAGS replaces .cargo/config.toml's rustflags, so the variants repeat the getrandom cfg.
+GETRANDOM_CFG='--cfg getrandom_backend="wasm_js"'
+RELAXED_FLAGS="-C target-feature=+simd128,+relaxed-simd $GETRANDOM_CFG"
+# Shared memory for the threads variant (imported, so wasm-bindgen can hand it to the pool's
+# workers; its TLS symbols exported, which wasm-bindgen's thread transform needs).
+THREADS_FLAGS="-C target-feature=+simd128,+relaxed-simd,+atomics,+bulk-memory,+mutable-globals \
+ -C link-arg=--shared-memory -C link-arg=--import-memory -C link-arg=--max-memory=4294967296 \
+ -C link-arg=--export=__wasm_init_tls -C link-arg=--export=__tls_size -C link-arg=--export=__tls_align \
+ -C link-arg=--export=__tls_base $GETRANDOM_CFG"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
@@ -51,14 +68,73 @@ ensure_node_modules() {
   fi
 }
 
+# Prints the toolchain for the threads variant: $NIGHTLY, or an installed `nightly` built on
+# the same date; installs $NIGHTLY otherwise. Makes sure it has rust-src (for -Z build-std).
+nightly_toolchain() {
+  local tc="$NIGHTLY"
+  if ! rustup toolchain list | grep -q "^$NIGHTLY"; then
+    if rustup toolchain list | grep -q '^nightly-x86_64\|^nightly ' &&
+      rustc +nightly -vV 2>/dev/null | grep -qx "commit-date: ${NIGHTLY#nightly-}"; then
+      tc=nightly
+    else
+      log "installing the $NIGHTLY toolchain (for the threads variant)"
+      rustup toolchain install "$NIGHTLY" --profile minimal --component rust-src >&2
+    fi
+  fi
+  if ! rustup component list --toolchain "$tc" --installed 2>/dev/null | grep -q '^rust-src'; then
+    log "adding rust-src to $tc (for -Z build-std)"
+    rustup component add rust-src --toolchain "$tc" >&2
+  fi
+  echo "$tc"
+}
+
+# build_variant simd128|relaxed|threads: cargo build into its own target dir (so the variants
+# never rebuild each other), then wasm-bindgen into its www/ directory.
+build_variant() {
+  local variant="$1" out dir started=$SECONDS
+  case "$variant" in
+    simd128)
+      out=www/pkg dir=target
+      log "building the wasm: simd128 (release; .cargo/config.toml flags)"
+      env -u RUSTFLAGS cargo build --release --lib --target "$TARGET"
+      ;;
+    relaxed)
+      out=www/pkg-relaxed dir=target/wasm-relaxed
+      log "building the wasm: relaxed (simd128 + relaxed SIMD)"
+      RUSTFLAGS="$RELAXED_FLAGS" cargo build --release --lib --target "$TARGET" --target-dir "$dir"
+      ;;
+    threads)
+      out=www/pkg-threads dir=target/wasm-threads
+      local tc
+      tc="$(nightly_toolchain)"
+      log "building the wasm: threads (relaxed SIMD, atomics, rayon pool; $(rustc "+$tc" --version))"
+      RUSTFLAGS="$THREADS_FLAGS" cargo "+$tc" build --release --lib --target "$TARGET" --target-dir "$dir" \
+        --features threads -Z build-std=panic_abort,std
+      ;;
+    *) echo "unknown wasm variant '$variant' (SIGLIP_VARIANTS: simd128 relaxed threads)" >&2; exit 2 ;;
+  esac
+  log "generating bindings into $out"
+  rm -rf "$out"
+  wasm-bindgen --target web --no-typescript --out-dir "$out" --out-name siglip "$dir/$TARGET/release/siglip.wasm"
+  if [ "$variant" = threads ]; then
+    # wasm-bindgen-rayon's worker imports its main module as '../../..', which only a bundler
+    # resolves; name the file so it also works served as is (www/, the npm package).
+    local helpers
+    helpers="$(find "$out/snippets" -path '*wasm-bindgen-rayon-*' -name workerHelpers.js)"
+    if [ "$(printf '%s\n' "$helpers" | grep -c .)" != 1 ] || ! grep -q "import('../../..')" "$helpers"; then
+      echo "build.sh: wasm-bindgen-rayon's workerHelpers.js is not as expected (${helpers:-missing})" >&2
+      exit 1
+    fi
+    sed -i "s#import('../../..')#import('../../../siglip.js')#" "$helpers"
+  fi
+  ls -l "$out/siglip_bg.wasm" |
+    awk -v s=$((SECONDS - started)) '{printf "    %s: %.1f MB (%d s)\n", $NF, $5/1e6, s}' >&2
+}
+
 build_wasm() {
   ensure_wasm_tools
-  log "building the wasm (release, simd128)"
-  cargo build --release --lib --target "$TARGET"
-  log "generating bindings into www/pkg"
-  wasm-bindgen --target web --no-typescript --out-dir www/pkg --out-name siglip \
-    "target/$TARGET/release/siglip.wasm"
-  ls -l www/pkg/siglip_bg.wasm | awk '{printf "    www/pkg/siglip_bg.wasm: %.1f MB\n", $5/1e6}' >&2
+  local v
+  for v in $VARIANTS; do build_variant "$v"; done
 }
 
 test_native() {
@@ -66,13 +142,31 @@ test_native() {
   cargo test --release
 }
 
+# wasm-bindgen-test in headless Chromium, once per built variant (SIGLIP_VARIANTS), each in its
+# own target dir with its build's flags. The threads variant runs the same tests on the page's
+# thread without a pool (rayon runs inline there; the pool is tested by the page tests).
 test_wasm() {
   ensure_wasm_tools
   ensure_chromium
-  log "wasm tests in headless Chromium"
-  CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
-  CHROMEDRIVER=/usr/bin/chromedriver WASM_BINDGEN_TEST_TIMEOUT=600 \
-    cargo test --release --target "$TARGET" --test wasm
+  export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner
+  export CHROMEDRIVER=/usr/bin/chromedriver WASM_BINDGEN_TEST_TIMEOUT=600
+  local v started
+  for v in $VARIANTS; do
+    started=$SECONDS
+    log "wasm tests in headless Chromium: $v"
+    case "$v" in
+      simd128) env -u RUSTFLAGS cargo test --release --target "$TARGET" --test wasm ;;
+      relaxed) RUSTFLAGS="$RELAXED_FLAGS" cargo test --release --target "$TARGET" --target-dir target/wasm-relaxed --test wasm ;;
+      threads)
+        local tc
+        tc="$(nightly_toolchain)"
+        RUSTFLAGS="$THREADS_FLAGS" cargo "+$tc" test --release --target "$TARGET" --target-dir target/wasm-threads \
+          --features threads -Z build-std=panic_abort,std --test wasm
+        ;;
+      *) echo "unknown wasm variant '$v'" >&2; exit 2 ;;
+    esac
+    log "wasm tests ($v): $((SECONDS - started)) s"
+  done
 }
 
 test_web() {
@@ -91,7 +185,7 @@ case "${1:-build}" in
       log "note: www/models/siglip-base-q8.safetensors is missing; see README (Get the model), or open ?model=URL"
     fi
     log "serving www/ on http://127.0.0.1:$PORT/ (Ctrl-C stops)"
-    exec node scripts/serve.mjs --root www --port "$PORT"
+    exec node scripts/serve.mjs --root www --port "$PORT" --coi
     ;;
   pack)
     build_wasm

@@ -4,8 +4,11 @@
 // (CSP, CORS), and fault injection for tests:
 //   /__flaky/PATH   the first request for PATH is cut off halfway; later ones are served
 //   /__slow/PATH    served in small chunks with pauses (to observe progress)
-// Usage: node scripts/serve.mjs [--root www] [--port 8080] [--host 127.0.0.1] [--cors]
+// Usage: node scripts/serve.mjs [--root www] [--port 8080] [--host 127.0.0.1] [--cors] [--coi]
 //        [--header "Name: value"]...   Prints "serving http://HOST:PORT/" when ready.
+//   --coi  cross-origin isolation (COOP same-origin, COEP require-corp, and CORP on every
+//          file so isolated pages elsewhere may embed them too): SharedArrayBuffer, so the
+//          threads build of the wasm can run.
 
 import { createServer } from 'node:http';
 import { createReadStream, promises as fs } from 'node:fs';
@@ -20,6 +23,7 @@ const root = path.resolve(opt('--root', 'www'));
 const port = Number(opt('--port', '8080'));
 const host = opt('--host', '127.0.0.1');
 const cors = args.includes('--cors');
+const coi = args.includes('--coi');
 const extraHeaders = [];
 args.forEach((a, i) => {
   if (a === '--header') {
@@ -59,6 +63,11 @@ const server = createServer(async (req, res) => {
       stat = await fs.stat(file).catch(() => null);
     }
     const headers = { 'cache-control': 'no-cache', 'accept-ranges': 'bytes' };
+    if (coi) {
+      headers['cross-origin-opener-policy'] = 'same-origin';
+      headers['cross-origin-embedder-policy'] = 'require-corp';
+      headers['cross-origin-resource-policy'] = 'cross-origin';
+    }
     for (const [k, v] of extraHeaders) headers[k] = v;
     if (cors) {
       headers['access-control-allow-origin'] = '*';
