@@ -1,5 +1,6 @@
 // The demo pages' only script: `?model=URL` (and `?labels=a,b` on the classifier page)
-// configure the element; a service worker makes the pages work offline after one visit.
+// configure the element; a service worker makes the pages work offline after one visit and
+// cross-origin isolated (for the threaded wasm) on hosts that cannot send the headers.
 const params = new URLSearchParams(location.search);
 const el = document.querySelector('siglip-classifier, siglip-search');
 const model = params.get('model');
@@ -8,6 +9,30 @@ const labels = params.get('labels');
 if (labels && el.localName === 'siglip-classifier') el.setAttribute('labels', labels);
 document.getElementById('model-url').textContent = el.getAttribute('src');
 
+// `?variant=simd128|relaxed|threads` forces a wasm build (default: the best this page can run).
+const variant = params.get('variant');
+if (variant) el.setAttribute('variant', variant);
+
+// Which build runs, next to the model URL: "· wasm: threads, relaxed SIMD, 2 threads".
+el.addEventListener('load', (event) => {
+  const build = event.detail?.build;
+  if (!build) return;
+  const simd = build.simd === 'relaxed' ? 'relaxed SIMD' : 'SIMD';
+  const threads = `${build.threads} thread${build.threads === 1 ? '' : 's'}`;
+  document.getElementById('build-info').textContent = ` · wasm: ${build.variant}, ${simd}, ${threads}`;
+});
+
 if ('serviceWorker' in navigator && !params.has('no-sw')) {
+  // The service worker also makes the page cross-origin isolated where the host sends no
+  // COOP/COEP headers; that takes effect on the next load, so reload once when it first takes
+  // control. Once per tab session (sessionStorage), so it can never loop.
+  const RELOADED = 'siglip-coi-reload';
+  if (!self.crossOriginIsolated) {
+    navigator.serviceWorker.addEventListener('controllerchange', () => {
+      if (self.crossOriginIsolated || sessionStorage.getItem(RELOADED)) return;
+      sessionStorage.setItem(RELOADED, '1');
+      location.reload();
+    });
+  }
   navigator.serviceWorker.register('./sw.js').catch((err) => console.warn('offline support unavailable:', err.message));
 }

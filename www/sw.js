@@ -1,22 +1,44 @@
 // Offline support for the demo pages: the app shell (pages, scripts, wasm) is cached on
 // install and served cache-first, refreshed in the background when the network is there.
 // Model files are not handled here: the loader keeps them in its own persistent cache.
+//
+// Cross-origin isolation for static hosts that cannot set headers (the "coi-serviceworker"
+// pattern): every response this worker serves carries COOP/COEP, so a page it controls is
+// `crossOriginIsolated` and the threaded wasm can run. demo.js reloads the page once when
+// this worker first takes control of a page that is not isolated yet.
 
-const VERSION = 'siglip-app-v1';
+const VERSION = 'siglip-app-v2';
 const SHELL = [
   './', './index.html', './search.html', './demo.js', './demo.css', './favicon.svg',
   './index.js', './client.js', './loader.js', './element-base.js', './siglip-classifier.js', './siglip-search.js',
   './siglip-worker.js', './pkg/siglip.js', './pkg/siglip_bg.wasm',
 ];
+// The other wasm builds: cached when the host has them (a site may ship only some); the
+// threads build's pool-worker script (its path has a hash) is cached when first used.
+const OPTIONAL = ['./pkg-relaxed/siglip.js', './pkg-relaxed/siglip_bg.wasm', './pkg-threads/siglip.js', './pkg-threads/siglip_bg.wasm'];
+
+const reload = (p) => new Request(p, { cache: 'reload' });
 
 self.addEventListener('install', (event) => {
   event.waitUntil(
     caches
       .open(VERSION)
-      .then((cache) => cache.addAll(SHELL.map((p) => new Request(p, { cache: 'reload' }))))
+      .then((cache) =>
+        Promise.all([cache.addAll(SHELL.map(reload)), ...OPTIONAL.map((p) => cache.add(reload(p)).catch(() => undefined))]),
+      )
       .then(() => self.skipWaiting()),
   );
 });
+
+/** The response with the cross-origin isolation headers (opaque responses cannot be changed). */
+function isolated(response) {
+  if (!response || response.type === 'opaque' || response.type === 'opaqueredirect' || response.status === 0) return response;
+  const headers = new Headers(response.headers);
+  headers.set('Cross-Origin-Opener-Policy', 'same-origin');
+  headers.set('Cross-Origin-Embedder-Policy', 'require-corp');
+  if (!headers.has('Cross-Origin-Resource-Policy')) headers.set('Cross-Origin-Resource-Policy', 'same-origin');
+  return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
+}
 
 self.addEventListener('activate', (event) => {
   event.waitUntil(
@@ -47,9 +69,9 @@ self.addEventListener('fetch', (event) => {
         .catch(() => null);
       if (cached) {
         event.waitUntil(network);
-        return cached;
+        return isolated(cached);
       }
-      return (await network) ?? new Response('offline, and this page was never cached', { status: 503 });
+      return isolated((await network) ?? new Response('offline, and this page was never cached', { status: 503 }));
     })(),
   );
 });
