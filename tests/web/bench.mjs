@@ -135,15 +135,15 @@ function machineBusy() {
   return (user + nice + system + irq + softirq + (steal || 0)) / HZ;
 }
 
-/** pid -> {ppid, cpu seconds (own and reaped children's)} for every process. */
+/** pid -> {ppid, key (pid and start time), cpu seconds of the process itself} for every process. */
 function processTable() {
   const info = new Map();
   for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
     try {
       const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      // After "(name) ": state ppid ... utime stime cutime cstime (fields 14-17 of proc(5)).
+      // After "(name) ": state ppid ... utime stime (fields 14, 15 of proc(5)) ... starttime (22).
       const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
-      info.set(Number(pid), { ppid: Number(f[1]), cpu: (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / HZ });
+      info.set(Number(pid), { ppid: Number(f[1]), key: `${pid}@${f[19]}`, cpu: (Number(f[11]) + Number(f[12])) / HZ });
     } catch {
       // gone
     }
@@ -167,11 +167,18 @@ function ourPids(info = processTable()) {
   return ours;
 }
 
-/** CPU seconds of this process and all its descendants (reaped children included). */
+// CPU seconds of every process of ours ever sampled, as last seen. A browser's processes do not
+// all pass their times up to us when they exit (children reparented to init lose them), so the
+// tree's cumulative times (cutime) would undercount; this loses at most a second per process.
+const seenCpu = new Map();
 function treeBusy() {
   const info = processTable();
+  for (const pid of ourPids(info)) {
+    const p = info.get(pid);
+    if (p) seenCpu.set(p.key, p.cpu);
+  }
   let total = 0;
-  for (const pid of ourPids(info)) total += info.get(pid)?.cpu ?? 0;
+  for (const v of seenCpu.values()) total += v;
   return total;
 }
 
@@ -205,6 +212,7 @@ const sampler = {
   },
 };
 const timer = setInterval(() => sampler.tick(), 1000);
+for (const [sig, code] of [['SIGINT', 130], ['SIGTERM', 143]]) process.on(sig, () => process.exit(code));
 
 // ---------------------------------------------------------------------------------------------
 // The two engines
