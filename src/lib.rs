@@ -19,6 +19,7 @@ pub mod classifier;
 pub mod config;
 pub mod error;
 pub mod format;
+pub mod kernels;
 pub mod model;
 pub mod preprocess;
 pub mod quant;

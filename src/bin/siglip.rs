@@ -101,6 +101,14 @@ mod cli {
             #[arg(long)]
             json: bool,
         },
+        /// Time the q8 matrix kernel (and candle's f32 product) at SigLIP-base shapes: GMAC/s.
+        BenchKernels {
+            /// Minimum time per shape, in seconds.
+            #[arg(long, default_value_t = 1.0)]
+            seconds: f64,
+            #[arg(long)]
+            json: bool,
+        },
     }
 
     pub fn main() -> ExitCode {
@@ -232,6 +240,22 @@ mod cli {
                     for (k, _, e) in rows {
                         let values: Vec<String> = e.iter().map(|v| format!("{v:.6}")).collect();
                         println!("{k}\t{}", values.join(" "));
+                    }
+                }
+                Ok(())
+            }
+            Command::BenchKernels { seconds, json: as_json } => {
+                let t0 = Instant::now();
+                let rows = siglip::kernels::bench::run(&|| t0.elapsed().as_secs_f64() * 1e3, seconds * 1e3)?;
+                if as_json {
+                    println!("{}", json(&rows)?);
+                } else {
+                    println!("threads: {}", rayon::current_num_threads());
+                    for r in rows {
+                        println!(
+                            "{:>18}  {:>3} x {:>4} x {:>4}  {:>8.2} ms  {:>6.1} GMAC/s",
+                            r.kernel, r.m, r.k, r.n, r.ms_per_call, r.gmacs
+                        );
                     }
                 }
                 Ok(())

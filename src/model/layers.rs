@@ -4,6 +4,8 @@
 use candle_core::{Device, Tensor};
 
 use crate::error::{Error, Result};
+use crate::kernels::{self, ActPrecision};
+use crate::quant::QuantKind;
 use crate::weights::{Matrix, Weights};
 
 /// A fully connected layer `y = x W^T + b` with `W` stored dense or quantized.
@@ -13,20 +15,23 @@ pub struct Linear {
     bias: Option<Tensor>,
     in_dim: usize,
     out_dim: usize,
+    /// How the input is quantized when the weights are q8.
+    precision: ActPrecision,
 }
 
 impl Linear {
-    /// Loads `{prefix}.weight` (`[out, in]`) and `{prefix}.bias` (`[out]`).
-    pub fn load(w: &Weights<'_>, prefix: &str, in_dim: usize, out_dim: usize) -> Result<Self> {
+    /// Loads `{prefix}.weight` (`[out, in]`) and `{prefix}.bias` (`[out]`); `precision` says
+    /// how inputs are quantized if the weights are q8.
+    pub fn load(w: &Weights<'_>, prefix: &str, in_dim: usize, out_dim: usize, precision: ActPrecision) -> Result<Self> {
         let weight = w.matrix(&format!("{prefix}.weight"), out_dim, in_dim)?;
         let bias = Some(w.dense(&format!("{prefix}.bias"), &[out_dim])?);
-        Ok(Linear { weight, bias, in_dim, out_dim })
+        Ok(Linear { weight, bias, in_dim, out_dim, precision })
     }
 
-    /// A layer from parts already in memory (used for fused projections).
-    pub fn from_parts(weight: Matrix, bias: Option<Tensor>, in_dim: usize) -> Self {
-        let out_dim = weight.rows();
-        Linear { weight, bias, in_dim, out_dim }
+    /// A dense layer from parts already in memory (used for fused projections).
+    pub fn from_parts(weight: Tensor, bias: Option<Tensor>, in_dim: usize) -> Self {
+        let out_dim = weight.dims()[0];
+        Linear { weight: Matrix::Dense(weight), bias, in_dim, out_dim, precision: ActPrecision::default() }
     }
 
     /// Applies the layer to the last dimension of `x`.
@@ -39,17 +44,19 @@ impl Linear {
         let m = x.elem_count() / k.max(1);
         let x2 = x.reshape((m, k))?;
         let y = match &self.weight {
-            Matrix::Dense(w) => x2.matmul(&w.t()?)?,
-            // Expand the stored blocks to f32 for this one product; only one layer's weights
-            // are ever expanded at a time. This is where an int8 GEMM kernel will plug in.
+            Matrix::Dense(w) => add_bias(x2.matmul(&w.t()?)?, self.bias.as_ref())?,
+            // q8: int8 products straight from the stored blocks (see `crate::kernels`).
+            Matrix::Quant(q) if q.kind == QuantKind::Q8 => {
+                let bias = self.bias.as_ref().map(Tensor::to_vec1::<f32>).transpose()?;
+                let x = x2.flatten_all()?.to_vec1::<f32>()?;
+                let y = kernels::q8_matmul(&x, m, q, bias.as_deref(), self.precision)?;
+                Tensor::from_vec(y, (m, self.out_dim), &Device::Cpu)?
+            }
+            // q4 and f16: expanded to f32 for this one product; one layer at a time.
             Matrix::Quant(q) => {
                 let w = Tensor::from_vec(q.dequantize(), (q.rows, q.cols), &Device::Cpu)?;
-                x2.matmul(&w.t()?)?
+                add_bias(x2.matmul(&w.t()?)?, self.bias.as_ref())?
             }
-        };
-        let y = match &self.bias {
-            Some(b) => y.broadcast_add(b)?,
-            None => y,
         };
         let mut out_dims = dims;
         if let Some(last) = out_dims.last_mut() {
@@ -61,6 +68,13 @@ impl Linear {
     pub fn memory_bytes(&self) -> usize {
         self.weight.memory_bytes() + self.bias.as_ref().map_or(0, |b| b.elem_count() * 4)
     }
+}
+
+fn add_bias(y: Tensor, bias: Option<&Tensor>) -> Result<Tensor> {
+    Ok(match bias {
+        Some(b) => y.broadcast_add(b)?,
+        None => y,
+    })
 }
 
 /// Layer normalization over the last dimension.
@@ -150,12 +164,12 @@ pub struct SelfAttention {
 }
 
 impl SelfAttention {
-    pub fn load(w: &Weights<'_>, prefix: &str, dim: usize, heads: usize) -> Result<Self> {
+    pub fn load(w: &Weights<'_>, prefix: &str, dim: usize, heads: usize, p: ActPrecision) -> Result<Self> {
         Ok(SelfAttention {
-            q: Linear::load(w, &format!("{prefix}.q_proj"), dim, dim)?,
-            k: Linear::load(w, &format!("{prefix}.k_proj"), dim, dim)?,
-            v: Linear::load(w, &format!("{prefix}.v_proj"), dim, dim)?,
-            out: Linear::load(w, &format!("{prefix}.out_proj"), dim, dim)?,
+            q: Linear::load(w, &format!("{prefix}.q_proj"), dim, dim, p)?,
+            k: Linear::load(w, &format!("{prefix}.k_proj"), dim, dim, p)?,
+            v: Linear::load(w, &format!("{prefix}.v_proj"), dim, dim, p)?,
+            out: Linear::load(w, &format!("{prefix}.out_proj"), dim, dim, p)?,
             heads,
         })
     }
@@ -179,10 +193,17 @@ pub struct Mlp {
 }
 
 impl Mlp {
-    pub fn load(w: &Weights<'_>, prefix: &str, dim: usize, hidden: usize, act: Activation) -> Result<Self> {
+    pub fn load(
+        w: &Weights<'_>,
+        prefix: &str,
+        dim: usize,
+        hidden: usize,
+        act: Activation,
+        p: ActPrecision,
+    ) -> Result<Self> {
         Ok(Mlp {
-            fc1: Linear::load(w, &format!("{prefix}.fc1"), dim, hidden)?,
-            fc2: Linear::load(w, &format!("{prefix}.fc2"), hidden, dim)?,
+            fc1: Linear::load(w, &format!("{prefix}.fc1"), dim, hidden, p)?,
+            fc2: Linear::load(w, &format!("{prefix}.fc2"), hidden, dim, p)?,
             act,
         })
     }
@@ -205,11 +226,17 @@ pub struct EncoderShape {
     pub heads: usize,
     pub eps: f64,
     pub act: Activation,
+    /// How q8 layers quantize their inputs.
+    pub precision: ActPrecision,
 }
 
 impl EncoderShape {
     pub fn new(dim: usize, mlp_dim: usize, layers: usize, heads: usize, eps: f64, act: Activation) -> Self {
-        EncoderShape { dim, mlp_dim, layers, heads, eps, act }
+        EncoderShape { dim, mlp_dim, layers, heads, eps, act, precision: ActPrecision::default() }
+    }
+
+    pub fn with_precision(self, precision: ActPrecision) -> Self {
+        EncoderShape { precision, ..self }
     }
 }
 
@@ -227,9 +254,9 @@ impl Encoder {
                 let p = format!("{prefix}.layers.{i}");
                 Ok((
                     LayerNorm::load(w, &format!("{p}.layer_norm1"), s.dim, s.eps)?,
-                    SelfAttention::load(w, &format!("{p}.self_attn"), s.dim, s.heads)?,
+                    SelfAttention::load(w, &format!("{p}.self_attn"), s.dim, s.heads, s.precision)?,
                     LayerNorm::load(w, &format!("{p}.layer_norm2"), s.dim, s.eps)?,
-                    Mlp::load(w, &format!("{p}.mlp"), s.dim, s.mlp_dim, s.act)?,
+                    Mlp::load(w, &format!("{p}.mlp"), s.dim, s.mlp_dim, s.act, s.precision)?,
                 ))
             })
             .collect::<Result<Vec<_>>>()?;

@@ -1,0 +1,312 @@
+//! Int8 matrix products for q8 linear layers: `y = x W^T + b` with `W` kept in the file's
+//! 8-bit blocks, never expanded to f32.
+//!
+//! ## The arithmetic (one definition, every kernel)
+//! - `W` is the q8 matrix as stored (see [`crate::quant`]): rows are output columns, each cut
+//!   into blocks of [`BLOCK`] values with one scale `sw`.
+//! - Each row of `x` is quantized on the fly with the same blocks: `sa = max|x| / A`,
+//!   `q = round(x / sa)` (half to even) in `-A..=A`, where the layer's [`ActPrecision`] sets `A`:
+//!   **7 bits** (`A = 63`) where speed matters (the vision tower: the relaxed-SIMD dot product,
+//!   whose second operand must be in `0..=127`, takes `q + 64` and stays exact on every
+//!   engine), **16 bits** (`A = 32767`) where accuracy does and rows are few (the text tower,
+//!   which 7-bit activations moved measurably: tiny-fixture text cosine 0.99962 vs 0.99995).
+//! - Per block, the integer dot product `d = Σ q·w` is exact in i32; then, in f32 and in this
+//!   order, `acc += (d as f32) * (sa * sw)`; finally `y = acc + bias`.
+//!
+//! Integer sums are exact and the float steps are the same in every kernel, so every kernel
+//! (portable, AVX2, wasm simd128, wasm relaxed SIMD) returns bit-identical results to
+//! [`reference::matmul`]; the tests check exactly that, and check the result against f32.
+//!
+//! ## How the work is laid out
+//! GEMM as BLIS does it: for each panel of [`NR`] output columns the weights are repacked
+//! (`[k/4][NR][4]` bytes, plus per-block scales and column sums) into a buffer that stays in
+//! L1, then every tile of [`MR`] rows runs a register-tiled microkernel over it. Packing costs
+//! one pass over the weights per call, `1/M` of the multiply-adds. Threads (rayon; one in a
+//! single-threaded wasm build) each take a range of rows.
+
+use rayon::prelude::*;
+
+use crate::error::{Error, Result};
+use crate::quant::{QuantKind, QuantMatrix, BLOCK};
+
+pub mod bench;
+pub mod reference;
+
+mod portable;
+#[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
+mod wasm_relaxed;
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+mod wasm_simd128;
+#[cfg(target_arch = "x86_64")]
+mod x86;
+
+/// How finely a layer's input rows are quantized (see the module docs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ActPrecision {
+    /// `-63..=63`: the fast kernels (relaxed SIMD, `vpmaddubsw`).
+    #[default]
+    Int7,
+    /// `-32767..=32767`: i16 kernels (`i32x4.dot_i16x8_s`, `vpmaddwd`).
+    Int16,
+}
+
+impl ActPrecision {
+    /// Largest quantized activation magnitude.
+    pub fn max(self) -> i32 {
+        match self {
+            ActPrecision::Int7 => 63,
+            ActPrecision::Int16 => 32767,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            ActPrecision::Int7 => "int7",
+            ActPrecision::Int16 => "int16",
+        }
+    }
+}
+
+/// Offset that makes a 7-bit quantized activation unsigned (`q + 64` in `1..=127`).
+pub const ACT_ZERO: i32 = 64;
+/// Rows of `x` per microkernel tile.
+pub const MR: usize = 4;
+/// Output columns per packed weight panel and microkernel tile.
+pub const NR: usize = 8;
+/// Consecutive `k` values packed together for one column (one 32-bit lane of a dot product).
+pub const KG: usize = 4;
+const GROUPS_PER_BLOCK: usize = BLOCK / KG;
+
+/// The block structure of the inner dimension `k`, padded to whole groups of [`KG`].
+#[derive(Debug, Clone, Copy)]
+pub struct Geometry {
+    pub k: usize,
+    pub blocks: usize,
+    pub groups: usize,
+}
+
+impl Geometry {
+    pub fn new(k: usize) -> Self {
+        Geometry { k, blocks: k.div_ceil(BLOCK), groups: k.div_ceil(KG) }
+    }
+
+    /// Padded row length of packed activations.
+    pub fn kp(&self) -> usize {
+        self.groups * KG
+    }
+
+    /// The groups of block `b`: `start..end`.
+    pub fn block_groups(&self, b: usize) -> (usize, usize) {
+        (b * GROUPS_PER_BLOCK, ((b + 1) * GROUPS_PER_BLOCK).min(self.groups))
+    }
+}
+
+/// Rows of `x` quantized per block: values in the kernel's own encoding, `[rows][kp]`, and one
+/// f32 scale per block, `[rows][blocks]`. Rows are padded to a multiple of [`MR`] with zeros.
+pub struct Activations<T> {
+    pub values: Vec<T>,
+    pub scales: Vec<f32>,
+    pub rows: usize,
+}
+
+/// Quantizes the rows of `x` (`m x k`, row-major) as the module docs say, encoding each
+/// quantized value `q` with `encode` (padding is `encode(0)`).
+pub fn quantize_activations<T: Copy>(
+    x: &[f32],
+    m: usize,
+    geo: Geometry,
+    precision: ActPrecision,
+    encode: impl Fn(i32) -> T,
+) -> Activations<T> {
+    let act_max = precision.max() as f32;
+    let (k, kp, nb) = (geo.k, geo.kp(), geo.blocks);
+    let rows = m.div_ceil(MR) * MR;
+    let zero = encode(0);
+    let mut values = vec![zero; rows * kp];
+    let mut scales = vec![0f32; rows * nb];
+    for r in 0..m {
+        let src = &x[r * k..(r + 1) * k];
+        let dst = &mut values[r * kp..(r + 1) * kp];
+        for (b, block) in src.chunks(BLOCK).enumerate() {
+            let amax = block.iter().fold(0f32, |m, v| m.max(v.abs()));
+            let (scale, inv) = if amax > 0.0 { (amax / act_max, act_max / amax) } else { (0.0, 0.0) };
+            scales[r * nb + b] = scale;
+            for (i, v) in block.iter().enumerate() {
+                let q = round_ties_even((v * inv).clamp(-act_max, act_max)) as i32;
+                dst[b * BLOCK + i] = encode(q);
+            }
+        }
+    }
+    Activations { values, scales, rows }
+}
+
+/// Rounds half to even for `|y| < 2^22` with two additions (no libm call, vectorizes).
+#[inline(always)]
+fn round_ties_even(y: f32) -> f32 {
+    const MAGIC: f32 = 12_582_912.0; // 1.5 * 2^23: adding it leaves no fraction bits
+    (y + MAGIC) - MAGIC
+}
+
+/// One panel of [`NR`] output columns, repacked for the microkernels.
+pub struct Panel {
+    /// `[groups][NR][KG]` weights (columns past the matrix are zero).
+    pub w: Vec<i8>,
+    /// `[blocks][NR]` weight scales.
+    pub scales: Vec<f32>,
+    /// `[blocks][NR]`: `-ACT_ZERO * Σ w` over the block, the correction for unsigned activations.
+    pub offsets: Vec<i32>,
+}
+
+impl Panel {
+    fn new(geo: Geometry) -> Self {
+        Panel { w: vec![0; geo.groups * NR * KG], scales: vec![0.0; geo.blocks * NR], offsets: vec![0; geo.blocks * NR] }
+    }
+
+    /// Packs columns `col0..col0 + NR` of `w` (rows of the stored matrix).
+    fn pack(&mut self, w: &QuantMatrix, col0: usize, geo: Geometry) {
+        let (k, nb) = (geo.k, geo.blocks);
+        self.w.fill(0);
+        self.scales.fill(0.0);
+        self.offsets.fill(0);
+        for j in 0..NR.min(w.rows.saturating_sub(col0)) {
+            let c = col0 + j;
+            let row = &w.data[c * k..(c + 1) * k];
+            for (g, chunk) in row.chunks(KG).enumerate() {
+                let dst = &mut self.w[(g * NR + j) * KG..];
+                for (d, s) in dst.iter_mut().zip(chunk) {
+                    *d = *s as i8;
+                }
+            }
+            for b in 0..nb {
+                self.scales[b * NR + j] = w.scales[c * nb + b];
+                let sum: i32 = row[b * BLOCK..((b + 1) * BLOCK).min(k)].iter().map(|v| *v as i8 as i32).sum();
+                self.offsets[b * NR + j] = -ACT_ZERO * sum;
+            }
+        }
+    }
+}
+
+/// A register-tiled microkernel: an [`MR`] x [`NR`] tile of `x W^T` (without bias) from
+/// `MR` rows of activations (`[MR][kp]`, scales `[MR][blocks]`) and one packed panel.
+pub trait Microkernel: Sync {
+    /// How the kernel wants quantized activations stored.
+    type A: Copy + Send + Sync;
+    /// Short name for `info()` and benchmarks.
+    const NAME: &'static str;
+    fn encode(q: i32) -> Self::A;
+    fn tile(&self, a: &[Self::A], sa: &[f32], panel: &Panel, geo: Geometry, out: &mut [f32; MR * NR]);
+}
+
+/// `y = x W^T + b` for a q8 `W` with any microkernel; `x` is `m x k` row-major.
+fn matmul_with<K: Microkernel>(
+    kernel: &K,
+    x: &[f32],
+    m: usize,
+    w: &QuantMatrix,
+    bias: Option<&[f32]>,
+    precision: ActPrecision,
+) -> Vec<f32> {
+    let geo = Geometry::new(w.cols);
+    let n = w.rows;
+    let (kp, nb) = (geo.kp(), geo.blocks);
+    let act = quantize_activations(x, m, geo, precision, K::encode);
+    let mut out = vec![0f32; m * n];
+    if m == 0 || n == 0 {
+        return out;
+    }
+    let tiles = act.rows / MR;
+    let threads = rayon::current_num_threads().max(1);
+    let rows_per_chunk = tiles.div_ceil(threads) * MR;
+    out.par_chunks_mut(rows_per_chunk * n).enumerate().for_each(|(chunk, out)| {
+        let r0 = chunk * rows_per_chunk;
+        let rows = out.len() / n;
+        let mut panel = Panel::new(geo);
+        let mut tile = [0f32; MR * NR];
+        for col0 in (0..n).step_by(NR) {
+            panel.pack(w, col0, geo);
+            let cols = NR.min(n - col0);
+            for t in (0..rows).step_by(MR) {
+                let r = r0 + t;
+                kernel.tile(&act.values[r * kp..(r + MR) * kp], &act.scales[r * nb..(r + MR) * nb], &panel, geo, &mut tile);
+                for i in 0..MR.min(rows - t) {
+                    let dst = &mut out[(t + i) * n + col0..(t + i) * n + col0 + cols];
+                    let src = &tile[i * NR..i * NR + cols];
+                    match bias {
+                        Some(b) => dst.iter_mut().zip(src).zip(&b[col0..]).for_each(|((d, s), b)| *d = s + b),
+                        None => dst.copy_from_slice(src),
+                    }
+                }
+            }
+        }
+    });
+    out
+}
+
+/// Which microkernel this build and CPU use for `precision`.
+pub fn kernel_name(precision: ActPrecision) -> &'static str {
+    #[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
+    if precision == ActPrecision::Int7 {
+        return wasm_relaxed::Relaxed::NAME;
+    }
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    return wasm_simd128::Simd128::NAME;
+    #[cfg(target_arch = "x86_64")]
+    if let Some(name) = x86::name(precision) {
+        return name;
+    }
+    #[allow(unreachable_code)]
+    {
+        let _ = precision;
+        portable::Portable::NAME
+    }
+}
+
+/// `y = x W^T + b` for a q8 matrix `W` (`[n, k]`) and `x` (`m x k`, row-major): `m x n`
+/// row-major, with the fastest kernel this build and CPU have for `precision`.
+pub fn q8_matmul(x: &[f32], m: usize, w: &QuantMatrix, bias: Option<&[f32]>, precision: ActPrecision) -> Result<Vec<f32>> {
+    check(x, m, w, bias)?;
+    #[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
+    if precision == ActPrecision::Int7 {
+        return Ok(matmul_with(&wasm_relaxed::Relaxed, x, m, w, bias, precision));
+    }
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    return Ok(matmul_with(&wasm_simd128::Simd128, x, m, w, bias, precision));
+    #[cfg(target_arch = "x86_64")]
+    if let Some(y) = x86::matmul(x, m, w, bias, precision) {
+        return Ok(y);
+    }
+    #[allow(unreachable_code)]
+    Ok(matmul_with(&portable::Portable, x, m, w, bias, precision))
+}
+
+/// The portable kernel, whatever the build (for tests that compare kernels).
+pub fn q8_matmul_portable(
+    x: &[f32],
+    m: usize,
+    w: &QuantMatrix,
+    bias: Option<&[f32]>,
+    precision: ActPrecision,
+) -> Result<Vec<f32>> {
+    check(x, m, w, bias)?;
+    Ok(matmul_with(&portable::Portable, x, m, w, bias, precision))
+}
+
+fn check(x: &[f32], m: usize, w: &QuantMatrix, bias: Option<&[f32]>) -> Result<()> {
+    let ok = w.kind == QuantKind::Q8
+        && Some(x.len()) == m.checked_mul(w.cols)
+        && Some(w.data.len()) == w.rows.checked_mul(w.cols)
+        && Some(w.scales.len()) == w.rows.checked_mul(w.cols.div_ceil(BLOCK))
+        && bias.is_none_or(|b| b.len() == w.rows);
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::Input(format!(
+            "q8 product: {} values for {m} rows of a {:?} [{}, {}] matrix, bias {:?}",
+            x.len(),
+            w.kind,
+            w.rows,
+            w.cols,
+            bias.map(<[f32]>::len)
+        )))
+    }
+}
