@@ -41,10 +41,14 @@ after(async () => {
   await server?.stop();
 });
 
-test('the tarball holds the wasm, worker, element, API and types, and nothing else', () => {
+test('the tarball holds the three wasm builds, worker, element, API and types, and nothing else', () => {
   const files = tarball.files.map((f) => f.path).sort();
-  assert.deepEqual(files, [
+  // The threads build's pool-worker script, at a path with a hash that wasm-bindgen chooses.
+  const helpers = files.filter((f) => /^pkg-threads\/snippets\/wasm-bindgen-rayon-[0-9a-f]+\/src\/workerHelpers\.js$/.test(f));
+  assert.equal(helpers.length, 1, `one pool-worker script in ${files.join(', ')}`);
+  assert.deepEqual(files.filter((f) => f !== helpers[0]), [
     'README.md', 'client.js', 'element-base.js', 'index.d.ts', 'index.js', 'loader.js', 'package.json',
+    'pkg-relaxed/siglip.js', 'pkg-relaxed/siglip_bg.wasm', 'pkg-threads/siglip.js', 'pkg-threads/siglip_bg.wasm',
     'pkg/siglip.js', 'pkg/siglip_bg.wasm', 'siglip-classifier.js', 'siglip-search.js', 'siglip-worker.js',
   ]);
   console.log(`# ${tarball.filename}: ${(statSync(tarball.path).size / 1e6).toFixed(2)} MB packed, ${(tarball.unpackedSize / 1e6).toFixed(2)} MB unpacked`);
@@ -97,13 +101,42 @@ test('installed package: the element and createClassifier() give the reference s
   await page.close();
 });
 
+test('installed package, cross-origin isolated: the threads build starts its pool from node_modules', async () => {
+  const coi = await startServer({ root: APP, args: ['--coi'] });
+  try {
+    const page = await browser.newPage();
+    const problems = watch(page);
+    await page.goto(`${coi.url}index.html`);
+    const out = await page.evaluate(async (labels) => {
+      const { createClassifier } = await import('./node_modules/siglip-web/index.js');
+      const clf = await createClassifier({ src: 'model.safetensors', variant: 'threads' });
+      const results = await clf.classify('alpha.png', labels);
+      const { build } = clf;
+      clf.dispose();
+      const el = document.querySelector('siglip-classifier');
+      return { build, results, element: (await el.ready).build };
+    }, ref.labels);
+    assert.equal(out.build.variant, 'threads');
+    assert.ok(out.build.threads >= 2);
+    assert.equal(out.element.variant, 'threads', 'auto picks threads on an isolated page');
+    const want = ref.images.find((i) => i.file === 'alpha.png').scores;
+    for (const r of out.results) assert.ok(Math.abs(r.score - want[ref.labels.indexOf(r.label)]) <= 1e-4, r.label);
+    assert.deepEqual(problems, []);
+    await page.close();
+  } finally {
+    await coi.stop();
+  }
+});
+
 test('the shipped declarations type-check a TypeScript user', () => {
   writeFileSync(
     path.join(APP, 'usage.ts'),
     `import { createClassifier, type LabelScore, type RankedImage, SiglipClassifier } from 'siglip-web';
 
 async function main(file: File): Promise<void> {
-  const clf = await createClassifier({ src: '/m.safetensors', onProgress: ({ loaded, total }) => console.log(loaded, total ?? 0) });
+  const clf = await createClassifier({ src: '/m.safetensors', variant: 'auto', onProgress: ({ loaded, total }) => console.log(loaded, total ?? 0) });
+  const threads: number = clf.build.threads;
+  console.log(threads, clf.build.variant === 'threads');
   const results: LabelScore[] = await clf.classify(file, ['a cat', 'a dog']);
   const top: string = results[0].label;
   const emb: Float32Array = await clf.embedImage(file);
@@ -118,8 +151,9 @@ async function main(file: File): Promise<void> {
   el.addEventListener('result', (e) => console.log(e.detail.results[0].score, e.detail.ms));
   el.addEventListener('progress', (e) => console.log(e.detail.loaded));
   el.addEventListener('error', (e) => console.log(e.detail.error.name));
+  el.variant = 'relaxed';
   const detail = await el.ready;
-  console.log(detail.info.dtype, same.src);
+  console.log(detail.info.dtype, same.src, detail.build.simd);
   const search = document.querySelector('siglip-search');
   search?.addEventListener('result', (e) => console.log(e.detail.ranking.length));
   await search?.addImages([file]);

@@ -34,7 +34,8 @@ after(async () => {
 async function demoPage(model = f32Model, labels = LABELS) {
   const page = await browser.newPage();
   const problems = watch(page);
-  const q = new URLSearchParams({ model, labels: labels.join(',') });
+  // no-sw: the service worker's one isolation reload is tested in variants.test.mjs.
+  const q = new URLSearchParams({ 'no-sw': '', model, labels: labels.join(',') });
   await page.goto(`${server.url}www/index.html?${q}`);
   const el = page.locator('siglip-classifier');
   const detail = await el.evaluate((e) => e.ready);
@@ -142,7 +143,7 @@ test('a denied camera is a clear error, and files still work', async () => {
   const denied = await launch([]);
   const context = await denied.newContext();
   const page = await context.newPage();
-  const q = new URLSearchParams({ model: f32Model, labels: 'cat,dog' });
+  const q = new URLSearchParams({ 'no-sw': '', model: f32Model, labels: 'cat,dog' });
   await page.goto(`${server.url}www/index.html?${q}`);
   const el = page.locator('siglip-classifier');
   await el.evaluate((e) => e.ready);

@@ -154,11 +154,9 @@ test('offline: after one visit, the page and its model load with the server stop
   const context = await browser.newContext();
   const url = `${own.url}www/index.html?model=${model}&labels=cat,dog`;
   const { page, problems } = await openPage(context, url);
+  // The service worker reloads the page once, when it takes control, to isolate it.
+  await page.waitForFunction(() => !!navigator.serviceWorker.controller && self.crossOriginIsolated, null, { timeout: 30000 });
   await page.locator('siglip-classifier').evaluate((e) => e.ready);
-  await page.evaluate(async () => {
-    await navigator.serviceWorker.ready;
-    for (let i = 0; i < 100 && !navigator.serviceWorker.controller; i++) await new Promise((r) => setTimeout(r, 50));
-  });
   assert.ok(await page.evaluate(() => !!navigator.serviceWorker.controller), 'service worker controls the page');
   await own.stop();
 
