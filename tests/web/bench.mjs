@@ -24,8 +24,9 @@
 //                       cached label embeddings; median of --runs after two unmeasured runs (the
 //                       first measured one is image_first_ms). transformers.js: RawImage.fromBlob,
 //                       the processor, SiglipVisionModel (vision_model*.onnx), scores in JS
-//   renderer_peak_rss_mb  VmHWM of the renderer; transformers.js: with the pipeline loaded and
-//                       run once (the pipeline holds both towers, as the element does)
+//   renderer_peak_rss_mb  the renderer's peak resident set (VmHWM, and VmRSS sampled every
+//                       second, as Chromium resets VmHWM); transformers.js: up to the pipeline
+//                       loaded and run once (it holds both towers, as the element does)
 //   live_fps            element: live mode on Chromium's fake webcam for --live-seconds;
 //                       transformers.js has no webcam widget: 1000 / image_median_ms
 // Disturbance: a sampler reads /proc every second. `others_cpu` is the mean number of cores
@@ -109,21 +110,32 @@ function onnxModel() {
 // ---------------------------------------------------------------------------------------------
 // Processes: renderer memory, this benchmark's CPU, everyone else's
 
-/** Peak resident set (VmHWM) of this benchmark's Chromium renderer processes, in bytes (other
- * browsers on the machine, e.g. someone's tests, are not ours). */
-function rendererPeakRss() {
+/** Largest resident set of this benchmark's Chromium renderer processes now, in bytes: the
+ * larger of VmRSS and VmHWM (other browsers on the machine, e.g. someone's tests, are not ours). */
+function rendererRss() {
   let peak = 0;
   for (const pid of ourPids()) {
     try {
       const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
       if (!cmd.includes('chrom') || !cmd.includes('--type=renderer')) continue;
-      const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-      if (m) peak = Math.max(peak, Number(m[1]) * 1024);
+      const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+      for (const key of ['VmHWM', 'VmRSS']) {
+        const m = new RegExp(`${key}:\\s+(\\d+) kB`).exec(status);
+        if (m) peak = Math.max(peak, Number(m[1]) * 1024);
+      }
     } catch {
       // the process went away
     }
   }
   return peak;
+}
+
+/** Peak renderer resident set since the run started, in bytes. Chromium resets its processes'
+ * VmHWM now and then (clear_refs, for its own memory metrics), so the sampler also keeps the
+ * largest VmRSS it saw (once a second). */
+function rendererPeakRss() {
+  sampler.rssPeak = Math.max(sampler.rssPeak, rendererRss());
+  return sampler.rssPeak;
 }
 
 const HZ = 100; // USER_HZ, the unit of /proc CPU times
@@ -188,6 +200,7 @@ const sampler = {
   machine: machineBusy(),
   ours: treeBusy(),
   ownLoad: 0, // what our CPU use alone would make the 1-minute load average
+  rssPeak: 0, // the renderers' largest resident set since the run started
   sinceDecay: 0,
   tick() {
     const t = performance.now() / 1000;
@@ -199,6 +212,7 @@ const sampler = {
     // The kernel updates the load every 5 s: load = load * e^(-5/60) + n * (1 - e^(-5/60)).
     this.ownLoad = this.ownLoad * Math.exp(-dt / 60) + oursCores * (1 - Math.exp(-dt / 60));
     Object.assign(this, { t, machine, ours });
+    this.rssPeak = Math.max(this.rssPeak, rendererRss());
   },
   /** A mark to measure others' CPU from. */
   mark() {
@@ -535,6 +549,7 @@ try {
     const order = round % 2 ? [...schedule].reverse() : schedule;
     for (const c of order) {
       const mark = sampler.mark();
+      sampler.rssPeak = 0;
       const load1 = os.loadavg()[0];
       const expected = sampler.ownLoad + EXPECTED_LOAD;
       const label = `${c.engine} ${c.variant} ${c.dtype}`;
