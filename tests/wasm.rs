@@ -71,6 +71,18 @@ fn built_with_simd128() {
     assert!(cfg!(target_feature = "simd128"), "the wasm build must enable simd128 (.cargo/config.toml)");
 }
 
+/// The variants of build.sh: `threads` (with atomics, shared memory) is the only one with both
+/// the feature and atomics, and it has relaxed SIMD too; without a pool rayon runs inline.
+#[wasm_bindgen_test]
+fn built_as_a_consistent_variant() {
+    assert_eq!(cfg!(feature = "threads"), cfg!(target_feature = "atomics"));
+    if cfg!(feature = "threads") {
+        assert!(cfg!(target_feature = "relaxed-simd"), "the threads build uses relaxed SIMD");
+    } else {
+        assert_eq!(rayon::current_num_threads(), 1);
+    }
+}
+
 #[wasm_bindgen_test]
 fn f32_logits_match_reference_in_the_browser() {
     for f in fixtures() {
@@ -130,4 +142,19 @@ fn bad_input_is_an_error_not_a_panic() {
     assert!(classifier.classify_bytes(b"not an image", &["cat".into()]).is_err());
     assert!(classifier.classify_bytes(IMAGES[0].1, &[]).is_err());
     assert!(classifier.classify_bytes(IMAGES[0].1, &["cat".into()]).is_ok());
+}
+
+#[path = "common/kernel_cases.rs"]
+mod kernel_cases;
+
+/// The build's q8 kernels (simd128, or relaxed SIMD for 7-bit activations) and the portable
+/// kernel equal the plain reference bit for bit on ragged shapes, as natively.
+#[wasm_bindgen_test]
+fn kernels_match_reference_in_the_browser() {
+    let names: Vec<_> = kernel_cases::PRECISIONS.iter().map(|p| siglip::kernels::kernel_name(*p)).collect();
+    let want_int7 = if cfg!(target_feature = "relaxed-simd") { "wasm-relaxed-simd" } else { "wasm-simd128" };
+    assert_eq!(names, [want_int7, "wasm-simd128"]);
+    kernel_cases::kernels_match_reference();
+    kernel_cases::reference_is_within_the_rounding_bound();
+    kernel_cases::bad_sizes_are_errors();
 }
