@@ -43,7 +43,11 @@ pub fn run(now_ms: &dyn Fn() -> f64, min_ms: f64) -> Result<Vec<KernelTiming>> {
         let wv = pseudo_random(n * k, i as u32 * 2 + 2);
         let w = QuantMatrix::quantize(QuantKind::Q8, &wv, n, k);
         let time = |f: &mut dyn FnMut() -> Result<()>| -> Result<f64> {
-            f()?; // warm-up
+            // Warm-up, long enough for a wasm engine to have tiered up to its optimizing compiler.
+            let t0 = now_ms();
+            while now_ms() - t0 < min_ms / 2.0 {
+                f()?;
+            }
             let (t0, mut calls) = (now_ms(), 0u32);
             while calls == 0 || now_ms() - t0 < min_ms {
                 f()?;

@@ -149,8 +149,8 @@ fn round_ties_even(y: f32) -> f32 {
 
 /// One panel of [`NR`] output columns, repacked for the microkernels.
 pub struct Panel {
-    /// `[groups][NR][KG]` weights (columns past the matrix are zero).
-    pub w: Vec<i8>,
+    /// `[groups][NR][KG]` weights, i8 stored as bytes (columns past the matrix are zero).
+    pub w: Vec<u8>,
     /// `[blocks][NR]` weight scales.
     pub scales: Vec<f32>,
     /// `[blocks][NR]`: `-ACT_ZERO * Σ w` over the block, the correction for unsigned activations.
@@ -162,25 +162,38 @@ impl Panel {
         Panel { w: vec![0; geo.groups * NR * KG], scales: vec![0.0; geo.blocks * NR], offsets: vec![0; geo.blocks * NR] }
     }
 
-    /// Packs columns `col0..col0 + NR` of `w` (rows of the stored matrix).
-    fn pack(&mut self, w: &QuantMatrix, col0: usize, geo: Geometry) {
+    /// Packs columns `col0..col0 + NR` of `w` (rows of the stored matrix); the column sums
+    /// only when the kernel needs them.
+    fn pack(&mut self, w: &QuantMatrix, col0: usize, geo: Geometry, offsets: bool) {
         let (k, nb) = (geo.k, geo.blocks);
-        self.w.fill(0);
-        self.scales.fill(0.0);
-        self.offsets.fill(0);
-        for j in 0..NR.min(w.rows.saturating_sub(col0)) {
+        let full = k / KG;
+        for j in 0..NR {
             let c = col0 + j;
-            let row = &w.data[c * k..(c + 1) * k];
-            for (g, chunk) in row.chunks(KG).enumerate() {
-                let dst = &mut self.w[(g * NR + j) * KG..];
-                for (d, s) in dst.iter_mut().zip(chunk) {
-                    *d = *s as i8;
+            if c >= w.rows {
+                for g in 0..geo.groups {
+                    self.w[(g * NR + j) * KG..(g * NR + j + 1) * KG].fill(0);
                 }
+                self.scales[j..].iter_mut().step_by(NR).for_each(|s| *s = 0.0);
+                self.offsets[j..].iter_mut().step_by(NR).for_each(|s| *s = 0);
+                continue;
             }
-            for b in 0..nb {
-                self.scales[b * NR + j] = w.scales[c * nb + b];
-                let sum: i32 = row[b * BLOCK..((b + 1) * BLOCK).min(k)].iter().map(|v| *v as i8 as i32).sum();
-                self.offsets[b * NR + j] = -ACT_ZERO * sum;
+            let row = &w.data[c * k..(c + 1) * k];
+            for (g, src) in row.chunks_exact(KG).enumerate() {
+                let d = (g * NR + j) * KG;
+                self.w[d..d + KG].copy_from_slice(src);
+            }
+            if full < geo.groups {
+                let d = (full * NR + j) * KG;
+                let tail = &row[full * KG..];
+                self.w[d..d + KG].fill(0);
+                self.w[d..d + tail.len()].copy_from_slice(tail);
+            }
+            self.scales[j..].iter_mut().step_by(NR).zip(&w.scales[c * nb..(c + 1) * nb]).for_each(|(d, s)| *d = *s);
+            if offsets {
+                for (b, block) in row.chunks(BLOCK).enumerate() {
+                    let sum: i32 = block.iter().map(|v| *v as i8 as i32).sum();
+                    self.offsets[b * NR + j] = -ACT_ZERO * sum;
+                }
             }
         }
     }
@@ -191,6 +204,8 @@ impl Panel {
 pub trait Microkernel: Sync {
     /// How the kernel wants quantized activations stored.
     type A: Copy + Send + Sync;
+    /// Whether the kernel reads [`Panel::offsets`] (unsigned activations).
+    const OFFSETS: bool = false;
     /// Short name for `info()` and benchmarks.
     const NAME: &'static str;
     fn encode(q: i32) -> Self::A;
@@ -223,7 +238,7 @@ fn matmul_with<K: Microkernel>(
         let mut panel = Panel::new(geo);
         let mut tile = [0f32; MR * NR];
         for col0 in (0..n).step_by(NR) {
-            panel.pack(w, col0, geo);
+            panel.pack(w, col0, geo, K::OFFSETS);
             let cols = NR.min(n - col0);
             for t in (0..rows).step_by(MR) {
                 let r = r0 + t;

@@ -25,12 +25,12 @@ pub fn tile(a: &[i16], sa: &[f32], panel: &Panel, geo: Geometry, out: &mut [f32;
         let (g0, g1) = geo.block_groups(b);
         let mut acc = [[0i32; NR]; MR];
         for g in g0..g1 {
-            let w: &[i8; NR * KG] = panel.w[g * NR * KG..(g + 1) * NR * KG].try_into().unwrap_or(&[0; NR * KG]);
+            let w: &[u8; NR * KG] = panel.w[g * NR * KG..(g + 1) * NR * KG].try_into().unwrap_or(&[0; NR * KG]);
             for (i, acc) in acc.iter_mut().enumerate() {
                 let x = &a[i * kp + g * KG..i * kp + g * KG + KG];
                 for (j, acc) in acc.iter_mut().enumerate() {
                     let wj = &w[j * KG..j * KG + KG];
-                    *acc += (0..KG).map(|t| x[t] as i32 * wj[t] as i32).sum::<i32>();
+                    *acc += (0..KG).map(|t| x[t] as i32 * wj[t] as i8 as i32).sum::<i32>();
                 }
             }
         }

@@ -11,6 +11,7 @@ pub struct Relaxed;
 
 impl Microkernel for Relaxed {
     type A = u8;
+    const OFFSETS: bool = true;
     const NAME: &'static str = "wasm-relaxed-simd";
 
     fn encode(q: i32) -> u8 {

@@ -25,6 +25,7 @@ struct Avx2U7;
 
 impl Microkernel for Avx2U7 {
     type A = u8;
+    const OFFSETS: bool = true;
     const NAME: &'static str = "avx2-u7";
 
     fn encode(q: i32) -> u8 {

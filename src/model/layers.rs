@@ -4,6 +4,7 @@
 use candle_core::{Device, Tensor};
 
 use crate::error::{Error, Result};
+use super::ops;
 use crate::kernels::{self, ActPrecision};
 use crate::quant::QuantKind;
 use crate::weights::{Matrix, Weights};
@@ -125,12 +126,19 @@ impl Activation {
 
     pub fn forward(self, x: &Tensor) -> Result<Tensor> {
         Ok(match self {
-            Activation::GeluTanh => x.gelu()?,
+            Activation::GeluTanh => map_values(x, ops::gelu_tanh)?,
             Activation::GeluErf => x.gelu_erf()?,
             Activation::QuickGelu => (x * candle_nn::ops::sigmoid(&(x * 1.702)?)?)?,
             Activation::Relu => x.relu()?,
         })
     }
+}
+
+/// Applies `f` to the values of `x` (copied out, changed in place, put back with its shape).
+fn map_values(x: &Tensor, f: impl FnOnce(&mut [f32])) -> Result<Tensor> {
+    let mut v = x.flatten_all()?.to_vec1::<f32>()?;
+    f(&mut v);
+    Ok(Tensor::from_vec(v, x.dims(), &Device::Cpu)?)
 }
 
 /// Multi-head scaled dot-product attention over already-projected q, k, v.
@@ -148,7 +156,7 @@ pub fn attention(q: &Tensor, k: &Tensor, v: &Tensor, heads: usize, key_mask: Opt
     if let Some(mask) = key_mask {
         scores = scores.broadcast_add(mask)?;
     }
-    let probs = candle_nn::ops::softmax_last_dim(&scores)?;
+    let probs = map_values(&scores, |v| ops::softmax_rows(v, tk))?;
     let out = probs.matmul(&v)?; // [b, heads, tq, hd]
     Ok(out.transpose(1, 2)?.reshape((b, tq, d))?)
 }

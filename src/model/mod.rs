@@ -5,6 +5,7 @@
 //! GEMM, threads) slots in there without touching the towers. Tensor names are Hugging Face's.
 
 mod layers;
+mod ops;
 mod text;
 mod vision;
 
