@@ -264,7 +264,10 @@ pub fn kernel_name(precision: ActPrecision) -> &'static str {
         return wasm_relaxed::Relaxed::NAME;
     }
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-    return wasm_simd128::Simd128::NAME;
+    return {
+        let _ = precision;
+        wasm_simd128::Simd128::NAME
+    };
     #[cfg(target_arch = "x86_64")]
     if let Some(name) = x86::name(precision) {
         return name;
