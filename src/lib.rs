@@ -22,6 +22,7 @@ pub mod format;
 pub mod kernels;
 pub mod model;
 pub mod preprocess;
+pub mod profile;
 pub mod quant;
 pub mod siglip;
 pub mod spm;

@@ -202,3 +202,15 @@ pub fn kernel_bench(min_ms: f64) -> Result<String, JsValue> {
     let rows = crate::kernels::bench::run(&js_sys::Date::now, min_ms).map_err(js_error)?;
     to_json(&rows)
 }
+
+/// Starts (clearing earlier figures) or stops the per-operation profile (see `profile`).
+#[wasm_bindgen(js_name = setProfiling)]
+pub fn set_profiling(on: bool) {
+    crate::profile::enable(on);
+}
+
+/// The profile so far as JSON `[[op, ms, calls]]`, largest first; clears it.
+#[wasm_bindgen(js_name = takeProfile)]
+pub fn take_profile() -> Result<String, JsValue> {
+    to_json(&crate::profile::take())
+}

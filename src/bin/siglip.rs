@@ -98,6 +98,9 @@ mod cli {
             /// Labels to embed.
             #[arg(long, default_value_t = 8)]
             labels: usize,
+            /// Also time one image by kind of operation.
+            #[arg(long)]
+            profile: bool,
             #[arg(long)]
             json: bool,
         },
@@ -265,8 +268,8 @@ mod cli {
                 println!("{}", json(&siglip.info())?);
                 Ok(())
             }
-            Command::Bench { model, image, runs, labels, json: as_json } => {
-                bench(&model, image.as_deref(), runs, labels, as_json)
+            Command::Bench { model, image, runs, labels, profile, json: as_json } => {
+                bench(&model, image.as_deref(), runs, labels, profile, as_json)
             }
         }
     }
@@ -295,7 +298,33 @@ mod cli {
         }
     }
 
-    fn bench(args: &ModelArgs, image: Option<&Path>, runs: usize, n_labels: usize, as_json: bool) -> Result<()> {
+    /// One image's time by kind of operation: `[{op, ms, calls}]`, the rest as "other".
+    fn profile_image(siglip: &Siglip, rgb: &siglip::preprocess::Rgb8) -> Result<Vec<serde_json::Value>> {
+        use siglip::profile;
+        profile::enable(true);
+        let t0 = profile::now_ms();
+        let pixels = profile::scope("preprocess (resize, normalize)", || siglip.pixel_values(rgb));
+        let result = siglip.embed_pixels(&pixels);
+        let total = profile::now_ms() - t0;
+        let rows = profile::take();
+        profile::enable(false);
+        result?;
+        let other = total - rows.iter().map(|r| r.1).sum::<f64>();
+        let mut out: Vec<_> =
+            rows.into_iter().map(|(op, ms, calls)| serde_json::json!({"op": op, "ms": ms, "calls": calls})).collect();
+        out.push(serde_json::json!({"op": "other (embeddings, residuals, copies)", "ms": other, "calls": 1}));
+        out.push(serde_json::json!({"op": "total", "ms": total, "calls": 1}));
+        Ok(out)
+    }
+
+    fn bench(
+        args: &ModelArgs,
+        image: Option<&Path>,
+        runs: usize,
+        n_labels: usize,
+        with_profile: bool,
+        as_json: bool,
+    ) -> Result<()> {
         let t0 = Instant::now();
         let siglip = load(args)?;
         let load_s = t0.elapsed().as_secs_f64();
@@ -324,7 +353,9 @@ mod cli {
         let t = Instant::now();
         siglip.embed_texts(&texts)?;
         let per_label = t.elapsed().as_secs_f64() / texts.len() as f64;
+        let profile = if with_profile { Some(profile_image(&siglip, &rgb)?) } else { None };
         let report = serde_json::json!({
+            "profile": profile,
             "model": args.model.display().to_string(),
             "dtype": info.dtype,
             "text_masking": format!("{:?}", siglip.text_masking()),
@@ -349,6 +380,9 @@ mod cli {
             println!("text, per label  {:.4} s  ({} labels)", per_label, texts.len());
             if let Some(rss) = peak_rss() {
                 println!("peak RSS         {:.1} MB", rss as f64 / 1e6);
+            }
+            for row in profile.iter().flatten() {
+                println!("  {:>40}  {:>8.1} ms  {:>5} calls", row["op"].as_str().unwrap_or(""), row["ms"], row["calls"]);
             }
         }
         Ok(())

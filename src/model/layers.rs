@@ -5,6 +5,7 @@ use candle_core::{Device, Tensor};
 
 use crate::error::{Error, Result};
 use super::ops;
+use crate::profile;
 use crate::kernels::{self, ActPrecision};
 use crate::quant::QuantKind;
 use crate::weights::{Matrix, Weights};
@@ -45,19 +46,23 @@ impl Linear {
         let m = x.elem_count() / k.max(1);
         let x2 = x.reshape((m, k))?;
         let y = match &self.weight {
-            Matrix::Dense(w) => add_bias(x2.matmul(&w.t()?)?, self.bias.as_ref())?,
+            Matrix::Dense(w) => profile::scope("linear f32", || add_bias(x2.matmul(&w.t()?)?, self.bias.as_ref()))?,
             // q8: int8 products straight from the stored blocks (see `crate::kernels`).
             Matrix::Quant(q) if q.kind == QuantKind::Q8 => {
                 let bias = self.bias.as_ref().map(Tensor::to_vec1::<f32>).transpose()?;
                 let x = x2.flatten_all()?.to_vec1::<f32>()?;
-                let y = kernels::q8_matmul(&x, m, q, bias.as_deref(), self.precision)?;
+                let name = match self.precision {
+                    ActPrecision::Int7 => "linear q8 (int7 activations)",
+                    ActPrecision::Int16 => "linear q8 (int16 activations)",
+                };
+                let y = profile::scope(name, || kernels::q8_matmul(&x, m, q, bias.as_deref(), self.precision))?;
                 Tensor::from_vec(y, (m, self.out_dim), &Device::Cpu)?
             }
             // q4 and f16: expanded to f32 for this one product; one layer at a time.
-            Matrix::Quant(q) => {
+            Matrix::Quant(q) => profile::scope("linear q4/f16 (expanded)", || {
                 let w = Tensor::from_vec(q.dequantize(), (q.rows, q.cols), &Device::Cpu)?;
-                add_bias(x2.matmul(&w.t()?)?, self.bias.as_ref())?
-            }
+                add_bias(x2.matmul(&w.t()?)?, self.bias.as_ref())
+            })?,
         };
         let mut out_dims = dims;
         if let Some(last) = out_dims.last_mut() {
@@ -96,7 +101,7 @@ impl LayerNorm {
     }
 
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        Ok(candle_nn::ops::layer_norm(&x.contiguous()?, &self.weight, &self.bias, self.eps)?)
+        profile::scope("layer norm", || Ok(candle_nn::ops::layer_norm(&x.contiguous()?, &self.weight, &self.bias, self.eps)?))
     }
 }
 
@@ -125,6 +130,10 @@ impl Activation {
     }
 
     pub fn forward(self, x: &Tensor) -> Result<Tensor> {
+        profile::scope("activation", || self.apply(x))
+    }
+
+    fn apply(self, x: &Tensor) -> Result<Tensor> {
         Ok(match self {
             Activation::GeluTanh => map_values(x, ops::gelu_tanh)?,
             Activation::GeluErf => x.gelu_erf()?,
@@ -145,6 +154,10 @@ fn map_values(x: &Tensor, f: impl FnOnce(&mut [f32])) -> Result<Tensor> {
 /// `q`: `[b, tq, d]`, `k`, `v`: `[b, tk, d]`; returns `[b, tq, d]`. `key_mask`, if given, is
 /// added to the scores: `[b, 1, 1, tk]` with 0 for keys to attend to and -inf for the others.
 pub fn attention(q: &Tensor, k: &Tensor, v: &Tensor, heads: usize, key_mask: Option<&Tensor>) -> Result<Tensor> {
+    profile::scope("attention (scores, softmax, context)", || attention_inner(q, k, v, heads, key_mask))
+}
+
+fn attention_inner(q: &Tensor, k: &Tensor, v: &Tensor, heads: usize, key_mask: Option<&Tensor>) -> Result<Tensor> {
     let (b, tq, d) = q.dims3()?;
     let tk = k.dims()[1];
     let hd = d / heads;
