@@ -382,7 +382,12 @@ mod cli {
                 println!("peak RSS         {:.1} MB", rss as f64 / 1e6);
             }
             for row in profile.iter().flatten() {
-                println!("  {:>40}  {:>8.1} ms  {:>5} calls", row["op"].as_str().unwrap_or(""), row["ms"], row["calls"]);
+                println!(
+                    "  {:>40}  {:>8.1} ms  {:>5} calls",
+                    row["op"].as_str().unwrap_or(""),
+                    row["ms"].as_f64().unwrap_or(0.0),
+                    row["calls"]
+                );
             }
         }
         Ok(())

@@ -58,7 +58,15 @@ pub fn run(now_ms: &dyn Fn() -> f64, min_ms: f64) -> Result<Vec<KernelTiming>> {
         let macs = (m * k * n) as f64;
         for p in [ActPrecision::Int7, ActPrecision::Int16] {
             let ms = time(&mut || q8_matmul(&x, m, &w, None, p).map(drop))?;
-            out.push(KernelTiming { kernel: kernel_name(p), precision: p.name(), m, k, n, ms_per_call: ms, gmacs: macs / ms / 1e6 });
+            out.push(KernelTiming {
+                kernel: kernel_name(p),
+                precision: p.name(),
+                m,
+                k,
+                n,
+                ms_per_call: ms,
+                gmacs: macs / ms / 1e6,
+            });
         }
         let xt = Tensor::from_vec(x.clone(), (m, k), &Device::Cpu)?;
         let wt = Tensor::from_vec(wv, (n, k), &Device::Cpu)?.t()?;

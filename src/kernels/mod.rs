@@ -159,7 +159,11 @@ pub struct Panel {
 
 impl Panel {
     fn new(geo: Geometry) -> Self {
-        Panel { w: vec![0; geo.groups * NR * KG], scales: vec![0.0; geo.blocks * NR], offsets: vec![0; geo.blocks * NR] }
+        Panel {
+            w: vec![0; geo.groups * NR * KG],
+            scales: vec![0.0; geo.blocks * NR],
+            offsets: vec![0; geo.blocks * NR],
+        }
     }
 
     /// Packs columns `col0..col0 + NR` of `w` (rows of the stored matrix); the column sums
@@ -197,6 +201,17 @@ impl Panel {
             }
         }
     }
+}
+
+/// Whether a tile's inputs have the lengths `geo` implies (the SIMD kernels check this once
+/// before reading through raw pointers; the driver always sizes them so).
+pub(crate) fn tile_inputs_fit<T>(a: &[T], sa: &[f32], panel: &Panel, geo: Geometry) -> bool {
+    let (kp, nb) = (geo.kp(), geo.blocks);
+    a.len() >= MR * kp
+        && sa.len() >= MR * nb
+        && panel.w.len() >= geo.groups * NR * KG
+        && panel.scales.len() >= nb * NR
+        && panel.offsets.len() >= nb * NR
 }
 
 /// A register-tiled microkernel: an [`MR`] x [`NR`] tile of `x W^T` (without bias) from
@@ -242,7 +257,13 @@ fn matmul_with<K: Microkernel>(
             let cols = NR.min(n - col0);
             for t in (0..rows).step_by(MR) {
                 let r = r0 + t;
-                kernel.tile(&act.values[r * kp..(r + MR) * kp], &act.scales[r * nb..(r + MR) * nb], &panel, geo, &mut tile);
+                kernel.tile(
+                    &act.values[r * kp..(r + MR) * kp],
+                    &act.scales[r * nb..(r + MR) * nb],
+                    &panel,
+                    geo,
+                    &mut tile,
+                );
                 for i in 0..MR.min(rows - t) {
                     let dst = &mut out[(t + i) * n + col0..(t + i) * n + col0 + cols];
                     let src = &tile[i * NR..i * NR + cols];
@@ -281,7 +302,13 @@ pub fn kernel_name(precision: ActPrecision) -> &'static str {
 
 /// `y = x W^T + b` for a q8 matrix `W` (`[n, k]`) and `x` (`m x k`, row-major): `m x n`
 /// row-major, with the fastest kernel this build and CPU have for `precision`.
-pub fn q8_matmul(x: &[f32], m: usize, w: &QuantMatrix, bias: Option<&[f32]>, precision: ActPrecision) -> Result<Vec<f32>> {
+pub fn q8_matmul(
+    x: &[f32],
+    m: usize,
+    w: &QuantMatrix,
+    bias: Option<&[f32]>,
+    precision: ActPrecision,
+) -> Result<Vec<f32>> {
     check(x, m, w, bias)?;
     #[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
     if precision == ActPrecision::Int7 {

@@ -5,7 +5,7 @@
 
 use core::arch::wasm32::*;
 
-use super::{Geometry, Microkernel, Panel, KG, MR, NR};
+use super::{tile_inputs_fit, Geometry, Microkernel, Panel, KG, MR, NR};
 
 pub struct Simd128;
 
@@ -20,7 +20,7 @@ impl Microkernel for Simd128 {
     fn tile(&self, a: &[i16], sa: &[f32], panel: &Panel, geo: Geometry, out: &mut [f32; MR * NR]) {
         const _: () = assert!(NR == 8 && KG == 4 && MR == 4);
         let (kp, nb) = (geo.kp(), geo.blocks);
-        if a.len() < MR * kp || sa.len() < MR * nb || panel.w.len() < geo.groups * NR * KG || panel.scales.len() < nb * NR {
+        if !tile_inputs_fit(a, sa, panel, geo) {
             return; // unreachable: the driver sizes every buffer from `geo`
         }
         let ap = a.as_ptr();

@@ -7,19 +7,10 @@
 
 use std::arch::x86_64::*;
 
-use super::{matmul_with, ActPrecision, Geometry, Microkernel, Panel, ACT_ZERO, KG, MR, NR};
+use super::{matmul_with, tile_inputs_fit, ActPrecision, Geometry, Microkernel, Panel, ACT_ZERO, KG, MR, NR};
 use crate::quant::QuantMatrix;
 
 const _: () = assert!(NR == 8 && KG == 4 && MR == 4);
-
-fn lengths_ok<T>(a: &[T], sa: &[f32], panel: &Panel, geo: Geometry) -> bool {
-    let (kp, nb) = (geo.kp(), geo.blocks);
-    a.len() >= MR * kp
-        && sa.len() >= MR * nb
-        && panel.w.len() >= geo.groups * NR * KG
-        && panel.scales.len() >= nb * NR
-        && panel.offsets.len() >= nb * NR
-}
 
 struct Avx2U7;
 
@@ -33,7 +24,7 @@ impl Microkernel for Avx2U7 {
     }
 
     fn tile(&self, a: &[u8], sa: &[f32], panel: &Panel, geo: Geometry, out: &mut [f32; MR * NR]) {
-        if lengths_ok(a, sa, panel, geo) {
+        if tile_inputs_fit(a, sa, panel, geo) {
             // SAFETY: only used after `is_x86_feature_detected!("avx2")`; lengths checked.
             unsafe { tile_u7(a, sa, panel, geo, out) }
         }
@@ -73,7 +64,7 @@ impl Microkernel for Avx2I16 {
     }
 
     fn tile(&self, a: &[i16], sa: &[f32], panel: &Panel, geo: Geometry, out: &mut [f32; MR * NR]) {
-        if lengths_ok(a, sa, panel, geo) {
+        if tile_inputs_fit(a, sa, panel, geo) {
             // SAFETY: only used after `is_x86_feature_detected!("avx2")`; lengths checked.
             unsafe { tile_i16(a, sa, panel, geo, out) }
         }

@@ -3,10 +3,10 @@
 
 use candle_core::{Device, Tensor};
 
-use crate::error::{Error, Result};
 use super::ops;
-use crate::profile;
+use crate::error::{Error, Result};
 use crate::kernels::{self, ActPrecision};
+use crate::profile;
 use crate::quant::QuantKind;
 use crate::weights::{Matrix, Weights};
 
@@ -101,7 +101,9 @@ impl LayerNorm {
     }
 
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        profile::scope("layer norm", || Ok(candle_nn::ops::layer_norm(&x.contiguous()?, &self.weight, &self.bias, self.eps)?))
+        profile::scope("layer norm", || {
+            Ok(candle_nn::ops::layer_norm(&x.contiguous()?, &self.weight, &self.bias, self.eps)?)
+        })
     }
 }
 

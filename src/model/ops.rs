@@ -10,15 +10,8 @@
 #[inline(always)]
 fn tanh(x: f32) -> f32 {
     const CLAMP: f32 = 7.905_311;
-    const A: [f32; 7] = [
-        -2.760_768_5e-16,
-        2.000_187_9e-13,
-        -8.604_671_5e-11,
-        5.122_297e-8,
-        1.485_722_4e-5,
-        6.372_619_3e-4,
-        4.893_524_6e-3,
-    ];
+    const A: [f32; 7] =
+        [-2.760_768_5e-16, 2.000_188e-13, -8.604_672e-11, 5.122_297e-8, 1.485_722_4e-5, 6.372_619_3e-4, 4.893_524_6e-3];
     const B: [f32; 4] = [1.198_258_4e-6, 1.185_347_1e-4, 2.268_434_6e-3, 4.893_525e-3];
     let x = x.clamp(-CLAMP, CLAMP);
     let x2 = x * x;
@@ -51,7 +44,11 @@ fn exp(x: f32) -> f32 {
     }
     let y = p * r * r + r + 1.0;
     let scale = f32::from_bits(((n as i32 + 127) << 23) as u32);
-    if under { 0.0 } else { y * scale }
+    if under {
+        0.0
+    } else {
+        y * scale
+    }
 }
 
 /// The tanh approximation of GELU, as `gelu_pytorch_tanh`:

@@ -25,7 +25,11 @@ pub fn values(seed: u64, n: usize) -> Vec<f32> {
         .map(|i| {
             s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
             let v = ((s >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0;
-            if i % 11 == 0 || (64..96).contains(&i) { 0.0 } else { v }
+            if i % 11 == 0 || (64..96).contains(&i) {
+                0.0
+            } else {
+                v
+            }
         })
         .collect()
 }
