@@ -278,26 +278,62 @@ fn matmul_with<K: Microkernel>(
     out
 }
 
-/// Which microkernel this build and CPU use for `precision`.
-pub fn kernel_name(precision: ActPrecision) -> &'static str {
+/// Work to do with whichever microkernel [`dispatch`] picks.
+trait WithKernel {
+    type Out;
+    fn run<K: Microkernel>(self, kernel: &K) -> Self::Out;
+}
+
+/// Runs `work` with the fastest kernel this build and CPU have for `precision`: the one place
+/// that decides it.
+fn dispatch<W: WithKernel>(precision: ActPrecision, work: W) -> W::Out {
     #[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
     if precision == ActPrecision::Int7 {
-        return wasm_relaxed::Relaxed::NAME;
+        return work.run(&wasm_relaxed::Relaxed);
     }
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     return {
         let _ = precision;
-        wasm_simd128::Simd128::NAME
+        work.run(&wasm_simd128::Simd128)
     };
     #[cfg(target_arch = "x86_64")]
-    if let Some(name) = x86::name(precision) {
-        return name;
+    if x86::has_avx2() {
+        return x86::dispatch(precision, work);
     }
     #[allow(unreachable_code)]
     {
         let _ = precision;
-        portable::Portable::NAME
+        work.run(&portable::Portable)
     }
+}
+
+struct Name;
+
+impl WithKernel for Name {
+    type Out = &'static str;
+    fn run<K: Microkernel>(self, _: &K) -> &'static str {
+        K::NAME
+    }
+}
+
+struct Product<'a> {
+    x: &'a [f32],
+    m: usize,
+    w: &'a QuantMatrix,
+    bias: Option<&'a [f32]>,
+    precision: ActPrecision,
+}
+
+impl WithKernel for Product<'_> {
+    type Out = Vec<f32>;
+    fn run<K: Microkernel>(self, kernel: &K) -> Vec<f32> {
+        matmul_with(kernel, self.x, self.m, self.w, self.bias, self.precision)
+    }
+}
+
+/// Which microkernel this build and CPU use for `precision`.
+pub fn kernel_name(precision: ActPrecision) -> &'static str {
+    dispatch(precision, Name)
 }
 
 /// `y = x W^T + b` for a q8 matrix `W` (`[n, k]`) and `x` (`m x k`, row-major): `m x n`
@@ -310,18 +346,7 @@ pub fn q8_matmul(
     precision: ActPrecision,
 ) -> Result<Vec<f32>> {
     check(x, m, w, bias)?;
-    #[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
-    if precision == ActPrecision::Int7 {
-        return Ok(matmul_with(&wasm_relaxed::Relaxed, x, m, w, bias, precision));
-    }
-    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-    return Ok(matmul_with(&wasm_simd128::Simd128, x, m, w, bias, precision));
-    #[cfg(target_arch = "x86_64")]
-    if let Some(y) = x86::matmul(x, m, w, bias, precision) {
-        return Ok(y);
-    }
-    #[allow(unreachable_code)]
-    Ok(matmul_with(&portable::Portable, x, m, w, bias, precision))
+    Ok(dispatch(precision, Product { x, m, w, bias, precision }))
 }
 
 /// The portable kernel, whatever the build (for tests that compare kernels).
@@ -333,7 +358,7 @@ pub fn q8_matmul_portable(
     precision: ActPrecision,
 ) -> Result<Vec<f32>> {
     check(x, m, w, bias)?;
-    Ok(matmul_with(&portable::Portable, x, m, w, bias, precision))
+    Ok(Product { x, m, w, bias, precision }.run(&portable::Portable))
 }
 
 fn check(x: &[f32], m: usize, w: &QuantMatrix, bias: Option<&[f32]>) -> Result<()> {

@@ -7,8 +7,7 @@
 
 use std::arch::x86_64::*;
 
-use super::{matmul_with, tile_inputs_fit, ActPrecision, Geometry, Microkernel, Panel, ACT_ZERO, KG, MR, NR};
-use crate::quant::QuantMatrix;
+use super::{tile_inputs_fit, ActPrecision, Geometry, Microkernel, Panel, WithKernel, ACT_ZERO, KG, MR, NR};
 
 const _: () = assert!(NR == 8 && KG == 4 && MR == 4);
 
@@ -113,20 +112,14 @@ unsafe fn store(accf: &[__m256; MR], out: &mut [f32; MR * NR]) {
     }
 }
 
-fn has_avx2() -> bool {
+pub fn has_avx2() -> bool {
     is_x86_feature_detected!("avx2")
 }
 
-pub fn name(precision: ActPrecision) -> Option<&'static str> {
-    has_avx2().then_some(match precision {
-        ActPrecision::Int7 => Avx2U7::NAME,
-        ActPrecision::Int16 => Avx2I16::NAME,
-    })
-}
-
-pub fn matmul(x: &[f32], m: usize, w: &QuantMatrix, bias: Option<&[f32]>, precision: ActPrecision) -> Option<Vec<f32>> {
-    has_avx2().then(|| match precision {
-        ActPrecision::Int7 => matmul_with(&Avx2U7, x, m, w, bias, precision),
-        ActPrecision::Int16 => matmul_with(&Avx2I16, x, m, w, bias, precision),
-    })
+/// Runs `work` with the AVX2 kernel for `precision`; only after [`has_avx2`].
+pub(super) fn dispatch<W: WithKernel>(precision: ActPrecision, work: W) -> W::Out {
+    match precision {
+        ActPrecision::Int7 => work.run(&Avx2U7),
+        ActPrecision::Int16 => work.run(&Avx2I16),
+    }
 }
