@@ -9,6 +9,8 @@ use safetensors::{Dtype, View};
 
 use crate::error::{Error, Result};
 use crate::quant::{QuantKind, QuantMatrix};
+use crate::spm::{base64, base64_decode, SpmModel};
+use crate::tokenizer::TokenizerFiles;
 use crate::weights::{quant_data_name, quant_scales_name, Weights};
 
 /// `__metadata__["format"]` of every file this crate writes.
@@ -24,6 +26,8 @@ pub mod keys {
     pub const CONFIG: &str = "config";
     pub const PREPROCESSOR: &str = "preprocessor_config";
     pub const TOKENIZER: &str = "tokenizer";
+    pub const SPIECE_MODEL: &str = "spiece_model";
+    pub const TOKENIZER_CONFIG: &str = "tokenizer_config";
 }
 
 /// How weight matrices are stored in a packed file.
@@ -108,6 +112,20 @@ pub struct PackedMeta {
     pub config: String,
     pub preprocessor: Option<String>,
     pub tokenizer: String,
+    /// The checkpoint's `spiece.model` (stored base64), when it had one.
+    pub spiece_model: Option<Vec<u8>>,
+    pub tokenizer_config: Option<String>,
+}
+
+impl PackedMeta {
+    /// The tokenizer files, as [`SiglipTokenizer::from_files`] reads them.
+    pub fn tokenizer_files(&self) -> TokenizerFiles<'_> {
+        TokenizerFiles {
+            spiece_model: self.spiece_model.as_deref(),
+            tokenizer_json: Some(self.tokenizer.as_bytes()),
+            tokenizer_config: self.tokenizer_config.as_deref().map(str::as_bytes),
+        }
+    }
 }
 
 /// Writes a packed model file from a Hugging Face checkpoint's parts. `weights` must hold
@@ -117,7 +135,7 @@ pub fn pack(
     dtype: StorageDtype,
     config_json: &str,
     preprocessor_json: Option<&str>,
-    tokenizer_json: &str,
+    tokenizer: TokenizerFiles<'_>,
 ) -> Result<Vec<u8>> {
     let mut tensors: Vec<(String, Stored)> = Vec::new();
     for name in weights.names() {
@@ -158,7 +176,26 @@ pub fn pack(
     meta.insert(keys::VERSION.to_string(), FORMAT_VERSION.to_string());
     meta.insert(keys::DTYPE.to_string(), dtype.name().to_string());
     meta.insert(keys::CONFIG.to_string(), config_json.to_string());
-    meta.insert(keys::TOKENIZER.to_string(), tokenizer_json.to_string());
+    // `tokenizer` is always a tokenizer.json (readers of the first files need it); the
+    // SentencePiece model and the tokenizer config travel verbatim beside it.
+    let tokenizer_json = match (tokenizer.tokenizer_json, tokenizer.spiece_model) {
+        (Some(json), _) => {
+            String::from_utf8(json.to_vec()).map_err(|_| Error::Tokenizer("tokenizer.json is not UTF-8 text".into()))?
+        }
+        (None, Some(spiece)) => SpmModel::parse(spiece)?.to_tokenizer_json()?,
+        (None, None) => {
+            return Err(Error::Tokenizer("the checkpoint has neither spiece.model nor tokenizer.json".into()))
+        }
+    };
+    meta.insert(keys::TOKENIZER.to_string(), tokenizer_json);
+    if let Some(spiece) = tokenizer.spiece_model {
+        meta.insert(keys::SPIECE_MODEL.to_string(), base64(spiece));
+    }
+    if let Some(config) = tokenizer.tokenizer_config {
+        let config = std::str::from_utf8(config)
+            .map_err(|_| Error::Tokenizer("tokenizer_config.json is not UTF-8 text".into()))?;
+        meta.insert(keys::TOKENIZER_CONFIG.to_string(), config.to_string());
+    }
     if let Some(p) = preprocessor_json {
         meta.insert(keys::PREPROCESSOR.to_string(), p.to_string());
     }
@@ -196,6 +233,14 @@ pub fn read_meta(bytes: &[u8]) -> Result<PackedMeta> {
         config: need(keys::CONFIG)?,
         preprocessor: get(keys::PREPROCESSOR),
         tokenizer: need(keys::TOKENIZER)?,
+        spiece_model: match get(keys::SPIECE_MODEL) {
+            Some(text) => Some(
+                base64_decode(&text)
+                    .ok_or_else(|| Error::Weights(format!("metadata `{}` is not base64", keys::SPIECE_MODEL)))?,
+            ),
+            None => None,
+        },
+        tokenizer_config: get(keys::TOKENIZER_CONFIG),
     })
 }
 

@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 use crate::format;
 use crate::model::{l2_normalize, normalized_rows, SiglipModel, TextSequence};
 use crate::preprocess::{self, Rgb8};
-use crate::tokenizer::{Encoded, SiglipTokenizer};
+use crate::tokenizer::{Encoded, SiglipTokenizer, TokenizerFiles};
 use crate::weights::Weights;
 
 /// How the text tower treats the padding after `</s>`.
@@ -49,16 +49,16 @@ pub struct Siglip {
 
 impl Siglip {
     /// Loads a Hugging Face checkpoint from its files' contents: `config.json`,
-    /// `preprocessor_config.json` (optional), `tokenizer.json` and `model.safetensors`.
+    /// `preprocessor_config.json` (optional), the tokenizer files and `model.safetensors`.
     pub fn from_hf(
         config_json: &str,
         preprocessor_json: Option<&str>,
-        tokenizer_json: &[u8],
+        tokenizer: TokenizerFiles<'_>,
         weights: &[u8],
     ) -> Result<Self> {
         let config = SiglipConfig::from_json(config_json, preprocessor_json)?;
         let weights = Weights::parse(weights)?;
-        Self::build(config, tokenizer_json, &weights, "hf".into())
+        Self::build(config, tokenizer, &weights, "hf".into())
     }
 
     /// Loads a packed file made by `siglip quantize` (config and tokenizer inside).
@@ -78,11 +78,16 @@ impl Siglip {
     fn packed<'a>(bytes: &[u8], weights: impl FnOnce() -> Result<Weights<'a>>) -> Result<Self> {
         let meta = format::read_meta(bytes)?;
         let config = SiglipConfig::from_json(&meta.config, meta.preprocessor.as_deref())?;
-        Self::build(config, meta.tokenizer.as_bytes(), &weights()?, meta.dtype)
+        Self::build(config, meta.tokenizer_files(), &weights()?, meta.dtype.clone())
     }
 
-    fn build(config: SiglipConfig, tokenizer_json: &[u8], weights: &Weights<'_>, dtype: String) -> Result<Self> {
-        let tokenizer = SiglipTokenizer::from_json(tokenizer_json, config.text.max_position_embeddings)?;
+    fn build(
+        config: SiglipConfig,
+        tokenizer: TokenizerFiles<'_>,
+        weights: &Weights<'_>,
+        dtype: String,
+    ) -> Result<Self> {
+        let tokenizer = SiglipTokenizer::from_files(tokenizer, config.text.max_position_embeddings)?;
         if tokenizer.vocab_size() > config.text.vocab_size {
             return Err(Error::Tokenizer(format!(
                 "the tokenizer has {} tokens but the model only {}: they do not belong together",

@@ -6,6 +6,7 @@ use js_sys::Float32Array;
 use wasm_bindgen::prelude::*;
 
 use crate::preprocess;
+use crate::tokenizer::TokenizerFiles;
 use crate::{Classifier, Error, Siglip, TextMasking};
 
 fn js_error(e: Error) -> JsValue {
@@ -115,16 +116,24 @@ impl Model {
         Ok(Model { classifier: Classifier::new(siglip) })
     }
 
-    /// Loads a Hugging Face checkpoint's files.
+    /// Loads a Hugging Face checkpoint's files: `config.json`, `preprocessor_config.json`,
+    /// `spiece.model` and/or `tokenizer.json`, `tokenizer_config.json`, `model.safetensors`.
     #[wasm_bindgen(js_name = fromHuggingFace)]
     pub fn from_hugging_face(
         config_json: &str,
         preprocessor_json: Option<String>,
-        tokenizer_json: &[u8],
+        spiece_model: Option<Vec<u8>>,
+        tokenizer_json: Option<Vec<u8>>,
+        tokenizer_config: Option<Vec<u8>>,
         weights: &[u8],
     ) -> Result<Model, JsValue> {
+        let tokenizer = TokenizerFiles {
+            spiece_model: spiece_model.as_deref(),
+            tokenizer_json: tokenizer_json.as_deref(),
+            tokenizer_config: tokenizer_config.as_deref(),
+        };
         let siglip =
-            Siglip::from_hf(config_json, preprocessor_json.as_deref(), tokenizer_json, weights).map_err(js_error)?;
+            Siglip::from_hf(config_json, preprocessor_json.as_deref(), tokenizer, weights).map_err(js_error)?;
         Ok(Model { classifier: Classifier::new(siglip) })
     }
 

@@ -13,7 +13,7 @@ use siglip::{format, weights::Weights, Classifier, Error, Siglip, StorageDtype};
 
 fn from_hf_weights(weights: &[u8]) -> Result<Siglip, Error> {
     let f = hf_files("tiny-224");
-    Siglip::from_hf(&f.config, f.preprocessor.as_deref(), f.tokenizer.as_bytes(), weights)
+    Siglip::from_hf(&f.config, f.preprocessor.as_deref(), f.tokenizer(), weights)
 }
 
 /// Re-serializes the tiny checkpoint with `edit` applied to the (name -> view) map.
@@ -31,7 +31,7 @@ fn edited_weights(edit: impl FnOnce(&mut HashMap<String, (Dtype, Vec<usize>, Vec
 fn packed() -> Vec<u8> {
     let f = hf_files("tiny-224");
     let w = Weights::parse(&f.weights).unwrap();
-    format::pack(&w, StorageDtype::Q8, &f.config, f.preprocessor.as_deref(), &f.tokenizer).unwrap()
+    format::pack(&w, StorageDtype::Q8, &f.config, f.preprocessor.as_deref(), f.tokenizer()).unwrap()
 }
 
 #[test]
@@ -108,20 +108,50 @@ fn wrong_model_and_config_are_refused() {
     // The weights of one checkpoint with the config of another.
     let other = hf_files("tiny-p14");
     let f = hf_files("tiny-224");
-    let err = Siglip::from_hf(&other.config, other.preprocessor.as_deref(), other.tokenizer.as_bytes(), &f.weights)
-        .err()
-        .unwrap();
+    let err =
+        Siglip::from_hf(&other.config, other.preprocessor.as_deref(), other.tokenizer(), &f.weights).err().unwrap();
     assert!(matches!(err, Error::Tensor { .. }), "{err}");
     assert!(err.to_string().contains("right model"), "{err}");
 
     let clip = r#"{"model_type": "clip", "text_config": {}, "vision_config": {}}"#;
-    let err = Siglip::from_hf(clip, None, f.tokenizer.as_bytes(), &f.weights).err().unwrap();
+    let err = Siglip::from_hf(clip, None, f.tokenizer(), &f.weights).err().unwrap();
     assert!(matches!(err, Error::Config(_)), "{err}");
-    let err = Siglip::from_hf("{", None, f.tokenizer.as_bytes(), &f.weights).err().unwrap();
+    let err = Siglip::from_hf("{", None, f.tokenizer(), &f.weights).err().unwrap();
     assert!(matches!(err, Error::Config(_)), "{err}");
 
-    let err = Siglip::from_hf(&f.config, None, b"not a tokenizer", &f.weights).err().unwrap();
-    assert!(matches!(err, Error::Tokenizer(_)), "{err}");
+    use siglip::tokenizer::TokenizerFiles;
+    let garbage = b"not a tokenizer";
+    for files in [
+        TokenizerFiles { tokenizer_json: Some(garbage), ..Default::default() },
+        TokenizerFiles { spiece_model: Some(garbage), ..Default::default() },
+        TokenizerFiles { tokenizer_config: Some(garbage), ..f.tokenizer() },
+        TokenizerFiles::default(),
+    ] {
+        let err = Siglip::from_hf(&f.config, None, files, &f.weights).err().unwrap();
+        assert!(matches!(err, Error::Tokenizer(_)), "{err}");
+    }
+}
+
+#[test]
+fn truncated_or_corrupt_tokenizer_files_are_errors_not_panics() {
+    use siglip::tokenizer::{SiglipTokenizer, TokenizerFiles};
+    let f = hf_files("tiny-224");
+    let spiece = &f.spiece_model;
+    // Every 97th prefix of spiece.model, and the model with bytes flipped along its length.
+    for len in (0..spiece.len()).step_by(97) {
+        let files = TokenizerFiles { spiece_model: Some(&spiece[..len]), ..Default::default() };
+        if let Ok(t) = SiglipTokenizer::from_files(files, 64) {
+            let _ = t.encode("This is a photo of a cat.");
+        }
+    }
+    for (i, pos) in (0..spiece.len()).step_by(1013).enumerate() {
+        let mut bad = spiece.clone();
+        bad[pos] ^= 0x5a ^ (i as u8);
+        let files = TokenizerFiles { spiece_model: Some(&bad), ..Default::default() };
+        if let Ok(t) = SiglipTokenizer::from_files(files, 64) {
+            let _ = t.encode("ｶﾞ e\u{301} 日本 </s> <unk> cat");
+        }
+    }
 }
 
 #[test]

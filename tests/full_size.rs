@@ -30,7 +30,12 @@ fn full_size_parity_per_dtype() {
     let read = |f: &str| std::fs::read(dir.join(f)).unwrap_or_else(|e| panic!("{}: {e}", dir.join(f).display()));
     let config = String::from_utf8(read("config.json")).unwrap();
     let preprocessor = String::from_utf8(read("preprocessor_config.json")).unwrap();
-    let tokenizer = String::from_utf8(read("tokenizer.json")).unwrap();
+    let (spiece, tokenizer_config) = (read("spiece.model"), read("tokenizer_config.json"));
+    let tokenizer = siglip::tokenizer::TokenizerFiles {
+        spiece_model: Some(&spiece),
+        tokenizer_json: None,
+        tokenizer_config: Some(&tokenizer_config),
+    };
     let weights = read("model.safetensors");
     let r: serde_json::Value = serde_json::from_slice(&read("reference.json")).unwrap();
     let texts = strings(&r["texts"]);
@@ -38,7 +43,7 @@ fn full_size_parity_per_dtype() {
     for dtype in [StorageDtype::F32, StorageDtype::F16, StorageDtype::Q8, StorageDtype::Q4] {
         let bytes = {
             let w = Weights::parse(&weights).unwrap();
-            format::pack(&w, dtype, &config, Some(&preprocessor), &tokenizer).unwrap()
+            format::pack(&w, dtype, &config, Some(&preprocessor), tokenizer).unwrap()
         };
         let model = Siglip::from_packed(&bytes).unwrap();
         let size = bytes.len();

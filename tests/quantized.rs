@@ -11,7 +11,7 @@ use siglip::{format, preprocess, weights::Weights, Siglip, StorageDtype};
 fn pack(name: &str, dtype: StorageDtype) -> Vec<u8> {
     let f = hf_files(name);
     let w = Weights::parse(&f.weights).unwrap();
-    format::pack(&w, dtype, &f.config, f.preprocessor.as_deref(), &f.tokenizer).unwrap()
+    format::pack(&w, dtype, &f.config, f.preprocessor.as_deref(), f.tokenizer()).unwrap()
 }
 
 /// Worst cosine to the reference over all texts and images, and worst logit error.

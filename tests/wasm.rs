@@ -5,6 +5,7 @@
 #![cfg(target_arch = "wasm32")]
 
 use serde_json::Value;
+use siglip::tokenizer::TokenizerFiles;
 use siglip::{format, preprocess, weights::Weights, Classifier, Siglip, StorageDtype};
 use wasm_bindgen_test::*;
 
@@ -13,10 +14,21 @@ wasm_bindgen_test_configure!(run_in_browser);
 struct Fixture {
     config: &'static str,
     preprocessor: &'static str,
-    tokenizer: &'static str,
+    spiece_model: &'static [u8],
+    tokenizer_config: &'static [u8],
     weights: &'static [u8],
     reference: &'static str,
     pixels: &'static [(&'static str, &'static [u8])],
+}
+
+impl Fixture {
+    fn tokenizer(&self) -> TokenizerFiles<'static> {
+        TokenizerFiles {
+            spiece_model: Some(self.spiece_model),
+            tokenizer_json: None,
+            tokenizer_config: Some(self.tokenizer_config),
+        }
+    }
 }
 
 macro_rules! fixture {
@@ -24,7 +36,8 @@ macro_rules! fixture {
         Fixture {
             config: include_str!(concat!("fixtures/", $dir, "/config.json")),
             preprocessor: include_str!(concat!("fixtures/", $dir, "/preprocessor_config.json")),
-            tokenizer: include_str!(concat!("fixtures/", $dir, "/tokenizer.json")),
+            spiece_model: include_bytes!(concat!("fixtures/", $dir, "/spiece.model")),
+            tokenizer_config: include_bytes!(concat!("fixtures/", $dir, "/tokenizer_config.json")),
             weights: include_bytes!(concat!("fixtures/", $dir, "/model.safetensors")),
             reference: include_str!(concat!("fixtures/", $dir, "/reference.json")),
             pixels: &[
@@ -68,7 +81,7 @@ fn cosine(a: &[f32], b: &[f32]) -> f32 {
 
 #[wasm_bindgen_test]
 fn built_with_simd128() {
-    assert!(cfg!(target_feature = "simd128"), "the wasm build must enable simd128 (.cargo/config.toml)");
+    const { assert!(cfg!(target_feature = "simd128"), "the wasm build must enable simd128 (.cargo/config.toml)") };
 }
 
 /// The variants of build.sh: `threads` (with atomics, shared memory) is the only one with both
@@ -77,7 +90,10 @@ fn built_with_simd128() {
 fn built_as_a_consistent_variant() {
     assert_eq!(cfg!(feature = "threads"), cfg!(target_feature = "atomics"));
     if cfg!(feature = "threads") {
-        assert!(cfg!(target_feature = "relaxed-simd"), "the threads build uses relaxed SIMD");
+        #[allow(clippy::assertions_on_constants)]
+        {
+            assert!(cfg!(target_feature = "relaxed-simd"), "the threads build uses relaxed SIMD");
+        }
     } else {
         assert_eq!(rayon::current_num_threads(), 1);
     }
@@ -87,7 +103,7 @@ fn built_as_a_consistent_variant() {
 fn f32_logits_match_reference_in_the_browser() {
     for f in fixtures() {
         let r: Value = serde_json::from_str(f.reference).unwrap();
-        let model = Siglip::from_hf(f.config, Some(f.preprocessor), f.tokenizer.as_bytes(), f.weights).unwrap();
+        let model = Siglip::from_hf(f.config, Some(f.preprocessor), f.tokenizer(), f.weights).unwrap();
         let texts = model.embed_texts(&strings(&r["texts"])).unwrap();
         // Model parity from the reference's own pixels (JPEG included).
         for (file, png) in f.pixels {
@@ -119,7 +135,7 @@ fn packed_q8_loads_and_stays_close_in_the_browser() {
     for f in fixtures() {
         let r: Value = serde_json::from_str(f.reference).unwrap();
         let w = Weights::parse(f.weights).unwrap();
-        let bytes = format::pack(&w, StorageDtype::Q8, f.config, Some(f.preprocessor), f.tokenizer).unwrap();
+        let bytes = format::pack(&w, StorageDtype::Q8, f.config, Some(f.preprocessor), f.tokenizer()).unwrap();
         let model = Siglip::from_packed(&bytes).unwrap();
         let texts = model.embed_texts(&strings(&r["texts"])).unwrap();
         let want: Vec<Vec<f32>> = r["text_embeds"].as_array().unwrap().iter().map(floats).collect();
@@ -137,11 +153,20 @@ fn packed_q8_loads_and_stays_close_in_the_browser() {
 fn bad_input_is_an_error_not_a_panic() {
     let f = fixture!("tiny-224");
     assert!(Siglip::from_packed(&f.weights[..1000]).is_err());
-    let model = Siglip::from_hf(f.config, Some(f.preprocessor), f.tokenizer.as_bytes(), f.weights).unwrap();
+    let model = Siglip::from_hf(f.config, Some(f.preprocessor), f.tokenizer(), f.weights).unwrap();
     let mut classifier = Classifier::new(model);
     assert!(classifier.classify_bytes(b"not an image", &["cat".into()]).is_err());
     assert!(classifier.classify_bytes(IMAGES[0].1, &[]).is_err());
     assert!(classifier.classify_bytes(IMAGES[0].1, &["cat".into()]).is_ok());
+}
+
+#[path = "common/tokenizer_cases.rs"]
+mod tokenizer_cases;
+
+#[wasm_bindgen_test]
+fn tokenizer_corpus_matches_transformers() {
+    tokenizer_cases::corpus_matches_transformers();
+    tokenizer_cases::equivalences_hold();
 }
 
 #[path = "common/kernel_cases.rs"]

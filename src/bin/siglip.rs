@@ -16,6 +16,7 @@ mod cli {
     use std::time::Instant;
 
     use clap::{Parser, Subcommand};
+    use siglip::tokenizer::TokenizerFiles;
     use siglip::{format, weights::Weights, Classifier, Error, Result, Siglip, StorageDtype, TextMasking};
 
     #[derive(Parser)]
@@ -137,26 +138,44 @@ mod cli {
     struct HfFiles {
         config: String,
         preprocessor: Option<String>,
-        tokenizer: String,
+        spiece_model: Option<Vec<u8>>,
+        tokenizer_json: Option<Vec<u8>>,
+        tokenizer_config: Option<Vec<u8>>,
         weights: Vec<u8>,
     }
 
-    fn read_hf(dir: &Path) -> Result<HfFiles> {
-        let tokenizer_path = dir.join("tokenizer.json");
-        let spm_path = dir.join("spiece.model");
-        let tokenizer = if tokenizer_path.exists() {
-            read_text(&tokenizer_path)?
-        } else if spm_path.exists() {
-            // google/siglip-* ship only the SentencePiece model: convert it here.
-            siglip::spm::SpmModel::parse(&read(&spm_path)?)?.to_tokenizer_json()?
+    impl HfFiles {
+        fn tokenizer(&self) -> TokenizerFiles<'_> {
+            TokenizerFiles {
+                spiece_model: self.spiece_model.as_deref(),
+                tokenizer_json: self.tokenizer_json.as_deref(),
+                tokenizer_config: self.tokenizer_config.as_deref(),
+            }
+        }
+    }
+
+    fn read_optional(path: &Path) -> Result<Option<Vec<u8>>> {
+        if path.exists() {
+            read(path).map(Some)
         } else {
-            return Err(Error::Tokenizer(format!("{} has neither tokenizer.json nor spiece.model", dir.display())));
-        };
+            Ok(None)
+        }
+    }
+
+    fn read_hf(dir: &Path) -> Result<HfFiles> {
+        // google/siglip-* ship spiece.model (what SiglipTokenizer reads); others a tokenizer.json.
+        let spiece_model = read_optional(&dir.join("spiece.model"))?;
+        let tokenizer_json = read_optional(&dir.join("tokenizer.json"))?;
+        if spiece_model.is_none() && tokenizer_json.is_none() {
+            return Err(Error::Tokenizer(format!("{} has neither spiece.model nor tokenizer.json", dir.display())));
+        }
         let preprocessor_path = dir.join("preprocessor_config.json");
         Ok(HfFiles {
             config: read_text(&dir.join("config.json"))?,
             preprocessor: if preprocessor_path.exists() { Some(read_text(&preprocessor_path)?) } else { None },
-            tokenizer,
+            spiece_model,
+            tokenizer_json,
+            tokenizer_config: read_optional(&dir.join("tokenizer_config.json"))?,
             weights: read(&dir.join("model.safetensors"))?,
         })
     }
@@ -164,7 +183,7 @@ mod cli {
     fn load(args: &ModelArgs) -> Result<Siglip> {
         let mut model = if args.model.is_dir() {
             let f = read_hf(&args.model)?;
-            Siglip::from_hf(&f.config, f.preprocessor.as_deref(), f.tokenizer.as_bytes(), &f.weights)?
+            Siglip::from_hf(&f.config, f.preprocessor.as_deref(), f.tokenizer(), &f.weights)?
         } else {
             Siglip::from_packed_owned(read(&args.model)?)?
         };
@@ -184,10 +203,10 @@ mod cli {
                 let dtype = StorageDtype::parse(&dtype)?;
                 let f = read_hf(&hf_dir)?;
                 // Loading the model checks every tensor the packed file will need.
-                let model = Siglip::from_hf(&f.config, f.preprocessor.as_deref(), f.tokenizer.as_bytes(), &f.weights)?;
+                let model = Siglip::from_hf(&f.config, f.preprocessor.as_deref(), f.tokenizer(), &f.weights)?;
                 drop(model);
                 let weights = Weights::parse(&f.weights)?;
-                let bytes = format::pack(&weights, dtype, &f.config, f.preprocessor.as_deref(), &f.tokenizer)?;
+                let bytes = format::pack(&weights, dtype, &f.config, f.preprocessor.as_deref(), f.tokenizer())?;
                 // Check the result loads before reporting success.
                 Siglip::from_packed(&bytes)?;
                 std::fs::write(&output, &bytes).map_err(|e| Error::io(&output, e))?;

@@ -24,8 +24,21 @@ pub fn reference(name: &str) -> Value {
 pub struct HfFiles {
     pub config: String,
     pub preprocessor: Option<String>,
-    pub tokenizer: String,
+    pub spiece_model: Vec<u8>,
+    pub tokenizer_json: String,
+    pub tokenizer_config: String,
     pub weights: Vec<u8>,
+}
+
+impl HfFiles {
+    /// The tokenizer files as `SiglipTokenizer` reads them: spiece.model and the config.
+    pub fn tokenizer(&self) -> siglip::tokenizer::TokenizerFiles<'_> {
+        siglip::tokenizer::TokenizerFiles {
+            spiece_model: Some(&self.spiece_model),
+            tokenizer_json: Some(self.tokenizer_json.as_bytes()),
+            tokenizer_config: Some(self.tokenizer_config.as_bytes()),
+        }
+    }
 }
 
 pub fn hf_files(name: &str) -> HfFiles {
@@ -33,14 +46,16 @@ pub fn hf_files(name: &str) -> HfFiles {
     HfFiles {
         config: std::fs::read_to_string(dir.join("config.json")).unwrap(),
         preprocessor: std::fs::read_to_string(dir.join("preprocessor_config.json")).ok(),
-        tokenizer: std::fs::read_to_string(dir.join("tokenizer.json")).unwrap(),
+        spiece_model: std::fs::read(dir.join("spiece.model")).unwrap(),
+        tokenizer_json: std::fs::read_to_string(dir.join("tokenizer.json")).unwrap(),
+        tokenizer_config: std::fs::read_to_string(dir.join("tokenizer_config.json")).unwrap(),
         weights: std::fs::read(dir.join("model.safetensors")).unwrap(),
     }
 }
 
 pub fn load_hf(name: &str) -> Siglip {
     let f = hf_files(name);
-    Siglip::from_hf(&f.config, f.preprocessor.as_deref(), f.tokenizer.as_bytes(), &f.weights).unwrap()
+    Siglip::from_hf(&f.config, f.preprocessor.as_deref(), f.tokenizer(), &f.weights).unwrap()
 }
 
 pub fn floats(v: &Value) -> Vec<f32> {
