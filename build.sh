@@ -140,6 +140,9 @@ build_wasm() {
 test_native() {
   log "native tests"
   cargo test --release
+  # The unit tests again in a debug build, where integer overflow panics: header arithmetic
+  # on untrusted files must be checked, not wrap silently as it would in release.
+  cargo test --lib
 }
 
 # wasm-bindgen-test in headless Chromium, once per variant in SIGLIP_WASM_TEST_VARIANTS (default

@@ -307,6 +307,35 @@ impl SiglipConfig {
                 v.image_size, v.patch_size
             )));
         }
+        let tokens = (v.image_size / v.patch_size).pow(2);
+        if tokens > MAX_IMAGE_TOKENS {
+            return Err(Error::Config(format!(
+                "image_size {} at patch_size {} makes {tokens} patches per image; at most {MAX_IMAGE_TOKENS} are supported",
+                v.image_size, v.patch_size
+            )));
+        }
+        let calls = [
+            ("an image", 1, tokens, v.hidden_size, v.intermediate_size, v.num_attention_heads),
+            (
+                "a batch of texts",
+                TEXT_BATCH,
+                t.max_position_embeddings,
+                t.hidden_size,
+                t.intermediate_size,
+                t.num_attention_heads,
+            ),
+        ];
+        for (what, batch, tokens, hidden, intermediate, heads) in calls {
+            let bytes = encoder_call_bytes(batch, tokens, hidden, intermediate, heads);
+            if bytes > MAX_CALL_BYTES {
+                return Err(Error::Config(format!(
+                    "embedding {what} would need about {:.1} GB of working memory (at most {:.1} GB is allowed); \
+                     the config's sizes are not a usable SigLIP",
+                    bytes as f64 / 1e9,
+                    MAX_CALL_BYTES as f64 / 1e9
+                )));
+            }
+        }
         if self.preprocess.size != v.image_size {
             return Err(Error::Config(format!(
                 "the image processor resizes to {} but the vision tower expects {}",
@@ -321,6 +350,23 @@ impl SiglipConfig {
         }
         Ok(())
     }
+}
+
+/// Most patches one image may have: 4096 (1024 px at patch 16; so400m at 384 px has 729).
+pub const MAX_IMAGE_TOKENS: usize = 4096;
+/// Most working memory one forward call may need, by [`encoder_call_bytes`]: 1 GiB.
+pub const MAX_CALL_BYTES: u128 = 1 << 30;
+/// Texts per forward call (`Siglip::embed_texts` batches labels this many at a time).
+pub const TEXT_BATCH: usize = 16;
+
+/// An estimate of the f32 working memory of one encoder layer on `batch` sequences of
+/// `tokens`: the residual stream, q, k, v and the attention context (5 × hidden), the MLP's
+/// hidden layer before and after its activation (2 × intermediate), and the attention scores
+/// and probabilities of all heads (2 × heads × tokens²). Base-224 needs 12 MB per image,
+/// so400m-384 110 MB, large-512 190 MB.
+pub fn encoder_call_bytes(batch: usize, tokens: usize, hidden: usize, intermediate: usize, heads: usize) -> u128 {
+    let (b, t) = (batch as u128, tokens as u128);
+    4 * b * (t * (5 * hidden as u128 + 2 * intermediate as u128) + 2 * heads as u128 * t * t)
 }
 
 fn parse_preprocess(json: &str, image_size: usize) -> Result<PreprocessConfig> {
@@ -388,6 +434,31 @@ mod tests {
         assert!(matches!(SiglipConfig::from_json(bad_heads, None), Err(Error::Config(_))));
         let huge = r#"{"model_type":"siglip","vision_config":{"hidden_size":100000000}}"#;
         assert!(matches!(SiglipConfig::from_json(huge, None), Err(Error::Config(_))));
+    }
+
+    #[test]
+    fn rejects_configs_whose_calls_cost_too_much() {
+        // A ~20 MB crafted checkpoint: tiny widths, 65,536 patches per image (~17 GB of
+        // attention scores for one head).
+        let patches = r#"{"model_type":"siglip","text_config":{"projection_size":32},
+            "vision_config":{"hidden_size":32,"intermediate_size":32,"num_attention_heads":1,
+                             "image_size":4096,"patch_size":16}}"#;
+        let err = SiglipConfig::from_json(patches, None).unwrap_err();
+        assert!(err.to_string().contains("65536 patches"), "{err}");
+        // Allowed patches, but one head per dimension: ~550 GB of scores.
+        let heads = r#"{"model_type":"siglip","text_config":{"projection_size":16384},
+            "vision_config":{"hidden_size":16384,"intermediate_size":16,"num_attention_heads":16384,
+                             "image_size":1024,"patch_size":16}}"#;
+        let err = SiglipConfig::from_json(heads, None).unwrap_err();
+        assert!(err.to_string().contains("GB of working memory"), "{err}");
+        // Text: 4096 positions and 4096 heads in a batch of 16.
+        let text = r#"{"model_type":"siglip","text_config":{"hidden_size":4096,"num_attention_heads":4096,
+            "max_position_embeddings":4096}}"#;
+        assert!(SiglipConfig::from_json(text, None).unwrap_err().to_string().contains("a batch of texts"));
+        // The real checkpoints are far inside the bounds (hand-computed figures above).
+        assert_eq!(encoder_call_bytes(1, 196, 768, 3072, 12), 11_515_392);
+        assert!(encoder_call_bytes(1, 729, 1152, 4304, 16) < 120_000_000);
+        assert!(encoder_call_bytes(1, 1024, 1024, 4096, 16) < 200_000_000);
     }
 
     #[test]

@@ -24,6 +24,9 @@ pub enum Error {
     /// The caller asked for something that cannot be answered (no labels, an empty label, ...).
     #[error("invalid input: {0}")]
     Input(String),
+    /// Memory for the model or a computation could not be allocated.
+    #[error("out of memory: {0}")]
+    Memory(String),
     /// A tensor operation failed; this is a bug or an exhausted allocator, not bad input.
     #[error("tensor operation failed: {0}")]
     Candle(#[from] candle_core::Error),
@@ -46,6 +49,7 @@ impl Error {
             Error::Tokenizer(_) => "TokenizerError",
             Error::Image(_) => "ImageError",
             Error::Input(_) => "InputError",
+            Error::Memory(_) => "MemoryError",
             Error::Candle(_) => "ComputeError",
             Error::Io { .. } => "IoError",
         }

@@ -30,7 +30,7 @@ pub mod tokenizer;
 pub mod weights;
 
 #[cfg(target_arch = "wasm32")]
-mod wasm;
+pub mod wasm;
 
 pub use classifier::{Classifier, LabelScore, Ranked};
 pub use config::SiglipConfig;

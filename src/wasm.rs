@@ -72,7 +72,7 @@ impl ModelBuffer {
     pub fn new(len: usize) -> Result<ModelBuffer, JsValue> {
         let mut bytes = Vec::new();
         bytes.try_reserve_exact(len).map_err(|_| {
-            js_error(Error::Input(format!("not enough memory for a {:.0} MB model file", len as f64 / 1e6)))
+            js_error(Error::Memory(format!("not enough memory for a {:.0} MB model file", len as f64 / 1e6)))
         })?;
         bytes.resize(len, 0);
         Ok(ModelBuffer { bytes })

@@ -132,8 +132,7 @@ impl<'a> Weights<'a> {
     /// A scalar stored as a 1-element tensor (any shape with one element).
     pub fn scalar(&self, name: &str) -> Result<f32> {
         let view = self.view(name)?;
-        let n: usize = view.shape().iter().product();
-        if n != 1 {
+        if checked_product(view.shape()) != Some(1) {
             return Err(Error::tensor(name, format!("expected one value, found shape {:?}", view.shape())));
         }
         Ok(floats(name, view.dtype(), view.data())?[0])
@@ -157,8 +156,10 @@ impl<'a> Weights<'a> {
     pub fn matrix(&self, name: &str, rows: usize, cols: usize) -> Result<Matrix> {
         if let Ok(view) = self.st.tensor(name) {
             let shape = view.shape();
-            let flat: usize = shape.iter().skip(1).product();
-            if shape.len() < 2 || shape[0] != rows || flat != cols {
+            // Header dimensions are untrusted: `[0, 2^40, 2^40]` is a valid empty tensor whose
+            // trailing dims overflow a plain product.
+            let flat = checked_product(shape.get(1..).unwrap_or_default());
+            if shape.len() < 2 || shape[0] != rows || flat != Some(cols) {
                 return Err(Error::tensor(
                     name,
                     format!("expected a [{rows}, {cols}] matrix, found shape {shape:?} (is this the right model?)"),
@@ -215,6 +216,11 @@ impl<'a> Weights<'a> {
     }
 }
 
+/// The product of dimensions, or `None` if it overflows.
+fn checked_product(dims: &[usize]) -> Option<usize> {
+    dims.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d))
+}
+
 fn check_finite(name: &str, values: &[f32]) -> Result<()> {
     match values.iter().position(|v| !v.is_finite()) {
         None => Ok(()),
@@ -234,4 +240,26 @@ fn floats(name: &str, dtype: Dtype, bytes: &[u8]) -> Result<Vec<f32>> {
     };
     check_finite(name, &values)?;
     Ok(values)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A header whose trailing dimensions overflow a product (the tensor itself is empty, so
+    /// safetensors accepts it): an error naming the tensor, never an overflow.
+    #[test]
+    fn overflowing_header_dimensions_are_errors() {
+        let huge = 1usize << 40;
+        let header = format!(r#"{{"x":{{"dtype":"F32","shape":[0,{huge},{huge}],"data_offsets":[0,0]}}}}"#);
+        let mut file = (header.len() as u64).to_le_bytes().to_vec();
+        file.extend_from_slice(header.as_bytes());
+        let w = Weights::parse(&file).unwrap(); // safetensors accepts it: it holds no values
+        let err = w.matrix("x", 0, 16).err().unwrap();
+        assert!(err.to_string().contains("`x`"), "{err}");
+        assert!(w.scalar("x").is_err());
+        assert_eq!(checked_product(&[huge, huge]), None);
+        assert_eq!(checked_product(&[0, huge, huge]), Some(0));
+        assert_eq!(checked_product(&[]), Some(1));
+    }
 }

@@ -90,3 +90,31 @@ fn hf_checkpoint_is_refused_as_packed_file() {
     let err = Siglip::from_packed(&f.weights).err().unwrap();
     assert!(err.to_string().contains("siglip quantize"), "{err}");
 }
+
+/// docs/format.md's storage rules, read back from packed files with the safetensors crate.
+#[test]
+fn packed_dtypes_are_as_documented() {
+    use safetensors::{Dtype, SafeTensors};
+    let cases = [
+        ("vision_model.embeddings.patch_embedding.weight", Dtype::F16),
+        ("vision_model.embeddings.position_embedding.weight", Dtype::F16),
+        ("text_model.embeddings.position_embedding.weight", Dtype::F16),
+        ("vision_model.encoder.layers.0.layer_norm1.weight", Dtype::F32),
+        ("vision_model.encoder.layers.0.self_attn.q_proj.bias", Dtype::F32),
+        ("vision_model.head.mlp.fc1.weight", Dtype::F32),
+        ("logit_scale", Dtype::F32),
+    ];
+    for dtype in [StorageDtype::Q8, StorageDtype::Q4, StorageDtype::F16] {
+        let bytes = pack("tiny-224", dtype);
+        let st = SafeTensors::deserialize(&bytes).unwrap();
+        for (name, want) in cases {
+            assert_eq!(st.tensor(name).unwrap().dtype(), want, "{name} in a {dtype:?} file");
+        }
+        let q = "vision_model.encoder.layers.0.mlp.fc1.weight";
+        match dtype {
+            StorageDtype::Q8 => assert_eq!(st.tensor(&format!("{q}.q8")).unwrap().dtype(), Dtype::I8),
+            StorageDtype::Q4 => assert_eq!(st.tensor(&format!("{q}.q4")).unwrap().dtype(), Dtype::U8),
+            _ => assert_eq!(st.tensor(q).unwrap().dtype(), Dtype::F16),
+        }
+    }
+}

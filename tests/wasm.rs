@@ -160,6 +160,18 @@ fn bad_input_is_an_error_not_a_panic() {
     assert!(classifier.classify_bytes(IMAGES[0].1, &["cat".into()]).is_ok());
 }
 
+/// A model buffer that cannot be allocated is a `MemoryError` (the loader then keeps the cached
+/// file and does not retry the download), and the next allocation still works.
+#[wasm_bindgen_test]
+fn failed_allocation_is_a_memory_error() {
+    use wasm_bindgen::JsCast;
+    let err = siglip::wasm::ModelBuffer::new(usize::MAX - 1).err().unwrap();
+    let err: js_sys::Error = err.dyn_into().unwrap();
+    assert_eq!(String::from(err.name()), "MemoryError");
+    assert!(String::from(err.message()).contains("not enough memory"));
+    assert_eq!(siglip::wasm::ModelBuffer::new(1024).unwrap().len(), 1024);
+}
+
 #[path = "common/tokenizer_cases.rs"]
 mod tokenizer_cases;
 
