@@ -4,6 +4,9 @@
 // (CSP, CORS), and fault injection for tests:
 //   /__flaky/PATH   the first request for PATH is cut off halfway; later ones are served
 //   /__slow/PATH    served in small chunks with pauses (to observe progress)
+//   /__badrange/PATH  the first request is cut off halfway; a Range request is then answered
+//                   from byte 0 (with an honest Content-Range): a server that cannot resume
+//   /__requests     JSON list of the requests served so far: [{path, range}]
 // Usage: node scripts/serve.mjs [--root www] [--port 8080] [--host 127.0.0.1] [--cors] [--coi]
 //        [--header "Name: value"]...   Prints "serving http://HOST:PORT/" when ready.
 //   --coi  cross-origin isolation (COOP same-origin, COEP require-corp, and CORP on every
@@ -40,18 +43,25 @@ const TYPES = {
   '.ts': 'text/plain; charset=utf-8', '.map': 'application/json', '.webmanifest': 'application/manifest+json',
 };
 const flakyServed = new Set();
+const badRangeServed = new Set();
+const requestLog = [];
 
 const server = createServer(async (req, res) => {
   try {
     let url = new URL(req.url, 'http://x');
     let pathname = decodeURIComponent(url.pathname);
+    if (pathname === '/__requests') {
+      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify(requestLog));
+      return;
+    }
     let mode = null;
-    for (const m of ['flaky', 'slow']) {
+    for (const m of ['flaky', 'slow', 'badrange']) {
       if (pathname.startsWith(`/__${m}/`)) {
         mode = m;
         pathname = pathname.slice(m.length + 3);
       }
     }
+    requestLog.push({ path: pathname, range: req.headers.range ?? null });
     let file = path.join(root, path.normalize(pathname));
     if (!file.startsWith(root)) {
       res.writeHead(403).end('forbidden');
@@ -87,7 +97,12 @@ const server = createServer(async (req, res) => {
     let end = stat.size - 1;
     let status = 200;
     const range = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
-    if (range) {
+    if (range && mode === 'badrange' && badRangeServed.has(file)) {
+      // Ignores the requested offset: the same length, but from the start of the file.
+      end = Math.min(end, Math.max(0, end - Number(range[1])));
+      status = 206;
+      headers['content-range'] = `bytes 0-${end}/${stat.size}`;
+    } else if (range) {
       start = Number(range[1]);
       end = range[2] ? Math.min(Number(range[2]), end) : end;
       if (start > end) {
@@ -103,8 +118,9 @@ const server = createServer(async (req, res) => {
       res.end();
       return;
     }
-    if (mode === 'flaky' && !flakyServed.has(file)) {
-      flakyServed.add(file);
+    const cutOff = mode === 'flaky' ? flakyServed : mode === 'badrange' ? badRangeServed : null;
+    if (cutOff && !cutOff.has(file)) {
+      cutOff.add(file);
       const half = start + Math.floor((end - start + 1) / 2);
       const stream = createReadStream(file, { start, end: half });
       stream.on('data', (chunk) => res.write(chunk));

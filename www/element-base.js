@@ -63,6 +63,7 @@ export class SiglipElementBase extends HTMLElement {
   #settle = null;
   #loadedSrc = null;
   #token = 0;
+  #releaseTimer = 0;
 
   /** @param {string} css @param {string} markup static markup only, never user data */
   constructor(css, markup) {
@@ -99,7 +100,20 @@ export class SiglipElementBase extends HTMLElement {
   }
 
   connectedCallback() {
+    clearTimeout(this.#releaseTimer);
     if (this.src && this.#loadedSrc !== this.src) this.loadModel();
+  }
+
+  /**
+   * Removed from the page: the worker and the model (hundreds of MB) are freed, unless the
+   * element is only being moved (connected again before the next task). Put back later, it
+   * loads the model again (from the cache).
+   */
+  disconnectedCallback() {
+    clearTimeout(this.#releaseTimer);
+    this.#releaseTimer = setTimeout(() => {
+      if (!this.isConnected) this.dispose();
+    }, 0);
   }
 
   /** Frees the worker and the model; the element loads again when used or when `src` changes. */

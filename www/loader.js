@@ -222,6 +222,12 @@ async function download(url, fetchImpl, sink, onProgress, signal) {
     }
     if (received > 0 && response.status === 200) {
       received = 0; // the server ignored the range: start over
+    } else if (received > 0 && response.status === 206 && !resumesAt(response, received, target)) {
+      // A range other than the one asked for: its bytes cannot be placed. Start over.
+      await response.body?.cancel().catch(() => {});
+      lastError = namedError('NetworkError', `${url}: the server answered a resume with the wrong byte range`);
+      received = 0;
+      continue;
     } else if (!response.ok) {
       const kind = response.status === 404 ? 'not found' : `HTTP ${response.status} ${response.statusText}`;
       if (response.status >= 500 && attempt + 1 < MAX_ATTEMPTS) {
@@ -257,6 +263,14 @@ async function download(url, fetchImpl, sink, onProgress, signal) {
     `could not download the model from ${url} after ${MAX_ATTEMPTS} attempts: ${lastError?.message ?? 'unknown error'}`,
     lastError,
   );
+}
+
+/** Whether a 206 answer continues the download at `offset` (Content-Range `bytes offset-…/total`). */
+function resumesAt(response, offset, target) {
+  const m = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(response.headers.get('content-range') ?? '');
+  if (!m || Number(m[1]) !== offset) return false;
+  const length = target?.view().length;
+  return m[3] === '*' || length === undefined || Number(m[3]) === length;
 }
 
 function sleep(ms, signal) {

@@ -134,6 +134,7 @@ export class SiglipClassifier extends SiglipElementBase {
   disconnectedCallback() {
     document.removeEventListener('paste', this.#onPaste);
     this.#stopCamera();
+    super.disconnectedCallback();
   }
 
   onModelChanged() {

@@ -3,6 +3,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { copyFileSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import {
@@ -202,6 +203,77 @@ test('progress events, a resumed download, and the cached second load without th
   assert.equal(second.detail.fromCache, true);
   assert.deepEqual(second.results.map((r) => r.label).sort(), ['cat', 'dog']);
   assert.deepEqual(problems.filter((p) => !p.includes('404')), []);
+  await page.close();
+});
+
+test('a dropped download resumes with a Range request; a wrong range is refused and it starts over', async () => {
+  const page = await browser.newPage();
+  const problems = watch(page);
+  await page.goto(`${server.url}tests/web/blank.html`);
+  const model = path.join(OUT, path.basename(packedModel('tiny-p14', 'q8')));
+  const bytes = readFileSync(model);
+  const integrity = `sha256-${createHash('sha256').update(bytes).digest('base64')}`;
+  const requests = async (file) =>
+    (await (await fetch(`${server.url}__requests`)).json()).filter((r) => r.path === urlPath(file)).map((r) => r.range);
+  for (const mode of ['flaky', 'badrange']) {
+    // A copy per mode: a URL nothing has cached or served yet.
+    const own = path.join(OUT, `tiny-p14-${mode}-test.safetensors`);
+    copyFileSync(model, own);
+    const length = await page.evaluate(
+      async ([src, integrity]) => {
+        const { fetchModel } = await import('/www/loader.js');
+        const { target } = await fetchModel(src, { integrity }); // an IntegrityError if a byte is wrong
+        return target.view().length;
+      },
+      [`/__${mode}${urlPath(own)}`, integrity],
+    );
+    assert.equal(length, bytes.length);
+    const ranges = await requests(own);
+    assert.equal(ranges[0], null);
+    assert.match(ranges[1] ?? '', /^bytes=[1-9]\d*-$/, `${mode}: the second request resumes with a Range`);
+    if (mode === 'flaky') assert.equal(ranges.length, 2);
+    // The server answered the Range from byte 0: the loader refused it and fetched it all.
+    else assert.deepEqual(ranges.slice(2), [null]);
+  }
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test('removing an element frees its worker; moving it does not', async () => {
+  const page = await browser.newPage();
+  await page.goto(`${server.url}tests/web/blank.html`);
+  const closed = [];
+  const workers = [];
+  page.on('worker', (w) => {
+    workers.push(w);
+    w.on('close', () => closed.push(w));
+  });
+  for (const tag of ['siglip-classifier', 'siglip-search']) {
+    const before = workers.length;
+    await page.evaluate(
+      async ([tag, src]) => {
+        await import(`/www/${tag}.js`);
+        const el = document.createElement(tag);
+        el.setAttribute('src', src);
+        el.id = 'subject';
+        document.body.append(el);
+        await el.ready;
+        // Moved within the page: the same worker keeps the model.
+        const box = document.createElement('div');
+        document.body.append(box);
+        box.append(el);
+        await new Promise((r) => setTimeout(r, 200));
+        await el.ready;
+      },
+      [tag, q8Model],
+    );
+    assert.equal(workers.length, before + 1, `${tag}: one worker`);
+    assert.equal(closed.length, before, `${tag}: moving the element kept its worker`);
+    await page.evaluate(() => document.getElementById('subject').remove());
+    await page.waitForFunction(() => true); // let the removal's timer run
+    for (let i = 0; i < 50 && closed.length === before; i++) await new Promise((r) => setTimeout(r, 100));
+    assert.equal(closed.length, before + 1, `${tag}: removing the element terminated its worker`);
+  }
   await page.close();
 });
 
