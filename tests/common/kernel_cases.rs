@@ -5,7 +5,7 @@ use siglip::kernels::{self, ActPrecision};
 use siglip::quant::{QuantKind, QuantMatrix};
 
 /// Ragged `(m, k, n)` shapes: partial tiles, partial panels, partial blocks, k not a multiple
-/// of 4, so400m's 4304, a 197-row image batch.
+/// of 4, so400m's 4304, long rows of whole and of ragged blocks, a 197-row image batch.
 pub const SHAPES: &[(usize, usize, usize)] = &[
     (1, 1, 1),
     (3, 31, 5),
@@ -14,6 +14,8 @@ pub const SHAPES: &[(usize, usize, usize)] = &[
     (7, 100, 17),
     (13, 768, 24),
     (2, 4304, 3),
+    (3, 2048, 10),
+    (6, 1057, 9),
     (197, 96, 40),
     (9, 64, 0),
 ];
