@@ -9,8 +9,10 @@
 #                         picks one at run time. SIGLIP_VARIANTS="simd128 relaxed" builds fewer.
 #   ./build.sh serve      build, then serve www/ on http://127.0.0.1:8080/ (cross-origin
 #                         isolated: COOP/COEP, so the threads variant can run)
-#   ./build.sh test       all tests: native (cargo test), wasm in headless Chromium, page tests
+#   ./build.sh test       all tests: native (cargo test), wasm in headless Chromium, page tests,
+#                         then every fuzz target for SIGLIP_FUZZ_SECONDS (20) each
 #   ./build.sh test-native | test-wasm | test-web
+#   ./build.sh fuzz [S]   libFuzzer on every target in fuzz/ for S seconds each (default 60)
 #   ./build.sh pack       build, then `npm pack` the widget into target/
 #   ./build.sh bench      browser benchmark on the full-size random checkpoint (see README)
 #   ./build.sh demo-model build www/models/siglip-base-q8.safetensors from models/siglip-base-patch16-224
@@ -50,6 +52,17 @@ ensure_wasm_tools() {
   if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$want" ]; then
     log "installing wasm-bindgen-cli $want (matches Cargo.lock; takes a few minutes once)"
     cargo install wasm-bindgen-cli --version "$want"
+  fi
+}
+
+# cargo-fuzz, pinned (installed into ~/.cargo/bin once).
+CARGO_FUZZ_VERSION="${SIGLIP_CARGO_FUZZ:-0.13.2}"
+FUZZ_TARGETS="packed hf_checkpoint image spiece tokenizer_json"
+
+ensure_cargo_fuzz() {
+  if [ "$(cargo fuzz --version 2>/dev/null | awk '{print $2}')" != "$CARGO_FUZZ_VERSION" ]; then
+    log "installing cargo-fuzz $CARGO_FUZZ_VERSION (takes a minute or two once)"
+    cargo install cargo-fuzz --version "$CARGO_FUZZ_VERSION" --locked
   fi
 }
 
@@ -184,6 +197,34 @@ test_web() {
   node --test --test-concurrency=1 tests/web/
 }
 
+# libFuzzer on every target in fuzz/ for SECONDS each (ASan, debug assertions), seeded from
+# the fixtures; fails on the first crash (the input is saved under fuzz/artifacts/).
+fuzz() {
+  local seconds="${1:-60}" tc t execs total=0
+  tc="$(nightly_toolchain)"
+  ensure_cargo_fuzz
+  cargo build --release --bin siglip
+  mkdir -p target/fuzz-seeds
+  ./target/release/siglip quantize tests/fixtures/tiny-224 --dtype q8 -o target/fuzz-seeds/tiny-224-q8.safetensors >/dev/null
+  ./target/release/siglip quantize tests/fixtures/tiny-p14 --dtype q4 -o target/fuzz-seeds/tiny-p14-q4.safetensors >/dev/null
+  node fuzz/seeds.mjs target/fuzz-seeds/*.safetensors
+  log "building the fuzz targets ($tc)"
+  (cd fuzz && cargo +"$tc" fuzz build)
+  for t in $FUZZ_TARGETS; do
+    log "fuzzing $t for ${seconds} s"
+    if ! (cd fuzz && cargo +"$tc" fuzz run "$t" -- -max_total_time="$seconds" -timeout=30 -rss_limit_mb=4096 \
+      -max_len=2000000 -print_final_stats=1) >"target/fuzz-$t.log" 2>&1; then
+      tail -n 60 "target/fuzz-$t.log"
+      log "fuzz target $t failed: see target/fuzz-$t.log and fuzz/artifacts/$t/"
+      return 1
+    fi
+    execs="$(awk '/stat::number_of_executed_units/ {print $2}' "target/fuzz-$t.log" | tail -n 1)"
+    total=$((total + ${execs:-0}))
+    printf '    %-16s %12s executions, no crash\n' "$t" "${execs:-?}"
+  done
+  log "fuzzing: $total executions in total, no crash"
+}
+
 case "${1:-build}" in
   build) build_wasm ;;
   serve)
@@ -199,10 +240,11 @@ case "${1:-build}" in
     mkdir -p target
     (cd www && npm pack --pack-destination ../target)
     ;;
-  test) test_native; test_wasm; test_web ;;
+  test) test_native; test_wasm; test_web; fuzz "${SIGLIP_FUZZ_SECONDS:-20}" ;;
   test-native) test_native ;;
   test-wasm) test_wasm ;;
   test-web) test_web ;;
+  fuzz) fuzz "${2:-60}" ;;
   bench)
     # --engines siglip,transformers.js (the default): each engine's prerequisites only when selected.
     engines="siglip,transformers.js"
@@ -231,5 +273,5 @@ case "${1:-build}" in
     mkdir -p www/models
     ./target/release/siglip quantize "$src" --dtype q8 -o www/models/siglip-base-q8.safetensors
     ;;
-  *) echo "usage: $0 [build|serve|pack|test|test-native|test-wasm|test-web|bench|demo-model [HF_DIR]]" >&2; exit 2 ;;
+  *) echo "usage: $0 [build|serve|pack|test|test-native|test-wasm|test-web|fuzz [SECONDS]|bench|demo-model [HF_DIR]]" >&2; exit 2 ;;
 esac

@@ -165,7 +165,17 @@ impl SiglipTokenizer {
             (None, Some(json)) => {
                 let v: Value = serde_json::from_slice(json)
                     .map_err(|e| Error::Tokenizer(format!("tokenizer.json could not be read: {e}")))?;
-                SpmModel::from_tokenizer_json(&v)?
+                let model = SpmModel::from_tokenizer_json(&v)?;
+                // The `tokenizers` crate panics on a malformed `Precompiled` map (found by
+                // fuzzing); one only comes with a SentencePiece model, which is read above.
+                if model.is_none() && has_precompiled(&v["normalizer"]) {
+                    return Err(Error::Tokenizer(
+                        "tokenizer.json has a Precompiled normalizer without a SentencePiece Unigram model; \
+                         this combination is not supported"
+                            .into(),
+                    ));
+                }
+                model
             }
             (None, None) => {
                 return Err(Error::Tokenizer("the checkpoint has neither spiece.model nor tokenizer.json".into()))
@@ -349,6 +359,15 @@ impl SiglipTokenizer {
     }
 }
 
+/// Whether a normalizer (or one inside a `Sequence`) is `Precompiled`.
+fn has_precompiled(normalizer: &Value) -> bool {
+    match normalizer["type"].as_str() {
+        Some("Precompiled") => true,
+        Some("Sequence") => normalizer["normalizers"].as_array().into_iter().flatten().any(has_precompiled),
+        _ => false,
+    }
+}
+
 /// Python's `str.isspace` (what `\s`, `strip()` and `lstrip()` use): Unicode White_Space plus
 /// the information separators U+001C..U+001F.
 fn is_py_space(c: char) -> bool {
@@ -423,6 +442,21 @@ mod tests {
         assert_eq!(canonicalize_l("l'été à Paris — café"), "lété à paris — café");
         assert_eq!(canonicalize_l("!!!"), "");
         assert_eq!(canonicalize_l("a\u{1c}b\u{a0}c"), "a b c");
+    }
+
+    #[test]
+    fn malformed_precompiled_map_is_an_error_not_a_panic() {
+        // Reduced from a fuzzer crash: the tokenizers crate panics on this normalizer.
+        let json = r##"{"version":"1.0","added_tokens":[],"normalizer":{"type":"Sequence","normalizers":[
+            {"type":"Precompiled","precompiled_charsmap":"#not base64"}]},"pre_tokenizer":null,
+            "post_processor":null,"decoder":null,"model":{"type":"WordLevel","vocab":{"</s>":0,"a":1},
+            "unk_token":"</s>"}}"##;
+        let err = SiglipTokenizer::from_json(json.as_bytes(), 64).err().unwrap();
+        assert!(err.to_string().contains("Precompiled"), "{err}");
+        // Without the map the same tokenizer.json loads, through the tokenizers crate.
+        let plain =
+            json.replace(r##"{"type":"Precompiled","precompiled_charsmap":"#not base64"}"##, r#"{"type":"Lowercase"}"#);
+        assert!(SiglipTokenizer::from_json(plain.as_bytes(), 64).is_ok());
     }
 
     #[test]
