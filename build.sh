@@ -10,9 +10,10 @@
 #   ./build.sh serve      build, then serve www/ on http://127.0.0.1:8080/ (cross-origin
 #                         isolated: COOP/COEP, so the threads variant can run)
 #   ./build.sh test       all tests: native (cargo test), wasm in headless Chromium, page tests,
-#                         then every fuzz target for SIGLIP_FUZZ_SECONDS (20) each
+#                         then every fuzz target on SIGLIP_FUZZ_RUNS (500) inputs, seed 1
 #   ./build.sh test-native | test-wasm | test-web
-#   ./build.sh fuzz [S]   libFuzzer on every target in fuzz/ for S seconds each (default 60)
+#   ./build.sh fuzz [S [N]]  libFuzzer on every target in fuzz/ for S seconds each (default
+#                         60), or on N inputs each
 #   ./build.sh pack       build, then `npm pack` the widget into target/
 #   ./build.sh bench      browser benchmark on the full-size random checkpoint (see README)
 #   ./build.sh demo-model build www/models/siglip-base-q8.safetensors from models/siglip-base-patch16-224
@@ -198,9 +199,13 @@ test_web() {
 }
 
 # libFuzzer on every target in fuzz/ for SECONDS each (ASan, debug assertions), seeded from
-# the fixtures; fails on the first crash (the input is saved under fuzz/artifacts/).
+# the fixtures; fails on the first crash (the input is saved under fuzz/artifacts/). With RUNS,
+# each target runs exactly that many inputs instead (what `test` does: a short, bounded run;
+# SIGLIP_FUZZ_SEED fixes libFuzzer's seed, though randomly keyed hash maps still vary coverage).
 fuzz() {
-  local seconds="${1:-60}" tc t execs total=0
+  local seconds="${1:-60}" runs="${2:-}" tc t execs total=0
+  local limit="-max_total_time=$seconds" what="for $seconds s"
+  if [ -n "$runs" ]; then limit="-runs=$runs" what="for $runs inputs"; fi
   tc="$(nightly_toolchain)"
   ensure_cargo_fuzz
   cargo build --release --bin siglip
@@ -211,9 +216,9 @@ fuzz() {
   log "building the fuzz targets ($tc)"
   (cd fuzz && cargo +"$tc" fuzz build)
   for t in $FUZZ_TARGETS; do
-    log "fuzzing $t for ${seconds} s"
-    if ! (cd fuzz && cargo +"$tc" fuzz run "$t" -- -max_total_time="$seconds" -timeout=30 -rss_limit_mb=4096 \
-      -max_len=2000000 -print_final_stats=1) >"target/fuzz-$t.log" 2>&1; then
+    log "fuzzing $t $what"
+    if ! (cd fuzz && RAYON_NUM_THREADS=1 cargo +"$tc" fuzz run "$t" -- "$limit" -seed="${SIGLIP_FUZZ_SEED:-0}" \
+      -timeout=30 -rss_limit_mb=4096 -max_len=2000000 -print_final_stats=1) >"target/fuzz-$t.log" 2>&1; then
       tail -n 60 "target/fuzz-$t.log"
       log "fuzz target $t failed: see target/fuzz-$t.log and fuzz/artifacts/$t/"
       return 1
@@ -240,11 +245,11 @@ case "${1:-build}" in
     mkdir -p target
     (cd www && npm pack --pack-destination ../target)
     ;;
-  test) test_native; test_wasm; test_web; fuzz "${SIGLIP_FUZZ_SECONDS:-20}" ;;
+  test) test_native; test_wasm; test_web; SIGLIP_FUZZ_SEED="${SIGLIP_FUZZ_SEED:-1}" fuzz 0 "${SIGLIP_FUZZ_RUNS:-500}" ;;
   test-native) test_native ;;
   test-wasm) test_wasm ;;
   test-web) test_web ;;
-  fuzz) fuzz "${2:-60}" ;;
+  fuzz) fuzz "${2:-60}" "${3:-}" ;;
   bench)
     # --engines siglip,transformers.js (the default): each engine's prerequisites only when selected.
     engines="siglip,transformers.js"
@@ -273,5 +278,5 @@ case "${1:-build}" in
     mkdir -p www/models
     ./target/release/siglip quantize "$src" --dtype q8 -o www/models/siglip-base-q8.safetensors
     ;;
-  *) echo "usage: $0 [build|serve|pack|test|test-native|test-wasm|test-web|fuzz [SECONDS]|bench|demo-model [HF_DIR]]" >&2; exit 2 ;;
+  *) echo "usage: $0 [build|serve|pack|test|test-native|test-wasm|test-web|fuzz [SECONDS [RUNS]]|bench|demo-model [HF_DIR]]" >&2; exit 2 ;;
 esac
