@@ -22,7 +22,7 @@ use serde_json::Value;
 use tokenizers::Tokenizer;
 
 use crate::error::{Error, Result};
-use crate::spm::{SpmEncoder, SpmModel, SPACE_SYMBOL};
+use crate::spm::{precompiled_normalizers, SpmEncoder, SpmModel, SPACE_SYMBOL};
 
 /// The zero-shot pipeline's default template (`transformers` `ZeroShotImageClassificationPipeline`).
 pub const DEFAULT_TEMPLATE: &str = "This is a photo of {}.";
@@ -168,7 +168,7 @@ impl SiglipTokenizer {
                 let model = SpmModel::from_tokenizer_json(&v)?;
                 // The `tokenizers` crate panics on a malformed `Precompiled` map (found by
                 // fuzzing); one only comes with a SentencePiece model, which is read above.
-                if model.is_none() && has_precompiled(&v["normalizer"]) {
+                if model.is_none() && !precompiled_normalizers(&v["normalizer"]).is_empty() {
                     return Err(Error::Tokenizer(
                         "tokenizer.json has a Precompiled normalizer without a SentencePiece Unigram model; \
                          this combination is not supported"
@@ -356,15 +356,6 @@ impl SiglipTokenizer {
             parts.push((text[start..].to_string(), None));
         }
         parts
-    }
-}
-
-/// Whether a normalizer (or one inside a `Sequence`) is `Precompiled`.
-fn has_precompiled(normalizer: &Value) -> bool {
-    match normalizer["type"].as_str() {
-        Some("Precompiled") => true,
-        Some("Sequence") => normalizer["normalizers"].as_array().into_iter().flatten().any(has_precompiled),
-        _ => false,
     }
 }
 

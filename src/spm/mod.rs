@@ -269,7 +269,11 @@ impl SpmModel {
             pieces.push(Piece { piece, score, kind });
         }
         let mut charsmap = Vec::new();
-        find_charsmap(&json["normalizer"], &mut charsmap)?;
+        for precompiled in precompiled_normalizers(&json["normalizer"]) {
+            let text = precompiled["precompiled_charsmap"].as_str().unwrap_or("");
+            charsmap = base64_decode(text)
+                .ok_or_else(|| Error::Tokenizer("tokenizer.json's precompiled_charsmap is not base64".into()))?;
+        }
         let mut rules = WhitespaceRules::default();
         for pre in [&json["pre_tokenizer"], &json["normalizer"]] {
             if metaspace_never_prepends(pre) {
@@ -347,22 +351,16 @@ fn is_byte_piece(piece: &str) -> bool {
     b.len() == 6 && piece.starts_with("<0x") && piece.ends_with('>') && b[3..5].iter().all(u8::is_ascii_hexdigit)
 }
 
-/// The `precompiled_charsmap` of a `Precompiled` normalizer, alone or inside a `Sequence`.
-fn find_charsmap(normalizer: &Value, out: &mut Vec<u8>) -> Result<()> {
+/// Every `Precompiled` normalizer in a `tokenizer.json` normalizer (itself, or inside
+/// `Sequence`s), in order.
+pub fn precompiled_normalizers(normalizer: &Value) -> Vec<&Value> {
     match normalizer["type"].as_str() {
-        Some("Precompiled") => {
-            let text = normalizer["precompiled_charsmap"].as_str().unwrap_or("");
-            *out = base64_decode(text)
-                .ok_or_else(|| Error::Tokenizer("tokenizer.json's precompiled_charsmap is not base64".into()))?;
-        }
+        Some("Precompiled") => vec![normalizer],
         Some("Sequence") => {
-            for inner in normalizer["normalizers"].as_array().into_iter().flatten() {
-                find_charsmap(inner, out)?;
-            }
+            normalizer["normalizers"].as_array().into_iter().flatten().flat_map(precompiled_normalizers).collect()
         }
-        _ => {}
+        _ => Vec::new(),
     }
-    Ok(())
 }
 
 fn metaspace_never_prepends(v: &Value) -> bool {
