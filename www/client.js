@@ -9,23 +9,73 @@ function toError(e) {
   return err;
 }
 
+/**
+ * The packaged worker. The same-origin case is written out literally so that bundlers see the
+ * pattern and emit the worker; the package loaded from a CDN goes through workerAt.
+ */
+function packagedWorker() {
+  if (new URL('./siglip-worker.js', import.meta.url).origin !== location.origin) {
+    return workerAt(new URL('./siglip-worker.js', import.meta.url).href);
+  }
+  return { worker: new Worker(new URL('./siglip-worker.js', import.meta.url), { type: 'module' }), blob: null };
+}
+
+/**
+ * A worker from `workerUrl`. Browsers only start same-origin worker scripts, so one on another
+ * origin (a CDN) is imported by a tiny same-origin module (a blob URL), which needs CORS on the
+ * CDN; the worker then finds its wasm relative to that URL.
+ */
+function workerAt(workerUrl) {
+  const url = new URL(workerUrl, document.baseURI);
+  if (url.origin === location.origin) return { worker: new Worker(url, { type: 'module' }), blob: null };
+  const blob = URL.createObjectURL(new Blob([`import ${JSON.stringify(url.href)};\n`], { type: 'text/javascript' }));
+  return { worker: new Worker(blob, { type: 'module' }), blob };
+}
+
+/** Why a worker failed, with the fix when the cause is known. */
+function workerFailure(event, workerUrl, started) {
+  const detail = event?.message ? `: ${event.message}` : '';
+  if (started) return toError({ name: 'WorkerError', message: `the model worker crashed${detail}` });
+  let message = `the model worker failed to start (${workerUrl ?? new URL('./siglip-worker.js', import.meta.url).href})${detail}`;
+  if (!workerUrl && import.meta.url.includes('/.vite/deps/')) {
+    message +=
+      ". Vite's dependency pre-bundling moved siglip-web away from its worker file: add the plugin" +
+      " (`import siglip from 'siglip-web/vite'; plugins: [siglip()]`) or `optimizeDeps: { exclude: ['siglip-web'] }` to vite.config";
+  }
+  return toError({ name: 'WorkerError', message });
+}
+
+/** One worker and the requests in flight to it. */
 export class SiglipClient {
   #worker;
+  #blob = null;
   #nextId = 1;
   #pending = new Map();
-  #load = null; // {url, integrity, promise}
-  #disposed = false;
+  #started = false; // whether the worker ever answered
+  #dead = null; // the Error every request gets once the worker died or was disposed
+  #onDead;
 
-  constructor() {
-    this.#worker = new Worker(new URL('./siglip-worker.js', import.meta.url), { type: 'module' });
+  /** @param {{workerUrl?: string, onDead?: (err: Error) => void}} [options] */
+  constructor({ workerUrl, onDead } = {}) {
+    this.#onDead = onDead;
+    ({ worker: this.#worker, blob: this.#blob } = workerUrl ? workerAt(workerUrl) : packagedWorker());
     this.#worker.onmessage = (event) => this.#onMessage(event.data);
+    // A worker script that does not load, or an error nothing caught, ends the worker: every
+    // request in flight and every later one fails with it (none is left waiting).
     this.#worker.onerror = (event) => {
       event.preventDefault?.();
-      this.#failAll(toError({ name: 'WorkerError', message: event.message || 'the model worker failed to start' }));
+      this.#die(workerFailure(event, workerUrl, this.#started));
     };
+    this.#worker.onmessageerror = () => this.#die(toError({ name: 'WorkerError', message: 'a message from the model worker could not be read' }));
+  }
+
+  /** False once the worker died or was disposed. */
+  get alive() {
+    return this.#dead === null;
   }
 
   #onMessage(msg) {
+    this.#started = true;
     const entry = this.#pending.get(msg?.id);
     if (!entry) return;
     if (msg.type === 'progress') {
@@ -37,13 +87,18 @@ export class SiglipClient {
     else entry.reject(toError(msg.error));
   }
 
-  #failAll(err) {
+  #die(err) {
+    if (this.#dead) return;
+    this.#dead = err;
+    this.#worker.terminate();
+    if (this.#blob) URL.revokeObjectURL(this.#blob);
     for (const entry of this.#pending.values()) entry.reject(err);
     this.#pending.clear();
+    this.#onDead?.(err);
   }
 
   #request(type, payload = {}, transfer = [], onProgress) {
-    if (this.#disposed) return Promise.reject(toError({ name: 'StateError', message: 'this classifier was disposed' }));
+    if (this.#dead) return Promise.reject(this.#dead);
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
       this.#pending.set(id, { resolve, reject, onProgress });
@@ -52,28 +107,16 @@ export class SiglipClient {
   }
 
   /**
-   * Loads a model file once: calls for the same URL and options while (or after) it loads share
-   * one promise. `variant` picks the wasm build ('auto', 'simd128', 'relaxed', 'threads'); a
-   * worker runs one build, chosen by its first load.
+   * Loads a model file into the worker (replacing any model it holds). `variant` picks the
+   * wasm build ('auto', 'simd128', 'relaxed', 'threads'); a worker runs one build, chosen by
+   * its first load. `wasmUrl`: a directory laid out like the package (`pkg/siglip_bg.wasm`, ...).
    * @returns {Promise<{info: object, fromCache: boolean, simd: boolean, build: {variant: string, simd: string, threads: number}, ms: number}>}
    */
-  load(url, { integrity, onProgress, variant = 'auto' } = {}) {
+  load(url, { integrity, onProgress, variant = 'auto', wasmUrl } = {}) {
     const absolute = new URL(url, document.baseURI).href;
-    const same = this.#load;
-    if (same && same.url === absolute && same.integrity === integrity && same.variant === variant) {
-      if (onProgress) same.listeners.add(onProgress);
-      return same.promise;
-    }
-    const listeners = new Set(onProgress ? [onProgress] : []);
-    const promise = this.#request('load', { url: absolute, integrity, variant }, [], (p) => {
-      for (const l of listeners) l(p);
-    });
-    const entry = { url: absolute, integrity, variant, promise, listeners };
-    this.#load = entry;
-    promise.catch(() => {
-      if (this.#load === entry) this.#load = null; // a failed load can be retried
-    });
-    return promise;
+    let wasm = wasmUrl ? new URL(wasmUrl, document.baseURI).href : undefined;
+    if (wasm && !wasm.endsWith('/')) wasm += '/'; // a directory
+    return this.#request('load', { url: absolute, integrity, variant, wasmUrl: wasm }, [], onProgress);
   }
 
   async classify(image, labels, template) {
@@ -126,12 +169,119 @@ export class SiglipClient {
     return this.#request('stats');
   }
 
+  /** Terminates the worker; requests in flight fail with an AbortError. */
   dispose() {
-    if (this.#disposed) return;
-    this.#disposed = true;
-    this.#worker.terminate();
-    this.#failAll(toError({ name: 'AbortError', message: 'the classifier was disposed' }));
-    this.#load = null;
+    this.#die(toError({ name: 'AbortError', message: 'the classifier was disposed' }));
+  }
+}
+
+// ---- One model per page ----------------------------------------------------------------
+
+/** Open models by what identifies them: {key, client, refs, loaded, listeners}. */
+const models = new Map();
+
+/**
+ * A use of a model that everything on the page asking for the same file with the same options
+ * (`src`, `integrity`, `variant`, `workerUrl`, `wasmUrl`) shares: one worker, one download, one
+ * copy in memory. Each `openModel` is one reference; {@link ModelHandle.release} drops it and the
+ * last one terminates the worker.
+ * @param {{src: string, integrity?: string, variant?: string, workerUrl?: string, wasmUrl?: string,
+ *          onProgress?: (p: object) => void}} options
+ */
+export function openModel({ src, integrity, variant = 'auto', workerUrl, wasmUrl, onProgress }) {
+  const abs = (u) => (u ? new URL(u, document.baseURI).href : '');
+  const key = JSON.stringify([abs(src), integrity ?? '', variant, abs(workerUrl), abs(wasmUrl)]);
+  let shared = models.get(key);
+  if (!shared) {
+    const forget = () => {
+      if (models.get(key) === shared) models.delete(key);
+    };
+    const listeners = new Set();
+    const client = new SiglipClient({ workerUrl: abs(workerUrl) || undefined, onDead: forget });
+    shared = { key, client, refs: 0, listeners, loaded: null, progress: null };
+    const onLoadProgress = (p) => {
+      shared.progress = p;
+      listeners.forEach((l) => l(p));
+    };
+    shared.loaded = client.load(src, { integrity, variant, wasmUrl, onProgress: onLoadProgress });
+    // A model that failed to load is not shared: the next open tries again.
+    shared.loaded.catch(() => {
+      forget();
+      client.dispose();
+    });
+    models.set(key, shared);
+  }
+  return new ModelHandle(shared, onProgress);
+}
+
+/** How many models the page holds open (for tests and diagnostics). */
+export function openModelCount() {
+  return models.size;
+}
+
+/** One reference to a shared model (see {@link openModel}), with the worker client's methods. */
+export class ModelHandle {
+  #shared;
+  #onProgress;
+  #pending = new Set();
+  #released = false;
+
+  constructor(shared, onProgress) {
+    this.#shared = shared;
+    this.#onProgress = onProgress;
+    shared.refs++;
+    if (onProgress) {
+      shared.listeners.add(onProgress);
+      // Joining a load under way or done: the latest progress, so a progress bar starts right.
+      const last = shared.progress;
+      if (last) queueMicrotask(() => this.#released || onProgress(last));
+    }
+    /** Resolves with the load result, or rejects with why the model could not be loaded. */
+    this.ready = shared.loaded;
+  }
+
+  /** False once released, or once the worker behind it died. */
+  get alive() {
+    return !this.#released && this.#shared.client.alive;
+  }
+
+  /** Runs `fn(client)` after the load; rejected at once (AbortError) if released meanwhile. */
+  #use(fn) {
+    if (this.#released) return Promise.reject(toError({ name: 'StateError', message: 'this model was released (dispose() was called)' }));
+    return new Promise((resolve, reject) => {
+      const entry = { reject };
+      this.#pending.add(entry);
+      this.#shared.loaded
+        .then(() => fn(this.#shared.client))
+        .then(resolve, reject)
+        .finally(() => this.#pending.delete(entry));
+    });
+  }
+
+  classify(image, labels, template) { return this.#use((c) => c.classify(image, labels, template)); }
+  score(embedding, labels, template) { return this.#use((c) => c.score(embedding, labels, template)); }
+  embedImage(image) { return this.#use((c) => c.embedImage(image)); }
+  embedText(texts) { return this.#use((c) => c.embedText(texts)); }
+  textEmbeddings(texts) { return this.#use((c) => c.textEmbeddings(texts)); }
+  rankImages(query, images) { return this.#use((c) => c.rankImages(query, images)); }
+  stats() { return this.#use((c) => c.stats()); }
+
+  /**
+   * Drops this reference: its requests still in flight reject with an AbortError (the others'
+   * are untouched), and the last reference terminates the worker and frees the model.
+   */
+  release() {
+    if (this.#released) return;
+    this.#released = true;
+    const aborted = toError({ name: 'AbortError', message: 'the classifier was disposed' });
+    for (const entry of this.#pending) entry.reject(aborted);
+    this.#pending.clear();
+    const shared = this.#shared;
+    if (this.#onProgress) shared.listeners.delete(this.#onProgress);
+    if (--shared.refs === 0) {
+      if (models.get(shared.key) === shared) models.delete(shared.key);
+      shared.client.dispose();
+    }
   }
 }
 

@@ -1,8 +1,9 @@
 // What <siglip-classifier> and <siglip-search> share: the model's lifecycle behind the
-// `src` and `integrity` attributes (a worker client, the `ready` promise, `progress`, `load`
+// `src`, `integrity`, `variant`, `worker-url` and `wasm-url` attributes (a reference to a model
+// shared by the page, see openModel in client.js, the `ready` promise, `progress`, `load`
 // and `error` events, a progress bar and an error box in the shadow DOM) and the styles.
 
-import { SiglipClient } from './client.js';
+import { openModel } from './client.js';
 
 export const baseCss = `
 :host { display: block; font: 14px/1.4 system-ui, -apple-system, "Segoe UI", sans-serif; color: #1d2330;
@@ -55,13 +56,14 @@ function errorOf(err) {
 const megabytes = (n) => `${(n / 1e6).toFixed(1)} MB`;
 
 export class SiglipElementBase extends HTMLElement {
-  static modelAttributes = ['src', 'integrity', 'variant'];
+  static modelAttributes = ['src', 'integrity', 'variant', 'worker-url', 'wasm-url'];
 
-  /** The worker client while a model is loaded or loading (null otherwise). */
+  /** This element's reference to the shared model while one is loaded or loading (else null). */
   client = null;
   #ready = null;
+  #readyState = 'pending'; // of #ready: 'pending' | 'resolved' | 'rejected'
   #settle = null;
-  #loadedSrc = null;
+  #loadedKey = null;
   #token = 0;
   #releaseTimer = 0;
 
@@ -73,7 +75,7 @@ export class SiglipElementBase extends HTMLElement {
     const tpl = document.createElement('template');
     tpl.innerHTML = markup;
     root.append(tpl.content.cloneNode(true));
-    this.#resetReady();
+    this.#newReady();
   }
 
   /** URL of a model file made by `siglip quantize`. */
@@ -92,7 +94,19 @@ export class SiglipElementBase extends HTMLElement {
   get variant() { return this.getAttribute('variant') || 'auto'; }
   set variant(v) { if (v == null) this.removeAttribute('variant'); else this.setAttribute('variant', v); }
 
-  /** Resolves with `{info, fromCache, simd, build, ms, timings}` when the model for the current `src` is loaded. */
+  /** URL of `siglip-worker.js` when it is not next to this module (a CDN, another path). */
+  get workerUrl() { return this.getAttribute('worker-url') || undefined; }
+  set workerUrl(v) { if (v == null) this.removeAttribute('worker-url'); else this.setAttribute('worker-url', v); }
+
+  /** URL of a directory holding the package's `pkg/`, `pkg-relaxed/` and `pkg-threads/` wasm files, when not next to the worker. */
+  get wasmUrl() { return this.getAttribute('wasm-url') || undefined; }
+  set wasmUrl(v) { if (v == null) this.removeAttribute('wasm-url'); else this.setAttribute('wasm-url', v); }
+
+  /**
+   * Settles with the load of the current `src`: resolves with `{info, fromCache, simd, build,
+   * ms, timings}`, or rejects with why it failed and stays rejected until a new load starts
+   * (a new `src`, or a call that needs the model). Pending while no `src` is set.
+   */
   get ready() { return this.#ready; }
 
   attributeChangedCallback(name, oldValue, value) {
@@ -101,13 +115,13 @@ export class SiglipElementBase extends HTMLElement {
 
   connectedCallback() {
     clearTimeout(this.#releaseTimer);
-    if (this.src && this.#loadedSrc !== this.src) this.loadModel();
+    if (this.src && (!this.client || this.#loadedKey !== this.#key())) this.loadModel();
   }
 
   /**
-   * Removed from the page: the worker and the model (hundreds of MB) are freed, unless the
-   * element is only being moved (connected again before the next task). Put back later, it
-   * loads the model again (from the cache).
+   * Removed from the page: this element's reference to the model is released (the last one
+   * frees the worker and hundreds of MB), unless the element is only being moved (connected
+   * again before the next task). Put back later, it loads the model again (from the cache).
    */
   disconnectedCallback() {
     clearTimeout(this.#releaseTimer);
@@ -116,47 +130,65 @@ export class SiglipElementBase extends HTMLElement {
     }, 0);
   }
 
-  /** Frees the worker and the model; the element loads again when used or when `src` changes. */
+  /**
+   * Releases the model (the worker ends when no other element or classifier uses it); `ready`
+   * rejects with an AbortError until the element loads again, when used or when `src` changes.
+   */
   dispose() {
-    this.client?.dispose();
+    this.client?.release();
     this.client = null;
-    this.#loadedSrc = null;
+    this.#loadedKey = null;
     this.#token++;
-    this.#resetReady();
+    this.#settleReady('reject', namedError('AbortError', 'the model was released (dispose() or the element left the page)'));
     this.onModelChanged();
   }
 
   /** Called when the model is replaced or dropped (subclasses forget cached embeddings). */
   onModelChanged() {}
 
-  #resetReady() {
+  #newReady() {
+    this.#readyState = 'pending';
     this.#ready = new Promise((resolve, reject) => {
       this.#settle = { resolve, reject };
     });
     this.#ready.catch(() => {}); // failures are reported through `error`
   }
 
-  /** Waits for the model, starting its load if needed. */
+  /** Settles `ready`; a settled one is replaced, so `ready` always reflects the latest load. */
+  #settleReady(how, value) {
+    if (this.#readyState !== 'pending') this.#newReady();
+    this.#readyState = how === 'resolve' ? 'resolved' : 'rejected';
+    this.#settle[how](value);
+  }
+
+  #key() {
+    return JSON.stringify([this.src, this.integrity, this.variant, this.workerUrl, this.wasmUrl]);
+  }
+
+  /** Waits for the model, starting its load if needed (also after a failed one). */
   async requireReady() {
     if (!this.src) throw namedError('StateError', 'no model: set the `src` attribute to a model file');
-    if (!this.client || this.#loadedSrc !== this.src) this.loadModel();
+    if (!this.client?.alive || this.#loadedKey !== this.#key()) this.loadModel();
     return this.#ready;
+  }
+
+  /** The model handle once loaded (an AbortError if the element let go of it meanwhile). */
+  async requireModel() {
+    await this.requireReady();
+    if (!this.client) throw namedError('AbortError', 'the model was released (dispose() or the element left the page)');
+    return this.client;
   }
 
   loadModel() {
     const src = this.src;
     if (!src) return;
     const token = ++this.#token;
-    if (this.client || this.#loadedSrc !== null) {
-      this.client?.dispose();
-      this.client = null;
-      this.#resetReady();
-    }
+    this.client?.release();
+    this.client = null;
+    // A settled `ready` (the last load's) is replaced by a pending one; a pending one is kept,
+    // so whoever awaits it gets this load's outcome.
+    if (this.#readyState !== 'pending') this.#newReady();
     this.onModelChanged();
-    const client = new SiglipClient();
-    this.client = client;
-    this.#loadedSrc = src;
-    const settle = this.#settle;
     const root = this.shadowRoot;
     const loading = root.querySelector('.loading');
     const progress = root.querySelector('.loading progress');
@@ -165,43 +197,46 @@ export class SiglipElementBase extends HTMLElement {
     progress.removeAttribute('value');
     text.textContent = 'Loading model…';
     this.clearError();
-    client
-      .load(src, {
-        integrity: this.integrity,
-        variant: this.variant,
-        onProgress: ({ loaded, total, fromCache }) => {
-          if (token !== this.#token) return;
-          if (total) {
-            progress.value = loaded / total;
-            const what = fromCache ? 'Reading the cached model' : 'Downloading the model';
-            text.textContent = `${what}… ${Math.floor((100 * loaded) / total)}% (${megabytes(loaded)} of ${megabytes(total)})`;
-          } else {
-            text.textContent = `Downloading the model… ${megabytes(loaded)}`;
-          }
-          this.dispatchEvent(new CustomEvent('progress', { detail: { loaded, total, fromCache } }));
-        },
-      })
-      .then(
-        (result) => {
-          if (token !== this.#token) return;
-          loading.hidden = true;
-          const { info, fromCache, simd, build, ms, timings } = result;
-          const detail = { info, fromCache, simd, build, ms, timings };
-          settle.resolve(detail);
-          this.onModelLoaded(detail);
-          this.dispatchEvent(new CustomEvent('load', { detail }));
-        },
-        (err) => {
-          if (token !== this.#token) return;
-          loading.hidden = true;
-          // A failed load must not poison the next attempt.
-          client.dispose();
-          if (this.client === client) this.client = null;
-          this.#loadedSrc = null;
-          settle.reject(this.fail(err));
-          this.#resetReady();
-        },
-      );
+    const handle = openModel({
+      src,
+      integrity: this.integrity,
+      variant: this.variant,
+      workerUrl: this.workerUrl,
+      wasmUrl: this.wasmUrl,
+      onProgress: ({ loaded, total, fromCache }) => {
+        if (token !== this.#token) return;
+        if (total) {
+          progress.value = loaded / total;
+          const what = fromCache ? 'Reading the cached model' : 'Downloading the model';
+          text.textContent = `${what}… ${Math.floor((100 * loaded) / total)}% (${megabytes(loaded)} of ${megabytes(total)})`;
+        } else {
+          text.textContent = `Downloading the model… ${megabytes(loaded)}`;
+        }
+        this.dispatchEvent(new CustomEvent('progress', { detail: { loaded, total, fromCache } }));
+      },
+    });
+    this.client = handle;
+    this.#loadedKey = this.#key();
+    handle.ready.then(
+      (result) => {
+        if (token !== this.#token) return;
+        loading.hidden = true;
+        const { info, fromCache, simd, build, ms, timings } = result;
+        const detail = { info, fromCache, simd, build, ms, timings };
+        this.#settleReady('resolve', detail);
+        this.onModelLoaded(detail);
+        this.dispatchEvent(new CustomEvent('load', { detail }));
+      },
+      (err) => {
+        if (token !== this.#token) return;
+        loading.hidden = true;
+        // A failed load must not poison the next attempt: the next use loads again.
+        handle.release();
+        if (this.client === handle) this.client = null;
+        this.#loadedKey = null;
+        this.#settleReady('reject', this.fail(err));
+      },
+    );
   }
 
   /** Called once a model is ready. */

@@ -102,12 +102,16 @@ export interface CreateClassifierOptions {
   template?: string;
   /** Which wasm build to run (default `auto`); forcing one this browser cannot run is an error. */
   variant?: WasmVariant;
+  /** URL of `siglip-worker.js` when it is not next to the package's modules (a CDN, another path). */
+  workerUrl?: string;
+  /** URL of a directory laid out like the package (`pkg/siglip_bg.wasm`, `pkg-relaxed/…`, `pkg-threads/…`). */
+  wasmUrl?: string;
   onProgress?: (progress: ProgressDetail) => void;
 }
 
 export declare const DEFAULT_TEMPLATE: string;
 
-/** Loads a model in a Web Worker. */
+/** Loads a model in a Web Worker; calls with the same options share one worker and model. */
 export declare function createClassifier(options: CreateClassifierOptions): Promise<Classifier>;
 
 export declare class Classifier {
@@ -125,7 +129,7 @@ export declare class Classifier {
   embedText(texts: string | readonly string[]): Promise<Float32Array[]>;
   /** Ranks images (sources or embeddings) for a query, best first. */
   rank(query: string, images: ReadonlyArray<ImageSource | Float32Array>): Promise<RankedImage[]>;
-  /** Terminates the worker and frees the model. */
+  /** Releases the model; the worker is freed when nothing else on the page uses it. */
   dispose(): void;
 }
 
@@ -143,9 +147,13 @@ declare class SiglipElementBase extends HTMLElement {
   integrity: string | undefined;
   /** Which wasm build to run (attribute `variant`, default `auto`); changing it reloads. */
   variant: WasmVariant;
-  /** Resolves when the model for the current `src` is loaded. */
+  /** URL of `siglip-worker.js` (attribute `worker-url`), when not next to the package's modules. */
+  workerUrl: string | undefined;
+  /** Directory of the package's `pkg/`, `pkg-relaxed/` and `pkg-threads/` wasm files (attribute `wasm-url`). */
+  wasmUrl: string | undefined;
+  /** Settles with the load of the current `src`; stays rejected after a failure until a new load starts. */
   readonly ready: Promise<LoadDetail>;
-  /** Frees the worker (and the webcam); the element loads again when used. */
+  /** Releases the model (and stops the webcam); the element loads again when used. */
   dispose(): void;
 }
 

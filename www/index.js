@@ -6,35 +6,40 @@
 //
 // Importing this module also defines <siglip-classifier> and <siglip-search>.
 
-import { SiglipClient } from './client.js';
+import { openModel } from './client.js';
 import { DEFAULT_TEMPLATE, SiglipClassifier } from './siglip-classifier.js';
 import { SiglipSearch } from './siglip-search.js';
 
 export { DEFAULT_TEMPLATE, SiglipClassifier, SiglipSearch };
 
 /**
- * Loads a model (a file made by `siglip quantize`) in a Web Worker.
+ * Loads a model (a file made by `siglip quantize`) in a Web Worker. Calls (and elements) with the
+ * same `src`, `integrity`, `variant`, `workerUrl` and `wasmUrl` share one worker and one copy of
+ * the model; each `dispose()` drops one reference and the last one frees it.
  * @param {{src: string, integrity?: string, template?: string, variant?: 'auto' | 'simd128' | 'relaxed' | 'threads',
+ *          workerUrl?: string, wasmUrl?: string,
  *          onProgress?: (p: {loaded: number, total: number | null, fromCache: boolean}) => void}} options
  * @returns {Promise<Classifier>}
  */
 export async function createClassifier(options) {
-  const { src, integrity, template = DEFAULT_TEMPLATE, onProgress, variant = 'auto' } = options ?? {};
+  const { src, integrity, template = DEFAULT_TEMPLATE, onProgress, variant = 'auto', workerUrl, wasmUrl } = options ?? {};
   if (!src) {
     const err = new Error('createClassifier needs `src`: the URL of a model file made by `siglip quantize`');
     err.name = 'StateError';
     throw err;
   }
-  const client = new SiglipClient();
+  const handle = openModel({
+    src,
+    integrity,
+    variant,
+    workerUrl,
+    wasmUrl,
+    onProgress: onProgress ? ({ loaded, total, fromCache }) => onProgress({ loaded, total, fromCache }) : undefined,
+  });
   try {
-    const loaded = await client.load(src, {
-      integrity,
-      variant,
-      onProgress: onProgress ? ({ loaded, total, fromCache }) => onProgress({ loaded, total, fromCache }) : undefined,
-    });
-    return new Classifier(client, loaded, template);
+    return new Classifier(handle, await handle.ready, template);
   } catch (err) {
-    client.dispose();
+    handle.release();
     throw err;
   }
 }
@@ -88,8 +93,11 @@ export class Classifier {
     return this.#client.rankImages(query, images);
   }
 
-  /** Terminates the worker and frees the model. */
+  /**
+   * Releases the model: requests still in flight reject with an AbortError, later ones with a
+   * StateError. The worker and the model are freed when nothing else on the page uses them.
+   */
   dispose() {
-    this.#client.dispose();
+    this.#client.release();
   }
 }

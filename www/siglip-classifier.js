@@ -155,8 +155,8 @@ export class SiglipClassifier extends SiglipElementBase {
   async classify(image, labels = this.#labels) {
     try {
       if (!labels || labels.length === 0) throw namedError('InputError', 'no labels given; add at least one label');
-      await this.requireReady();
-      const { results, embedding, ms } = await this.client.classify(image, labels, this.#template);
+      const model = await this.requireModel();
+      const { results, embedding, ms } = await model.classify(image, labels, this.#template);
       if (labels === this.#labels || sameList(labels, this.#labels)) this.#embedding = embedding;
       this.#showResults(results, ms);
       this.dispatchEvent(new CustomEvent('result', { detail: { results, ms } }));
@@ -169,8 +169,7 @@ export class SiglipClassifier extends SiglipElementBase {
   /** L2-normalized image embedding (Float32Array). */
   async embedImage(image) {
     try {
-      await this.requireReady();
-      return (await this.client.embedImage(image)).embedding;
+      return (await (await this.requireModel()).embedImage(image)).embedding;
     } catch (err) {
       throw this.fail(err);
     }
@@ -179,8 +178,7 @@ export class SiglipClassifier extends SiglipElementBase {
   /** L2-normalized embeddings of texts used verbatim (no template): one Float32Array each. */
   async embedText(texts) {
     try {
-      await this.requireReady();
-      return await this.client.textEmbeddings(texts);
+      return await (await this.requireModel()).textEmbeddings(texts);
     } catch (err) {
       throw this.fail(err);
     }
@@ -192,8 +190,7 @@ export class SiglipClassifier extends SiglipElementBase {
    */
   async rank(query, images) {
     try {
-      await this.requireReady();
-      return await this.client.rankImages(query, images);
+      return await (await this.requireModel()).rankImages(query, images);
     } catch (err) {
       throw this.fail(err);
     }

@@ -2,7 +2,7 @@
 // query, and the gallery re-ranks as you type. Each image is embedded once; a new query costs
 // one text embedding.
 
-import { SiglipElementBase, dropZone, errorMarkup, formatPercent, loadingMarkup } from './element-base.js';
+import { SiglipElementBase, dropZone, errorMarkup, formatPercent, loadingMarkup, namedError } from './element-base.js';
 
 const css = `
 .bar { display: flex; flex-wrap: wrap; gap: 8px; align-items: center; }
@@ -166,6 +166,7 @@ export class SiglipSearch extends SiglipElementBase {
       return [];
     }
     const started = performance.now();
+    if (!this.client) throw namedError('AbortError', 'the model was released (dispose() or the element left the page)');
     const ranking = await this.client.rankImages(query, ready.map(({ item }) => item.embedding));
     const ms = performance.now() - started;
     const mapped = ranking.map((r) => ({ ...r, index: ready[r.index].index }));

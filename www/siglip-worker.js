@@ -2,8 +2,9 @@
 //
 // Protocol (one request, one reply; see client.js for the other side):
 //   page -> worker  {id, type, ...payload}
-//     load      {url, integrity?, variant?}       -> {info, fromCache, simd, build, ms, timings}
+//     load      {url, integrity?, variant?, wasmUrl?} -> {info, fromCache, simd, build, ms, timings}
 //               variant: 'auto' (default) | 'simd128' | 'relaxed' | 'threads' (see pickVariant);
+//               wasmUrl: a directory laid out like the package (DIRS below), else next to the glue;
 //               build: {variant, simd, threads} of the wasm that runs (its buildInfo())
 //     classify  {image, labels, template?}        -> {results: [{label, score, logit}], embedding, ms}
 //     score     {embedding, labels, template?}    -> {results, ms}   (text tower only, cached labels)
@@ -27,6 +28,8 @@ const BUILDS = {
   threads: () => import('./pkg-threads/siglip.js'),
 };
 const VARIANTS = ['auto', ...Object.keys(BUILDS)];
+// Where each build's siglip_bg.wasm sits in the package (and under a `wasmUrl`).
+const DIRS = { simd128: 'pkg', relaxed: 'pkg-relaxed', threads: 'pkg-threads' };
 
 // Tiny modules returning a v128: `i32.const 0; i32x4.splat`, and the same followed by one
 // relaxed-SIMD instruction (`i32x4.relaxed_trunc_f32x4_s`, 0xfd 0x101).
@@ -84,9 +87,17 @@ let wasmReady = null; // Promise<{variant, exports, memory}> of the one build th
 let model = null;
 let queue = Promise.resolve();
 
-async function startBuild(variant) {
+async function startBuild(variant, wasmUrl) {
   const exports = await BUILDS[variant]();
-  await exports.default(); // fetches siglip_bg.wasm next to that build's siglip.js
+  // Fetches siglip_bg.wasm next to that build's siglip.js, or under wasmUrl.
+  const file = wasmUrl ? new URL(`${DIRS[variant]}/siglip_bg.wasm`, wasmUrl) : undefined;
+  try {
+    await exports.default(file ? { module_or_path: file } : undefined);
+  } catch (err) {
+    const where = file ? ` from ${file.href}` : '';
+    throw namedError(err?.name === 'CompileError' || err?.name === 'LinkError' ? 'UnsupportedError' : 'NetworkError',
+      `the ${variant} build of the model could not start${where}: ${err?.message ?? err}`);
+  }
   // The pool's workers are spawned from here and share the memory; rayon work then runs on
   // them while this thread waits (which a worker may do, unlike the page).
   if (variant === 'threads') await withTimeout(exports.initThreadPool(navigator.hardwareConcurrency), POOL_TIMEOUT_MS);
@@ -108,7 +119,7 @@ function withTimeout(promise, ms) {
 }
 
 /** Starts the wasm once per worker; a later request for another variant is an error. */
-function initWasm(variant = 'auto') {
+function initWasm(variant = 'auto', wasmUrl = undefined) {
   if (wasmReady) {
     return wasmReady.then((wasm) => {
       if (variant !== 'auto' && variant !== wasm.variant) {
@@ -121,7 +132,7 @@ function initWasm(variant = 'auto') {
     const candidates = pickVariant(variant);
     for (const [i, candidate] of candidates.entries()) {
       try {
-        return await startBuild(candidate);
+        return await startBuild(candidate, wasmUrl);
       } catch (err) {
         // 'auto' falls back (e.g. a site that ships only some of the builds); a forced
         // variant fails with its own error.
@@ -163,13 +174,13 @@ function scoreLabels(m, embedding, labels, template) {
 }
 
 const handlers = {
-  async load({ url, integrity, variant }, id) {
+  async load({ url, integrity, variant, wasmUrl }, id) {
     const started = performance.now();
     if (model) {
       model.free();
       model = null;
     }
-    const wasm = await initWasm(variant);
+    const wasm = await initWasm(variant, wasmUrl);
     const { Model, ModelBuffer, buildInfo, simdEnabled } = wasm.exports;
     // The file is downloaded straight into wasm memory and used there in place.
     const sink = {
