@@ -10,8 +10,11 @@
 #   ./build.sh serve      build, then serve www/ on http://127.0.0.1:8080/ (cross-origin
 #                         isolated: COOP/COEP, so the threads variant can run)
 #   ./build.sh test       all tests: native (cargo test), wasm in headless Chromium, page tests,
-#                         then every fuzz target on SIGLIP_FUZZ_RUNS (500) inputs, seed 1
+#                         the bundler matrix, then every fuzz target on SIGLIP_FUZZ_RUNS (500)
+#                         inputs, seed 1
 #   ./build.sh test-native | test-wasm | test-web
+#   ./build.sh examples [FILTER]  the bundler matrix (examples/run.mjs): the packed widget in
+#                         fresh Vite 5/7/8, webpack, esbuild, Rollup and import-map apps
 #   ./build.sh fuzz [S [N]]  libFuzzer on every target in fuzz/ for S seconds each (default
 #                         60), or on N inputs each
 #   ./build.sh pack       build, then `npm pack` the widget into target/
@@ -76,7 +79,7 @@ ensure_chromium() {
 }
 
 ensure_node_modules() {
-  if [ ! -d tests/web/node_modules/playwright-core ]; then
+  if [ ! -d tests/web/node_modules/playwright-core ] || [ ! -d tests/web/node_modules/axe-core ]; then
     log "installing page-test packages (playwright-core; no browser download)"
     (cd tests/web && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
   fi
@@ -198,6 +201,14 @@ test_web() {
   node --test --test-concurrency=1 tests/web/
 }
 
+test_examples() {
+  build_wasm
+  ensure_chromium
+  ensure_node_modules
+  log "bundler matrix (examples/run.mjs; pinned bundlers from the npm registry)"
+  node examples/run.mjs "$@"
+}
+
 # libFuzzer on every target in fuzz/ for SECONDS each (ASan, debug assertions), seeded from
 # the fixtures; fails on the first crash (the input is saved under fuzz/artifacts/). With RUNS,
 # each target runs exactly that many inputs instead (what `test` does: a short, bounded run;
@@ -245,10 +256,11 @@ case "${1:-build}" in
     mkdir -p target
     (cd www && npm pack --pack-destination ../target)
     ;;
-  test) test_native; test_wasm; test_web; SIGLIP_FUZZ_SEED="${SIGLIP_FUZZ_SEED:-1}" fuzz 0 "${SIGLIP_FUZZ_RUNS:-500}" ;;
+  test) test_native; test_wasm; test_web; test_examples; SIGLIP_FUZZ_SEED="${SIGLIP_FUZZ_SEED:-1}" fuzz 0 "${SIGLIP_FUZZ_RUNS:-500}" ;;
   test-native) test_native ;;
   test-wasm) test_wasm ;;
   test-web) test_web ;;
+  examples) test_examples "${@:2}" ;;
   fuzz) fuzz "${2:-60}" "${3:-}" ;;
   bench)
     # --engines siglip,transformers.js (the default): each engine's prerequisites only when selected.
@@ -278,5 +290,5 @@ case "${1:-build}" in
     mkdir -p www/models
     ./target/release/siglip quantize "$src" --dtype q8 -o www/models/siglip-base-q8.safetensors
     ;;
-  *) echo "usage: $0 [build|serve|pack|test|test-native|test-wasm|test-web|fuzz [SECONDS [RUNS]]|bench|demo-model [HF_DIR]]" >&2; exit 2 ;;
+  *) echo "usage: $0 [build|serve|pack|test|test-native|test-wasm|test-web|examples [FILTER]|fuzz [SECONDS [RUNS]]|bench|demo-model [HF_DIR]]" >&2; exit 2 ;;
 esac

@@ -10,12 +10,19 @@ function toError(e) {
 }
 
 /**
- * The packaged worker. The same-origin case is written out literally so that bundlers see the
- * pattern and emit the worker; the package loaded from a CDN goes through workerAt.
+ * The packaged worker, next to this module. The usual case is written out literally, so that
+ * bundlers (webpack, Vite) see the pattern and emit the worker. Two cases need a detour:
+ * - this module on another origin (the package on a CDN): started through workerAt;
+ * - Vite 5-7's dev server, which pre-bundles this module into node_modules/.vite/deps/, away
+ *   from the worker: the worker is taken from the package's own directory.
+ * (`import.meta.url` is only looked at when it is an http(s) URL: webpack replaces it with a
+ * file: URL at build time, and its own rewrite of the pattern below is what must run.)
  */
 function packagedWorker() {
-  if (new URL('./siglip-worker.js', import.meta.url).origin !== location.origin) {
-    return workerAt(new URL('./siglip-worker.js', import.meta.url).href);
+  const here = new URL(import.meta.url);
+  if (here.protocol === 'http:' || here.protocol === 'https:') {
+    if (here.pathname.includes('/node_modules/.vite/deps/')) return workerAt(new URL('../../siglip-web/siglip-worker.js', here).href);
+    if (here.origin !== location.origin) return workerAt(new URL('siglip-worker.js', here).href);
   }
   return { worker: new Worker(new URL('./siglip-worker.js', import.meta.url), { type: 'module' }), blob: null };
 }
@@ -36,11 +43,18 @@ function workerAt(workerUrl) {
 function workerFailure(event, workerUrl, started) {
   const detail = event?.message ? `: ${event.message}` : '';
   if (started) return toError({ name: 'WorkerError', message: `the model worker crashed${detail}` });
-  let message = `the model worker failed to start (${workerUrl ?? new URL('./siglip-worker.js', import.meta.url).href})${detail}`;
-  if (!workerUrl && import.meta.url.includes('/.vite/deps/')) {
+  if (workerUrl) return toError({ name: 'WorkerError', message: `the model worker failed to start (${workerUrl})${detail}` });
+  const here = String(import.meta.url);
+  const url = /^https?:/.test(here) ? new URL('siglip-worker.js', here).href : 'siglip-worker.js';
+  let message = `the model worker failed to start (${url})${detail}. `;
+  if (here.includes('/.vite/deps/')) {
     message +=
-      ". Vite's dependency pre-bundling moved siglip-web away from its worker file: add the plugin" +
+      "Vite's dependency pre-bundling moved siglip-web away from its worker file: add the plugin" +
       " (`import siglip from 'siglip-web/vite'; plugins: [siglip()]`) or `optimizeDeps: { exclude: ['siglip-web'] }` to vite.config";
+  } else {
+    message +=
+      "If a bundler built this page, it did not emit the worker: copy siglip-worker.js, loader.js and the pkg, pkg-relaxed and" +
+      " pkg-threads folders of siglip-web next to the bundle, or set workerUrl to where they are served (see Bundlers in its README)";
   }
   return toError({ name: 'WorkerError', message });
 }

@@ -22,12 +22,12 @@ const css = `
 .labels { display: grid; gap: 8px; align-content: start; }
 .chips { display: flex; flex-wrap: wrap; gap: 6px; list-style: none; margin: 0; padding: 0; }
 .chip { display: inline-flex; align-items: center; gap: 4px; background: #eef1f7; border-radius: 999px; padding: 2px 4px 2px 10px; max-width: 100%; }
-.chip span { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; max-width: 26ch; }
+.chip span { overflow-wrap: anywhere; }
 .chip button { border: 0; background: transparent; padding: 0 6px; border-radius: 999px; line-height: 1.4; }
 form { display: flex; gap: 6px; }
 .results { list-style: none; margin: 0; padding: 0; display: grid; gap: 6px; }
-.result { display: grid; grid-template-columns: minmax(0, 12ch) 1fr 7ch; gap: 8px; align-items: center; }
-.result .name { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+.result { display: grid; grid-template-columns: minmax(8ch, 40%) 1fr 7ch; gap: 8px; align-items: center; }
+.result .name { overflow-wrap: anywhere; }
 .track { height: 10px; background: #eef1f7; border-radius: 999px; overflow: hidden; }
 .bar { display: block; height: 100%; width: 0; background: var(--siglip-accent); border-radius: 999px; transition: width .15s; }
 .pct { text-align: right; font-variant-numeric: tabular-nums; }
@@ -346,9 +346,10 @@ export class SiglipClassifier extends SiglipElementBase {
       return li;
     });
     this.#els.results.replaceChildren(...rows);
-    this.#els.resultText.textContent = textOnly
-      ? `Labels scored in ${Math.round(ms)} ms.`
-      : `Image classified in ${Math.round(ms)} ms.`;
+    // The status is a polite live region: screen readers hear the best label with each new
+    // result (not in live mode, where it would speak over itself; see #setLive).
+    const top = results[0] ? ` Best: ${results[0].label}, ${formatPercent(results[0].score)}.` : '';
+    this.#els.resultText.textContent = `${textOnly ? 'Labels scored' : 'Image classified'} in ${Math.round(ms)} ms.${top}`;
   }
 
   // ---- webcam -------------------------------------------------------------------------------
@@ -414,6 +415,9 @@ export class SiglipClassifier extends SiglipElementBase {
     const e = this.#els;
     e.live.setAttribute('aria-pressed', String(this.#live));
     e.live.classList.toggle('primary', this.#live);
+    // A result per frame is not read out; the status speaks again when live mode stops.
+    if (this.#live) e.resultText.setAttribute('aria-live', 'off');
+    else e.resultText.removeAttribute('aria-live');
     if (!this.#live) {
       e.fps.textContent = '';
       return;

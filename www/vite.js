@@ -3,15 +3,18 @@
 //   import siglip from 'siglip-web/vite';
 //   export default { plugins: [siglip()] };
 //
-// Vite's dev server pre-bundles dependencies into node_modules/.vite/deps/, away from the
-// worker and wasm files that siglip-web finds next to its modules (new URL(..., import.meta.url)),
-// so the worker 404s. Vite 8 keeps them together; Vite 5-7 need the package left out of
-// pre-bundling, which is all this plugin does. Production builds need nothing.
+// Two settings:
+// - `worker.format: 'es'`: the model worker loads one of three wasm builds with a dynamic
+//   import, and the threads build starts workers of its own; Vite 5-7 bundle workers as IIFE by
+//   default, which cannot split code, so their production build fails without it.
+// - `optimizeDeps.exclude`: the dev server's dependency pre-bundling moves the package's modules
+//   to node_modules/.vite/deps/, away from the worker they start. (siglip-web also finds its
+//   worker there without the plugin; excluding it is the setup Vite documents for such packages.)
 
 /** @returns {{name: string, config: () => object}} */
 export default function siglip() {
   return {
     name: 'siglip-web',
-    config: () => ({ optimizeDeps: { exclude: ['siglip-web'] } }),
+    config: () => ({ optimizeDeps: { exclude: ['siglip-web'] }, worker: { format: 'es' } }),
   };
 }

@@ -1,0 +1,226 @@
+#!/usr/bin/env node
+// The bundler matrix: the packed siglip-web tarball installed into a fresh app per bundler
+// (pinned versions below), built or served by its dev server, and driven in Chromium: no
+// request may fail, the element must load, and classify() through the element and through
+// createClassifier() must give the reference scores of the tiny fixture model.
+//
+//   node examples/run.mjs [FILTER]      (./build.sh examples; FILTER picks entries by name)
+//
+// Apps are assembled in target/examples/<bundler>/ from examples/app/ (the page and main.js)
+// plus the bundler's files from examples/<bundler>/. Prints the matrix and bundle sizes and
+// writes target/examples/matrix.json.
+
+import { spawn, execFileSync } from 'node:child_process';
+import { cpSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync, copyFileSync } from 'node:fs';
+import path from 'node:path';
+import { ROOT, launch, packedModel, reference, startServer, watch } from '../tests/web/harness.mjs';
+
+const WORK = path.join(ROOT, 'target/examples');
+const EXAMPLES = path.join(ROOT, 'examples');
+const ref = reference('tiny-p14');
+const IMAGE = 'gray.png';
+const want = ref.images.find((i) => i.file === IMAGE).scores;
+
+// Each bundler: the packages to install, pinned, and how it is used. `how` says whether the
+// entry works as is or with the recipe in examples/README.md.
+const viteDev = (dir, port) => devServer(dir, ['node_modules/vite/bin/vite.js', '--port', port, '--strictPort', '--host', '127.0.0.1']);
+const viteBuild = ['node_modules/vite/bin/vite.js', 'build'];
+const vite = (version, buildAsIs) => ({
+  deps: { vite: version },
+  files: [],
+  modes: [
+    { mode: 'dev', how: 'as is', config: false, serve: viteDev },
+    { mode: 'dev', how: 'plugin', config: true, serve: viteDev },
+    buildAsIs
+      ? { mode: 'build', how: 'as is', config: false, build: viteBuild }
+      : { mode: 'build', how: 'as is', config: false, build: viteBuild, expectFail: /Command failed/ },
+    { mode: 'build', how: 'plugin', config: true, build: viteBuild },
+  ].filter(Boolean),
+});
+const BUNDLERS = {
+  importmap: { deps: {}, files: ['importmap/index.html'], modes: [{ mode: 'no build', how: 'as is', dist: '.' }] },
+  // Vite 5 and 7 build workers as IIFE unless told otherwise, which fails on the worker's
+  // dynamic import of the wasm build: their production build needs the plugin.
+  vite5: vite('5.4.21', false),
+  vite7: vite('7.3.8', false),
+  vite8: vite('8.4.0', true),
+  webpack5: { deps: { webpack: '5.113.0' }, files: ['webpack/webpack.config.mjs', 'webpack/build.mjs'], modes: [{ mode: 'build', how: 'as is', build: ['build.mjs'] }] },
+  esbuild: {
+    deps: { esbuild: '0.28.2' },
+    files: ['esbuild/build.mjs'],
+    modes: [
+      { mode: 'build', how: 'as is', build: ['build.mjs', '--no-copy'], expectFail: /WorkerError: .*copy siglip-worker\.js/ },
+      { mode: 'build', how: 'recipe (copy the worker side)', build: ['build.mjs'] },
+    ],
+  },
+  rollup: {
+    deps: { rollup: '4.68.8', '@rollup/plugin-node-resolve': '16.0.3' },
+    files: ['rollup/build.mjs'],
+    modes: [
+      { mode: 'build', how: 'as is', build: ['build.mjs', '--no-copy'], expectFail: /WorkerError: .*copy siglip-worker\.js/ },
+      { mode: 'build', how: 'recipe (copy the worker side)', build: ['build.mjs'] },
+    ],
+  },
+};
+
+function log(msg) {
+  console.log(`[examples] ${msg}`);
+}
+
+function run(cmd, args, cwd) {
+  execFileSync(cmd, args, { cwd, stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, NO_COLOR: '1' } });
+}
+
+/** Starts a dev server; resolves to {url, stop} once it answers. */
+async function devServer(dir, args) {
+  const port = args[args.indexOf('--port') + 1];
+  const child = spawn(process.execPath, args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+  let output = '';
+  child.stdout.on('data', (d) => (output += d));
+  child.stderr.on('data', (d) => (output += d));
+  const url = `http://127.0.0.1:${port}/`;
+  const stop = () =>
+    new Promise((resolve) => {
+      if (child.exitCode !== null) return resolve();
+      child.on('exit', resolve);
+      child.kill();
+    });
+  for (let i = 0; i < 300; i++) {
+    if (child.exitCode !== null) throw new Error(`dev server exited (${child.exitCode}):\n${output}`);
+    if (await fetch(url).then((r) => r.ok, () => false)) return { url, stop };
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await stop();
+  throw new Error(`dev server did not answer on ${url}:\n${output}`);
+}
+
+let nextPort = 47310;
+
+/** Loads the app in Chromium; returns null when it works, else what went wrong. */
+async function check(browser, url) {
+  const page = await browser.newPage();
+  const problems = watch(page);
+  try {
+    await page.goto(url);
+    await page.waitForFunction(() => typeof window.siglipCheck === 'function', null, { timeout: 30000 });
+    const out = await Promise.race([
+      page.evaluate(({ image, labels }) => window.siglipCheck(image, labels).catch((e) => ({ error: `${e.name}: ${e.message}` })), { image: IMAGE, labels: ref.labels }),
+      new Promise((resolve) => setTimeout(() => resolve({ error: 'timed out after 60 s' }), 60000)),
+    ]);
+    if (out.error) return [out.error, ...problems].join('; ');
+    for (const results of [out.viaElement, out.viaApi]) {
+      if (results.length !== ref.labels.length) return `got ${results.length} results`;
+      for (const r of results) {
+        const expected = want[ref.labels.indexOf(r.label)];
+        if (!(Math.abs(r.score - expected) <= 1e-4)) return `${r.label}: ${r.score} vs reference ${expected}`;
+      }
+    }
+    return problems.length ? problems.join('; ') : null;
+  } catch (err) {
+    return [err.message.split('\n')[0], ...problems].join('; ');
+  } finally {
+    await page.close();
+  }
+}
+
+/** Bytes of the built output by kind: {js, wasm, total}. */
+function sizes(dir) {
+  const out = { js: 0, wasm: 0, total: 0 };
+  const walk = (d) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) {
+        if (e.name !== 'node_modules') walk(p);
+        continue;
+      }
+      if (e.name === 'model.safetensors' || e.name === IMAGE) continue;
+      const n = statSync(p).size;
+      out.total += n;
+      if (/\.m?js$/.test(e.name)) out.js += n;
+      if (e.name.endsWith('.wasm')) out.wasm += n;
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+const filter = process.argv[2];
+mkdirSync(WORK, { recursive: true });
+const tarball = path.join(
+  WORK,
+  JSON.parse(execFileSync('npm', ['pack', '--json', '--pack-destination', WORK], { cwd: path.join(ROOT, 'www'), encoding: 'utf8' }))[0].filename,
+);
+const model = packedModel('tiny-p14', 'f32');
+const browser = await launch();
+const matrix = [];
+try {
+  for (const [name, bundler] of Object.entries(BUNDLERS)) {
+    if (filter && !name.includes(filter)) continue;
+    const dir = path.join(WORK, name);
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(path.join(dir, 'public'), { recursive: true });
+    cpSync(path.join(EXAMPLES, 'app'), dir, { recursive: true });
+    for (const f of bundler.files) copyFileSync(path.join(EXAMPLES, f), path.join(dir, path.basename(f)));
+    copyFileSync(model, path.join(dir, 'public/model.safetensors'));
+    copyFileSync(path.join(ROOT, 'tests/fixtures/images', IMAGE), path.join(dir, 'public', IMAGE));
+    writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: `siglip-${name}-example`, private: true, type: 'module' }, null, 2));
+    const started = Date.now();
+    const deps = Object.entries(bundler.deps).map(([p, v]) => `${p}@${v}`);
+    run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', tarball, ...deps], dir);
+    log(`${name}: installed in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+    if (name === 'importmap') {
+      // Served as is: the page, main.js and node_modules; public/ files at the root.
+      cpSync(path.join(dir, 'public'), dir, { recursive: true });
+    }
+    for (const m of bundler.modes) {
+      const entry = `${name} ${m.mode}${m.config ? ' (plugin)' : ''}`;
+      if (m.config !== undefined) {
+        rmSync(path.join(dir, 'vite.config.js'), { force: true });
+        if (m.config) copyFileSync(path.join(EXAMPLES, 'vite/vite.config.js'), path.join(dir, 'vite.config.js'));
+        rmSync(path.join(dir, 'node_modules/.vite'), { recursive: true, force: true });
+      }
+      let server;
+      let error = null;
+      let size = null;
+      const t0 = Date.now();
+      try {
+        if (m.serve) {
+          server = await m.serve(dir, String(nextPort++));
+        } else {
+          if (m.build) run(process.execPath, m.build, dir);
+          const dist = path.join(dir, m.dist ?? 'dist');
+          size = sizes(dist);
+          server = await startServer({ root: dist });
+        }
+        error = await check(browser, server.url);
+      } catch (err) {
+        error = err.message.split('\n').slice(0, 6).join(' ');
+      } finally {
+        await server?.stop();
+      }
+      // An entry that must fail (no setup where setup is needed) must fail the way expected.
+      const works = error === null;
+      const ok = m.expectFail ? !works && m.expectFail.test(error) : works;
+      const row = { entry, bundler: name, mode: m.mode, how: m.how, works, ok, error, size, seconds: (Date.now() - t0) / 1000 };
+      matrix.push(row);
+      log(`${entry}, ${m.how}: ${works ? 'works' : `fails: ${error}`}${ok ? '' : ' -- NOT AS EXPECTED'} (${row.seconds.toFixed(1)} s)`);
+    }
+  }
+} finally {
+  await browser.close();
+}
+
+const mb = (n) => (n / 1e6).toFixed(2);
+console.log('\n| bundler | mode | setup | works | JS (MB) | wasm (MB) |\n|---|---|---|---|---|---|');
+for (const r of matrix) {
+  const works = r.works ? 'yes' : `no: ${r.error.slice(0, 160)}`;
+  const size = r.size && r.mode !== 'no build' ? `${mb(r.size.js)} | ${mb(r.size.wasm)}` : '– | –';
+  console.log(`| ${r.bundler} | ${r.mode} | ${r.how} | ${works}${r.ok ? '' : ' (NOT AS EXPECTED)'} | ${size} |`);
+}
+writeFileSync(path.join(WORK, 'matrix.json'), JSON.stringify(matrix, null, 2));
+const failed = matrix.filter((r) => !r.ok);
+if (failed.length) {
+  console.error(`\n${failed.length} of ${matrix.length} entries failed`);
+  process.exit(1);
+}
+console.log(`\nall ${matrix.length} entries as expected (every bundler works, as is or with its recipe)`);

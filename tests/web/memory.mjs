@@ -1,0 +1,93 @@
+#!/usr/bin/env node
+// Benchmark (not a test): what a second <siglip-classifier> with the same `src` costs, now
+// that elements share one worker and model, against two elements that do not share (the same
+// file under two URLs, as every element was before).
+//
+//   node tests/web/memory.mjs [MODEL]    (default models/base-q8.safetensors: a full-size
+//                                         checkpoint packed by `siglip quantize`; see README)
+//
+// Prints the renderer's resident set (VmRSS of this browser's renderer processes, which hold
+// the page and its workers) and the number of workers after each step.
+
+import { readdirSync, readFileSync, existsSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { ROOT, launch, startServer, urlPath } from './harness.mjs';
+
+const model = path.resolve(process.argv[2] ?? path.join(ROOT, 'models/base-q8.safetensors'));
+if (!existsSync(model)) {
+  console.error(`no model at ${model}: make one with \`siglip quantize\` (see the README's benchmark section)`);
+  process.exit(2);
+}
+
+/** pids of this process's descendants. */
+function descendants() {
+  const parent = new Map();
+  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      parent.set(Number(pid), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch {
+      // gone
+    }
+  }
+  const ours = new Set([process.pid]);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const [pid, ppid] of parent) if (!ours.has(pid) && ours.has(ppid)) ours.add(pid), (grew = true);
+  }
+  return ours;
+}
+
+/** Sum of VmRSS over our Chromium renderer processes, in MB. */
+function rendererMb() {
+  let kb = 0;
+  for (const pid of descendants()) {
+    try {
+      if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('--type=renderer')) continue;
+      kb += Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+    } catch {
+      // gone
+    }
+  }
+  return kb / 1024;
+}
+
+const server = await startServer();
+const browser = await launch();
+const rows = [];
+try {
+  const page = await browser.newPage();
+  await page.goto(`${server.url}tests/web/blank.html`);
+  const settle = async () => {
+    await page.evaluate(() => new Promise((r) => setTimeout(r, 1500)));
+    return rendererMb();
+  };
+  const add = (src) =>
+    page.evaluate(async (src) => {
+      const el = document.createElement('siglip-classifier');
+      el.src = src;
+      document.body.append(el);
+      await el.ready;
+      // One image through the model, so its working memory counts too.
+      await el.classify('/tests/fixtures/images/gray.png', ['a cat', 'a dog']);
+    }, src);
+  const clear = () => page.evaluate(() => document.querySelectorAll('siglip-classifier').forEach((e) => e.remove()));
+  const src = urlPath(model);
+  const measure = async (what) => rows.push({ what, mb: await settle(), workers: page.workers().length });
+  await measure('no element');
+  await add(src);
+  await measure('1 element');
+  await add(src);
+  await measure('2 elements, same src (shared)');
+  await clear();
+  await measure('both removed');
+  await add(`${src}?copy=1`);
+  await add(`${src}?copy=2`);
+  await measure('2 elements, different src (not shared)');
+} finally {
+  await browser.close();
+  await server.stop();
+}
+console.log(`model: ${path.relative(ROOT, model)} (${(statSync(model).size / 1e6).toFixed(0)} MB)\n`);
+console.log('| step | renderer RSS (MB) | workers |\n|---|---|---|');
+for (const r of rows) console.log(`| ${r.what} | ${r.mb.toFixed(0)} | ${r.workers} |`);
