@@ -21,10 +21,12 @@ function toError(e) {
 function packagedWorker() {
   const here = new URL(import.meta.url);
   if (here.protocol === 'http:' || here.protocol === 'https:') {
+    // (Where the package is not under the Vite root's node_modules, e.g. hoisted in a
+    // monorepo, this misses; the error then points to the plugin.)
     if (here.pathname.includes('/node_modules/.vite/deps/')) return workerAt(new URL('../../siglip-web/siglip-worker.js', here).href);
     if (here.origin !== location.origin) return workerAt(new URL('siglip-worker.js', here).href);
   }
-  return { worker: new Worker(new URL('./siglip-worker.js', import.meta.url), { type: 'module' }), blob: null };
+  return { worker: new Worker(new URL('./siglip-worker.js', import.meta.url), { type: 'module' }), blob: null, url: null };
 }
 
 /**
@@ -34,18 +36,18 @@ function packagedWorker() {
  */
 function workerAt(workerUrl) {
   const url = new URL(workerUrl, document.baseURI);
-  if (url.origin === location.origin) return { worker: new Worker(url, { type: 'module' }), blob: null };
+  if (url.origin === location.origin) return { worker: new Worker(url, { type: 'module' }), blob: null, url: url.href };
   const blob = URL.createObjectURL(new Blob([`import ${JSON.stringify(url.href)};\n`], { type: 'text/javascript' }));
-  return { worker: new Worker(blob, { type: 'module' }), blob };
+  return { worker: new Worker(blob, { type: 'module' }), blob, url: url.href };
 }
 
 /** Why a worker failed, with the fix when the cause is known. */
-function workerFailure(event, workerUrl, started) {
+function workerFailure(event, workerUrl, started, tried) {
   const detail = event?.message ? `: ${event.message}` : '';
   if (started) return toError({ name: 'WorkerError', message: `the model worker crashed${detail}` });
   if (workerUrl) return toError({ name: 'WorkerError', message: `the model worker failed to start (${workerUrl})${detail}` });
   const here = String(import.meta.url);
-  const url = /^https?:/.test(here) ? new URL('siglip-worker.js', here).href : 'siglip-worker.js';
+  const url = tried ?? (/^https?:/.test(here) ? new URL('siglip-worker.js', here).href : 'siglip-worker.js');
   let message = `the model worker failed to start (${url})${detail}. `;
   if (here.includes('/.vite/deps/')) {
     message +=
@@ -72,13 +74,14 @@ export class SiglipClient {
   /** @param {{workerUrl?: string, onDead?: (err: Error) => void}} [options] */
   constructor({ workerUrl, onDead } = {}) {
     this.#onDead = onDead;
-    ({ worker: this.#worker, blob: this.#blob } = workerUrl ? workerAt(workerUrl) : packagedWorker());
+    let tried;
+    ({ worker: this.#worker, blob: this.#blob, url: tried } = workerUrl ? workerAt(workerUrl) : packagedWorker());
     this.#worker.onmessage = (event) => this.#onMessage(event.data);
     // A worker script that does not load, or an error nothing caught, ends the worker: every
     // request in flight and every later one fails with it (none is left waiting).
     this.#worker.onerror = (event) => {
       event.preventDefault?.();
-      this.#die(workerFailure(event, workerUrl, this.#started));
+      this.#die(workerFailure(event, workerUrl, this.#started, tried));
     };
     this.#worker.onmessageerror = () => this.#die(toError({ name: 'WorkerError', message: 'a message from the model worker could not be read' }));
   }
@@ -266,7 +269,10 @@ export class ModelHandle {
       const entry = { reject };
       this.#pending.add(entry);
       this.#shared.loaded
-        .then(() => fn(this.#shared.client))
+        .then(() => {
+          if (this.#released) throw toError({ name: 'AbortError', message: 'the classifier was disposed' });
+          return fn(this.#shared.client);
+        })
         .then(resolve, reject)
         .finally(() => this.#pending.delete(entry));
     });
@@ -277,7 +283,12 @@ export class ModelHandle {
   embedImage(image) { return this.#use((c) => c.embedImage(image)); }
   embedText(texts) { return this.#use((c) => c.embedText(texts)); }
   textEmbeddings(texts) { return this.#use((c) => c.textEmbeddings(texts)); }
-  rankImages(query, images) { return this.#use((c) => c.rankImages(query, images)); }
+  /** Embeds the images that are not embeddings yet one by one (stopping if released), then ranks. */
+  async rankImages(query, images) {
+    const embeddings = [];
+    for (const image of images) embeddings.push(image instanceof Float32Array ? image : (await this.embedImage(image)).embedding);
+    return this.#use((c) => c.rankImages(query, embeddings));
+  }
   stats() { return this.#use((c) => c.stats()); }
 
   /**

@@ -66,6 +66,7 @@ export class SiglipElementBase extends HTMLElement {
   #loadedKey = null;
   #token = 0;
   #releaseTimer = 0;
+  #loadScheduled = false;
 
   /** @param {string} css @param {string} markup static markup only, never user data */
   constructor(css, markup) {
@@ -110,12 +111,28 @@ export class SiglipElementBase extends HTMLElement {
   get ready() { return this.#ready; }
 
   attributeChangedCallback(name, oldValue, value) {
-    if (oldValue !== value && SiglipElementBase.modelAttributes.includes(name) && this.isConnected) this.loadModel();
+    if (oldValue !== value && SiglipElementBase.modelAttributes.includes(name) && this.isConnected) this.#scheduleLoad();
   }
 
   connectedCallback() {
     clearTimeout(this.#releaseTimer);
-    if (this.src && (!this.client || this.#loadedKey !== this.#key())) this.loadModel();
+    if (this.src && (!this.client || this.#loadedKey !== this.#key())) this.#scheduleLoad();
+  }
+
+  /**
+   * Loads once the attributes set together have all arrived (an element upgraded with `src`,
+   * `integrity` and `worker-url` loads once, with all three). `ready` turns pending at once, so
+   * `el.src = url; await el.ready` waits for this load.
+   */
+  #scheduleLoad() {
+    if (this.src && this.#readyState !== 'pending') this.#newReady();
+    if (this.#loadScheduled) return;
+    this.#loadScheduled = true;
+    queueMicrotask(() => {
+      this.#loadScheduled = false;
+      // (A call that needed the model may have loaded it meanwhile.)
+      if (this.isConnected && (this.#loadedKey !== this.#key() || !this.client?.alive)) this.loadModel();
+    });
   }
 
   /**
@@ -139,7 +156,9 @@ export class SiglipElementBase extends HTMLElement {
     this.client = null;
     this.#loadedKey = null;
     this.#token++;
-    this.#settleReady('reject', namedError('AbortError', 'the model was released (dispose() or the element left the page)'));
+    this.shadowRoot.querySelector('.loading').hidden = true;
+    if (this.src) this.#settleReady('reject', namedError('AbortError', 'the model was released (dispose() or the element left the page)'));
+    else if (this.#readyState !== 'pending') this.#newReady(); // no src: waits for one
     this.onModelChanged();
   }
 
@@ -181,40 +200,38 @@ export class SiglipElementBase extends HTMLElement {
 
   loadModel() {
     const src = this.src;
-    if (!src) return;
     const token = ++this.#token;
     this.client?.release();
     this.client = null;
+    this.#loadedKey = null;
+    const root = this.shadowRoot;
+    const loading = root.querySelector('.loading');
+    if (!src) {
+      // No model: nothing to hold; `ready` waits for the next `src`.
+      loading.hidden = true;
+      if (this.#readyState !== 'pending') this.#newReady();
+      this.onModelChanged();
+      return;
+    }
     // A settled `ready` (the last load's) is replaced by a pending one; a pending one is kept,
     // so whoever awaits it gets this load's outcome.
     if (this.#readyState !== 'pending') this.#newReady();
     this.onModelChanged();
-    const root = this.shadowRoot;
-    const loading = root.querySelector('.loading');
     const progress = root.querySelector('.loading progress');
     const text = root.querySelector('.load-text');
     loading.hidden = false;
     progress.removeAttribute('value');
     text.textContent = 'Loading model…';
     this.clearError();
-    const handle = openModel({
-      src,
-      integrity: this.integrity,
-      variant: this.variant,
-      workerUrl: this.workerUrl,
-      wasmUrl: this.wasmUrl,
-      onProgress: ({ loaded, total, fromCache }) => {
-        if (token !== this.#token) return;
-        if (total) {
-          progress.value = loaded / total;
-          const what = fromCache ? 'Reading the cached model' : 'Downloading the model';
-          text.textContent = `${what}… ${Math.floor((100 * loaded) / total)}% (${megabytes(loaded)} of ${megabytes(total)})`;
-        } else {
-          text.textContent = `Downloading the model… ${megabytes(loaded)}`;
-        }
-        this.dispatchEvent(new CustomEvent('progress', { detail: { loaded, total, fromCache } }));
-      },
-    });
+    let handle;
+    try {
+      handle = this.#open(token, progress, text);
+    } catch (err) {
+      // A bad URL, or a worker the browser refuses to start (e.g. cross-origin): a failed load.
+      loading.hidden = true;
+      this.#settleReady('reject', this.fail(errorOf(err)));
+      return;
+    }
     this.client = handle;
     this.#loadedKey = this.#key();
     handle.ready.then(
@@ -237,6 +254,27 @@ export class SiglipElementBase extends HTMLElement {
         this.#settleReady('reject', this.fail(err));
       },
     );
+  }
+
+  #open(token, progress, text) {
+    return openModel({
+      src: this.src,
+      integrity: this.integrity,
+      variant: this.variant,
+      workerUrl: this.workerUrl,
+      wasmUrl: this.wasmUrl,
+      onProgress: ({ loaded, total, fromCache }) => {
+        if (token !== this.#token) return;
+        if (total) {
+          progress.value = loaded / total;
+          const what = fromCache ? 'Reading the cached model' : 'Downloading the model';
+          text.textContent = `${what}… ${Math.floor((100 * loaded) / total)}% (${megabytes(loaded)} of ${megabytes(total)})`;
+        } else {
+          text.textContent = `Downloading the model… ${megabytes(loaded)}`;
+        }
+        this.dispatchEvent(new CustomEvent('progress', { detail: { loaded, total, fromCache } }));
+      },
+    });
   }
 
   /** Called once a model is ready. */

@@ -88,8 +88,9 @@ export interface SearchResultDetail {
 
 export interface ErrorDetail {
   /** `name` is one of WeightsError, TensorError, ConfigError, TokenizerError, ImageError,
-   * InputError, ComputeError, NetworkError, IntegrityError, CameraError, StateError,
-   * UnsupportedError (a `variant` this browser cannot run). */
+   * InputError, ComputeError, MemoryError, NetworkError, IntegrityError, CameraError, StateError,
+   * WorkerError (the worker did not start or crashed), UnsupportedError (a `variant` this
+   * browser cannot run). */
   error: Error;
 }
 

@@ -313,7 +313,8 @@ export class SiglipClassifier extends SiglipElementBase {
       return;
     }
     try {
-      const { results, ms } = await this.client.score(this.#embedding, this.#labels, this.#template);
+      const embedding = this.#embedding;
+      const { results, ms } = await (await this.requireModel()).score(embedding, this.#labels, this.#template);
       this.#showResults(results, ms, true);
       this.dispatchEvent(new CustomEvent('result', { detail: { results, ms } }));
     } catch (err) {

@@ -143,13 +143,15 @@ export class SiglipSearch extends SiglipElementBase {
     // One at a time, in order, each image once.
     this.#embedQueue = this.#embedQueue.then(async () => {
       for (const item of this.#items) {
-        if (item.embedding || !this.client) continue;
+        if (item.embedding || !this.src) continue;
         try {
-          item.embedding = (await this.client.embedImage(item.source)).embedding;
+          // requireModel: a new worker if the last one crashed.
+          item.embedding = (await (await this.requireModel()).embedImage(item.source)).embedding;
           item.error = null;
         } catch (err) {
-          item.error = err;
-          this.fail(Object.assign(err, { message: `${item.name}: ${err.message}` }));
+          // A copy: the same Error may reach other users of a shared model.
+          item.error = namedError(err.name, `${item.name}: ${err.message}`);
+          this.fail(item.error);
         }
         this.#render();
       }
@@ -165,9 +167,9 @@ export class SiglipSearch extends SiglipElementBase {
       this.#render();
       return [];
     }
+    const model = await this.requireModel();
     const started = performance.now();
-    if (!this.client) throw namedError('AbortError', 'the model was released (dispose() or the element left the page)');
-    const ranking = await this.client.rankImages(query, ready.map(({ item }) => item.embedding));
+    const ranking = await model.rankImages(query, ready.map(({ item }) => item.embedding));
     const ms = performance.now() - started;
     const mapped = ranking.map((r) => ({ ...r, index: ready[r.index].index }));
     if (token === this.#rankToken) {
