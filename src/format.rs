@@ -128,49 +128,62 @@ impl PackedMeta {
     }
 }
 
-/// Writes a packed model file from a Hugging Face checkpoint's parts. `weights` must hold
-/// every tensor the model needs (callers validate by loading the model first).
-pub fn pack(
-    weights: &Weights<'_>,
+/// How one checkpoint tensor is stored in a packed file of a given dtype.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Encoding {
+    Quant(QuantKind),
+    F16,
+    F32,
+}
+
+impl Encoding {
+    /// The encoding `pack` uses for a float tensor.
+    pub(crate) fn of(name: &str, shape: &[usize], dtype: StorageDtype) -> Self {
+        match dtype {
+            StorageDtype::Q8 if is_quantizable(name) && shape.len() == 2 => Encoding::Quant(QuantKind::Q8),
+            StorageDtype::Q4 if is_quantizable(name) && shape.len() == 2 => Encoding::Quant(QuantKind::Q4),
+            _ if dtype != StorageDtype::F32 && is_f16(name, shape) => Encoding::F16,
+            _ => Encoding::F32,
+        }
+    }
+
+    /// The stored tensors (name, dtype, shape) this encoding writes for one checkpoint tensor:
+    /// a quantized matrix is two (data and scales).
+    pub(crate) fn outputs(self, name: &str, shape: &[usize]) -> Vec<(String, Dtype, Vec<usize>)> {
+        match self {
+            Encoding::Quant(kind) => {
+                let (rows, cols) = (shape[0], shape[1]);
+                let data_dtype = if kind == QuantKind::Q8 { Dtype::I8 } else { Dtype::U8 };
+                vec![
+                    (quant_data_name(name, kind), data_dtype, vec![rows, kind.row_bytes(cols)]),
+                    (quant_scales_name(name, kind), Dtype::F16, vec![rows, kind.row_scales(cols)]),
+                ]
+            }
+            Encoding::F16 => vec![(name.to_string(), Dtype::F16, shape.to_vec())],
+            Encoding::F32 => vec![(name.to_string(), Dtype::F32, shape.to_vec())],
+        }
+    }
+
+    /// The bytes of each of [`Encoding::outputs`], in the same order.
+    pub(crate) fn encode(self, shape: &[usize], values: &[f32]) -> Vec<Vec<u8>> {
+        match self {
+            Encoding::Quant(kind) => {
+                let q = QuantMatrix::quantize(kind, values, shape[0], shape[1]);
+                vec![q.data.to_vec(), f16_bytes(&q.scales)]
+            }
+            Encoding::F16 => vec![f16_bytes(values)],
+            Encoding::F32 => vec![f32_bytes(values)],
+        }
+    }
+}
+
+/// The `__metadata__` of a packed file: format, version, dtype, the configs and the tokenizer.
+pub(crate) fn packed_metadata(
     dtype: StorageDtype,
     config_json: &str,
     preprocessor_json: Option<&str>,
     tokenizer: TokenizerFiles<'_>,
-) -> Result<Vec<u8>> {
-    let mut tensors: Vec<(String, Stored)> = Vec::new();
-    for name in weights.names() {
-        let name = name.to_string();
-        if !weights.is_float(&name) {
-            continue;
-        }
-        let shape = weights.shape(&name)?;
-        let values = weights.dense_values(&name, &shape)?;
-        let quant = match dtype {
-            StorageDtype::Q8 if is_quantizable(&name) && shape.len() == 2 => Some(QuantKind::Q8),
-            StorageDtype::Q4 if is_quantizable(&name) && shape.len() == 2 => Some(QuantKind::Q4),
-            _ => None,
-        };
-        match quant {
-            Some(kind) => {
-                let (rows, cols) = (shape[0], shape[1]);
-                let q = QuantMatrix::quantize(kind, &values, rows, cols);
-                let data_dtype = if kind == QuantKind::Q8 { Dtype::I8 } else { Dtype::U8 };
-                let scales_shape = vec![rows, kind.row_scales(cols)];
-                tensors.push((
-                    quant_data_name(&name, kind),
-                    Stored { dtype: data_dtype, shape: vec![rows, kind.row_bytes(cols)], data: q.data.to_vec() },
-                ));
-                tensors.push((
-                    quant_scales_name(&name, kind),
-                    Stored { dtype: Dtype::F16, shape: scales_shape, data: f16_bytes(&q.scales) },
-                ));
-            }
-            None if dtype != StorageDtype::F32 && is_f16(&name, &shape) => {
-                tensors.push((name, Stored { dtype: Dtype::F16, shape, data: f16_bytes(&values) }));
-            }
-            None => tensors.push((name, Stored { dtype: Dtype::F32, shape, data: f32_bytes(&values) })),
-        }
-    }
+) -> Result<HashMap<String, String>> {
     let mut meta = HashMap::new();
     meta.insert(keys::FORMAT.to_string(), FORMAT_NAME.to_string());
     meta.insert(keys::VERSION.to_string(), FORMAT_VERSION.to_string());
@@ -199,6 +212,32 @@ pub fn pack(
     if let Some(p) = preprocessor_json {
         meta.insert(keys::PREPROCESSOR.to_string(), p.to_string());
     }
+    Ok(meta)
+}
+
+/// Writes a packed model file from a Hugging Face checkpoint's parts. `weights` must hold
+/// every tensor the model needs (callers validate by loading the model first).
+/// [`crate::pack_stream::PackStream`] writes the same tensors from a stream.
+pub fn pack(
+    weights: &Weights<'_>,
+    dtype: StorageDtype,
+    config_json: &str,
+    preprocessor_json: Option<&str>,
+    tokenizer: TokenizerFiles<'_>,
+) -> Result<Vec<u8>> {
+    let mut tensors: Vec<(String, Stored)> = Vec::new();
+    for name in weights.names() {
+        if !weights.is_float(name) {
+            continue;
+        }
+        let shape = weights.shape(name)?;
+        let values = weights.dense_values(name, &shape)?;
+        let encoding = Encoding::of(name, &shape, dtype);
+        for ((out_name, dtype, shape), data) in encoding.outputs(name, &shape).into_iter().zip(encoding.encode(&shape, &values)) {
+            tensors.push((out_name, Stored { dtype, shape, data }));
+        }
+    }
+    let meta = packed_metadata(dtype, config_json, preprocessor_json, tokenizer)?;
     let views = tensors.iter().map(|(n, s)| (n.clone(), s));
     safetensors::serialize(views, Some(meta)).map_err(|e| Error::Weights(format!("could not write: {e}")))
 }

@@ -229,7 +229,7 @@ fn check_finite(name: &str, values: &[f32]) -> Result<()> {
 }
 
 /// Decodes little-endian floats of a safetensors dtype into f32, rejecting non-finite values.
-fn floats(name: &str, dtype: Dtype, bytes: &[u8]) -> Result<Vec<f32>> {
+pub(crate) fn floats(name: &str, dtype: Dtype, bytes: &[u8]) -> Result<Vec<f32>> {
     let values: Vec<f32> = match dtype {
         Dtype::F32 => bytes.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect(),
         Dtype::F16 => bytes.chunks_exact(2).map(|b| half::f16::from_le_bytes([b[0], b[1]]).to_f32()).collect(),
