@@ -7,8 +7,14 @@
 //   /__badrange/PATH  the first request is cut off halfway; a Range request is then answered
 //                   from byte 0 (with an honest Content-Range): a server that cannot resume
 //   /__requests     JSON list of the requests served so far: [{path, range}]
+//   --hub     behaves like the Hugging Face Hub for the model directories under --root: repo
+//             test/<dir> is <root>/<dir>; GET /api/models/test/<dir>/revision/<rev> answers
+//             {sha, siblings, gated}; /test/<dir>/resolve/<rev>/<file> serves the file (rev:
+//             main or the sha), big files (*.safetensors) through a 302 to /__cdn/<dir>/<file>,
+//             with X-Repo-Commit and ETag; test/gated is gated (401), other repos 404.
+//             --hub-sha SHA sets the commit (default 40 x "a").
 // Usage: node scripts/serve.mjs [--root www] [--port 8080] [--host 127.0.0.1] [--cors] [--coi]
-//        [--header "Name: value"]...   Prints "serving http://HOST:PORT/" when ready.
+//        [--hub [--hub-sha SHA]] [--header "Name: value"]...   Prints "serving http://HOST:PORT/" when ready.
 //   --coi  cross-origin isolation (COOP same-origin, COEP require-corp, and CORP on every
 //          file so isolated pages elsewhere may embed them too): SharedArrayBuffer, so the
 //          threads build of the wasm can run.
@@ -27,6 +33,8 @@ const port = Number(opt('--port', '8080'));
 const host = opt('--host', '127.0.0.1');
 const cors = args.includes('--cors');
 const coi = args.includes('--coi');
+const hub = args.includes('--hub');
+const hubSha = opt('--hub-sha', 'a'.repeat(40));
 const extraHeaders = [];
 args.forEach((a, i) => {
   if (a === '--header') {
@@ -46,6 +54,67 @@ const flakyServed = new Set();
 const badRangeServed = new Set();
 const requestLog = [];
 
+function corsHeaders() {
+  if (!cors) return {};
+  return {
+    'access-control-allow-origin': '*',
+    'access-control-allow-headers': 'range',
+    'access-control-expose-headers': 'content-length, content-range, accept-ranges, etag, x-repo-commit, x-linked-etag, x-linked-size, x-error-code',
+  };
+}
+
+/** Lists a directory's files, relative, recursively. */
+async function listFiles(dir, prefix = '') {
+  const out = [];
+  for (const e of await fs.readdir(dir, { withFileTypes: true })) {
+    if (e.isDirectory()) out.push(...(await listFiles(path.join(dir, e.name), `${prefix}${e.name}/`)));
+    else out.push(`${prefix}${e.name}`);
+  }
+  return out;
+}
+
+/**
+ * The Hub's routes (see --hub): {json, status, headers} for an API or error answer,
+ * {redirect, headers} for a 302, or {path, headers} of a file to serve.
+ */
+async function hubRoute(pathname, origin) {
+  const notFound = (code, error) => ({ status: code === 'GatedRepo' ? 401 : 404, error, headers: { 'x-error-code': code } });
+  const repoDir = async (owner, name) => {
+    if (owner !== 'test') return null;
+    const dir = path.join(root, name === 'gated' ? 'tiny-224' : name);
+    const stat = await fs.stat(dir).catch(() => null);
+    return stat?.isDirectory() && !name.startsWith('.') ? dir : null;
+  };
+  let m = /^\/api\/models\/([^/]+)\/([^/]+)\/revision\/([^/]+)$/.exec(pathname);
+  if (m) {
+    const dir = await repoDir(m[1], m[2]);
+    if (!dir) return notFound('RepoNotFound', 'Repository not found');
+    if (m[3] !== 'main' && m[3] !== hubSha) return notFound('RevisionNotFound', 'Invalid rev id');
+    const siblings = (await listFiles(dir)).map((rfilename) => ({ rfilename }));
+    return { json: { id: `${m[1]}/${m[2]}`, sha: hubSha, gated: m[2] === 'gated' ? 'manual' : false, siblings } };
+  }
+  m = /^\/([^/_][^/]*)\/([^/]+)\/resolve\/([^/]+)\/(.+)$/.exec(pathname);
+  if (m) {
+    const [, owner, name, rev, file] = m;
+    const dir = await repoDir(owner, name);
+    if (!dir) return notFound('RepoNotFound', 'Repository not found');
+    if (name === 'gated') return notFound('GatedRepo', 'Access to this model is restricted');
+    if (rev !== 'main' && rev !== hubSha) return notFound('RevisionNotFound', 'Invalid rev id');
+    const stat = await fs.stat(path.join(dir, path.normalize(file))).catch(() => null);
+    if (!stat?.isFile()) return notFound('EntryNotFound', 'Entry not found');
+    const etag = `"${stat.size.toString(16)}-${Math.floor(stat.mtimeMs).toString(16)}"`;
+    const headers = { 'x-repo-commit': hubSha, etag };
+    if (file.endsWith('.safetensors')) {
+      // Absolute, as the Hub's redirects to its CDN are (clients read the commit and ETag from the 302).
+      return { redirect: `${origin}/__cdn/${name}/${file}`, headers: { ...headers, 'x-linked-etag': etag, 'x-linked-size': String(stat.size) } };
+    }
+    return { path: `/${path.relative(root, dir)}/${file}`, headers };
+  }
+  m = /^\/__cdn\/([^/]+)\/(.+)$/.exec(pathname);
+  if (m) return { path: `/${m[1]}/${m[2]}`, headers: {} };
+  return notFound('RepoNotFound', 'Repository not found');
+}
+
 const server = createServer(async (req, res) => {
   try {
     let url = new URL(req.url, 'http://x');
@@ -62,6 +131,21 @@ const server = createServer(async (req, res) => {
       }
     }
     requestLog.push({ path: pathname, range: req.headers.range ?? null });
+    const hubHeaders = {};
+    if (hub) {
+      const answer = await hubRoute(pathname, `http://${req.headers.host}`);
+      if (answer.json || answer.status) {
+        const h = { 'content-type': 'application/json', 'cache-control': 'no-cache', ...corsHeaders(), ...answer.headers };
+        res.writeHead(answer.status ?? 200, h).end(JSON.stringify(answer.json ?? { error: answer.error }));
+        return;
+      }
+      if (answer.redirect) {
+        res.writeHead(302, { location: answer.redirect, ...corsHeaders(), ...answer.headers }).end();
+        return;
+      }
+      pathname = answer.path;
+      Object.assign(hubHeaders, answer.headers);
+    }
     let file = path.join(root, path.normalize(pathname));
     if (!file.startsWith(root)) {
       res.writeHead(403).end('forbidden');
@@ -79,11 +163,7 @@ const server = createServer(async (req, res) => {
       headers['cross-origin-resource-policy'] = 'cross-origin';
     }
     for (const [k, v] of extraHeaders) headers[k] = v;
-    if (cors) {
-      headers['access-control-allow-origin'] = '*';
-      headers['access-control-allow-headers'] = 'range';
-      headers['access-control-expose-headers'] = 'content-length, content-range, accept-ranges';
-    }
+    Object.assign(headers, corsHeaders(), hubHeaders);
     if (req.method === 'OPTIONS') {
       res.writeHead(204, headers).end();
       return;

@@ -30,6 +30,10 @@ pub enum Error {
     /// A tensor operation failed; this is a bug or an exhausted allocator, not bad input.
     #[error("tensor operation failed: {0}")]
     Candle(#[from] candle_core::Error),
+    /// A model could not be fetched from the Hugging Face Hub (native CLI only): not found,
+    /// gated, offline without a cached copy.
+    #[error("{0}")]
+    Network(String),
     /// Reading or writing a file failed (native CLI only).
     #[error("{path}: {source}")]
     Io {
@@ -51,6 +55,7 @@ impl Error {
             Error::Input(_) => "InputError",
             Error::Memory(_) => "MemoryError",
             Error::Candle(_) => "ComputeError",
+            Error::Network(_) => "NetworkError",
             Error::Io { .. } => "IoError",
         }
     }

@@ -5,9 +5,10 @@
 use js_sys::Float32Array;
 use wasm_bindgen::prelude::*;
 
+use crate::pack_stream::PackStream;
 use crate::preprocess;
 use crate::tokenizer::TokenizerFiles;
-use crate::{Classifier, Error, Siglip, TextMasking};
+use crate::{Classifier, Error, Siglip, StorageDtype, TextMasking};
 
 fn js_error(e: Error) -> JsValue {
     let err = js_sys::Error::new(&e.to_string());
@@ -90,6 +91,59 @@ impl ModelBuffer {
     #[wasm_bindgen(js_name = isEmpty)]
     pub fn is_empty(&self) -> bool {
         self.bytes.is_empty()
+    }
+}
+
+/// A Hugging Face `model.safetensors` converted to a packed file while it downloads (see
+/// [`crate::pack_stream`]): `push` each chunk in order, then `finish` gives the packed file in
+/// a [`ModelBuffer`], ready for [`Model::from_buffer`] (and for the cache).
+#[wasm_bindgen]
+pub struct Converter {
+    inner: Option<PackStream>,
+}
+
+#[wasm_bindgen]
+impl Converter {
+    /// A converter to `dtype` (`q8`, `q4`, `f16`, `f32`) for a checkpoint with these files; a
+    /// wrong config or tokenizer fails here, before any weight is downloaded.
+    #[wasm_bindgen(constructor)]
+    pub fn new(
+        dtype: &str,
+        config_json: &str,
+        preprocessor_json: Option<String>,
+        spiece_model: Option<Vec<u8>>,
+        tokenizer_json: Option<Vec<u8>>,
+        tokenizer_config: Option<Vec<u8>>,
+    ) -> Result<Converter, JsValue> {
+        let dtype = StorageDtype::parse(dtype).map_err(js_error)?;
+        let tokenizer = TokenizerFiles {
+            spiece_model: spiece_model.as_deref(),
+            tokenizer_json: tokenizer_json.as_deref(),
+            tokenizer_config: tokenizer_config.as_deref(),
+        };
+        let inner = PackStream::new(dtype, config_json, preprocessor_json.as_deref(), tokenizer).map_err(js_error)?;
+        Ok(Converter { inner: Some(inner) })
+    }
+
+    /// Takes the next bytes of `model.safetensors`.
+    pub fn push(&mut self, chunk: &[u8]) -> Result<(), JsValue> {
+        self.stream()?.push(chunk).map_err(js_error)
+    }
+
+    /// Size of the packed file (0 until the checkpoint's header has arrived).
+    #[wasm_bindgen(js_name = packedLength)]
+    pub fn packed_length(&self) -> usize {
+        self.inner.as_ref().map_or(0, PackStream::packed_len)
+    }
+
+    /// The packed file, once the whole checkpoint has arrived (the converter is then spent).
+    pub fn finish(&mut self) -> Result<ModelBuffer, JsValue> {
+        let inner = self.inner.take().ok_or_else(|| js_error(Error::Input("the converter was already finished".into())))?;
+        Ok(ModelBuffer { bytes: inner.finish().map_err(js_error)? })
+    }
+
+    fn stream(&mut self) -> Result<&mut PackStream, JsValue> {
+        self.inner.as_mut().ok_or_else(|| js_error(Error::Input("the converter was already finished".into())))
     }
 }
 

@@ -55,7 +55,7 @@ function workerFailure(event, workerUrl, started, tried) {
       " (`import siglip from 'siglip-web/vite'; plugins: [siglip()]`) or `optimizeDeps: { exclude: ['siglip-web'] }` to vite.config";
   } else {
     message +=
-      "If a bundler built this page, it did not emit the worker: copy siglip-worker.js, loader.js and the pkg, pkg-relaxed and" +
+      "If a bundler built this page, it did not emit the worker: copy siglip-worker.js, loader.js, hub.js and the pkg, pkg-relaxed and" +
       " pkg-threads folders of siglip-web next to the bundle, or set workerUrl to where they are served (see Bundlers in its README)";
   }
   return toError({ name: 'WorkerError', message });
@@ -129,11 +129,11 @@ export class SiglipClient {
    * its first load. `wasmUrl`: a directory laid out like the package (`pkg/siglip_bg.wasm`, ...).
    * @returns {Promise<{info: object, fromCache: boolean, simd: boolean, build: {variant: string, simd: string, threads: number}, ms: number}>}
    */
-  load(url, { integrity, onProgress, variant = 'auto', wasmUrl } = {}) {
-    const absolute = new URL(url, document.baseURI).href;
+  load(url, { integrity, onProgress, variant = 'auto', wasmUrl, hub, dtype } = {}) {
+    const absolute = url.startsWith('hf:') ? url : new URL(url, document.baseURI).href;
     let wasm = wasmUrl ? new URL(wasmUrl, document.baseURI).href : undefined;
     if (wasm && !wasm.endsWith('/')) wasm += '/'; // a directory
-    return this.#request('load', { url: absolute, integrity, variant, wasmUrl: wasm }, [], onProgress);
+    return this.#request('load', { url: absolute, integrity, variant, wasmUrl: wasm, hub, dtype }, [], onProgress);
   }
 
   async classify(image, labels, template) {
@@ -199,15 +199,18 @@ const models = new Map();
 
 /**
  * A use of a model that everything on the page asking for the same file with the same options
- * (`src`, `integrity`, `variant`, `workerUrl`, `wasmUrl`) shares: one worker, one download, one
+ * (`src`, `integrity`, `variant`, `workerUrl`, `wasmUrl`, `hub`, `dtype`) shares: one worker, one download, one
  * copy in memory. Each `openModel` is one reference; {@link ModelHandle.release} drops it and the
  * last one terminates the worker.
+ * `src` is a packed file's URL or `hf:owner/name[@revision]` (a Hub model, from `hub`, converted
+ * to `dtype` as it downloads).
  * @param {{src: string, integrity?: string, variant?: string, workerUrl?: string, wasmUrl?: string,
- *          onProgress?: (p: object) => void}} options
+ *          hub?: string, dtype?: string, onProgress?: (p: object) => void}} options
  */
-export function openModel({ src, integrity, variant = 'auto', workerUrl, wasmUrl, onProgress }) {
+export function openModel({ src, integrity, variant = 'auto', workerUrl, wasmUrl, hub, dtype, onProgress }) {
   const abs = (u) => (u ? new URL(u, document.baseURI).href : '');
-  const key = JSON.stringify([abs(src), integrity ?? '', variant, abs(workerUrl), abs(wasmUrl)]);
+  const hubModel = src.startsWith('hf:');
+  const key = JSON.stringify([hubModel ? src : abs(src), integrity ?? '', variant, abs(workerUrl), abs(wasmUrl), hubModel ? [hub ?? '', dtype ?? ''] : []]);
   let shared = models.get(key);
   if (!shared) {
     const forget = () => {
@@ -220,7 +223,7 @@ export function openModel({ src, integrity, variant = 'auto', workerUrl, wasmUrl
       shared.progress = p;
       listeners.forEach((l) => l(p));
     };
-    shared.loaded = client.load(src, { integrity, variant, wasmUrl, onProgress: onLoadProgress });
+    shared.loaded = client.load(src, { integrity, variant, wasmUrl, hub: hub ? abs(hub) : undefined, dtype, onProgress: onLoadProgress });
     // A model that failed to load is not shared: the next open tries again.
     shared.loaded.catch(() => {
       forget();

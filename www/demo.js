@@ -1,10 +1,15 @@
-// The demo pages' only script: `?model=URL` (and `?labels=a,b` on the classifier page)
+// The demo pages' only script: `?model=` (a packed file's URL or hf:owner/name[@revision]),
+// `?hub=URL` and `?dtype=` (for hf: models), and `?labels=a,b` on the classifier page
 // configure the element; a service worker makes the pages work offline after one visit and
 // cross-origin isolated (for the threaded wasm) on hosts that cannot send the headers.
 const params = new URLSearchParams(location.search);
 const el = document.querySelector('siglip-classifier, siglip-search');
 const model = params.get('model');
 if (model) el.setAttribute('src', model);
+for (const name of ['hub', 'dtype']) {
+  const value = params.get(name);
+  if (value) el.setAttribute(name, value);
+}
 const labels = params.get('labels');
 if (labels && el.localName === 'siglip-classifier') el.setAttribute('labels', labels);
 document.getElementById('model-url').textContent = el.getAttribute('src');

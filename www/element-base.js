@@ -56,7 +56,7 @@ function errorOf(err) {
 const megabytes = (n) => `${(n / 1e6).toFixed(1)} MB`;
 
 export class SiglipElementBase extends HTMLElement {
-  static modelAttributes = ['src', 'integrity', 'variant', 'worker-url', 'wasm-url'];
+  static modelAttributes = ['src', 'integrity', 'variant', 'worker-url', 'wasm-url', 'hub', 'dtype'];
 
   /** This element's reference to the shared model while one is loaded or loading (else null). */
   client = null;
@@ -79,7 +79,11 @@ export class SiglipElementBase extends HTMLElement {
     this.#newReady();
   }
 
-  /** URL of a model file made by `siglip quantize`. */
+  /**
+   * The model: the URL of a file made by `siglip quantize`, or a Hugging Face model,
+   * `hf:owner/name` or `hf:owner/name@revision` (downloaded once, converted to `dtype` as it
+   * arrives, then cached).
+   */
   get src() { return this.getAttribute('src') ?? ''; }
   set src(v) { if (v == null) this.removeAttribute('src'); else this.setAttribute('src', v); }
 
@@ -94,6 +98,14 @@ export class SiglipElementBase extends HTMLElement {
    */
   get variant() { return this.getAttribute('variant') || 'auto'; }
   set variant(v) { if (v == null) this.removeAttribute('variant'); else this.setAttribute('variant', v); }
+
+  /** Where `hf:` models come from (default `https://huggingface.co`; a mirror, or a test server). */
+  get hub() { return this.getAttribute('hub') || undefined; }
+  set hub(v) { if (v == null) this.removeAttribute('hub'); else this.setAttribute('hub', v); }
+
+  /** What an `hf:` model is converted to: `q8` (default), `q4`, `f16` or `f32`. */
+  get dtype() { return this.getAttribute('dtype') || 'q8'; }
+  set dtype(v) { if (v == null) this.removeAttribute('dtype'); else this.setAttribute('dtype', v); }
 
   /** URL of `siglip-worker.js` when it is not next to this module (a CDN, another path). */
   get workerUrl() { return this.getAttribute('worker-url') || undefined; }
@@ -181,7 +193,7 @@ export class SiglipElementBase extends HTMLElement {
   }
 
   #key() {
-    return JSON.stringify([this.src, this.integrity, this.variant, this.workerUrl, this.wasmUrl]);
+    return JSON.stringify([this.src, this.integrity, this.variant, this.workerUrl, this.wasmUrl, this.hub, this.dtype]);
   }
 
   /** Waits for the model, starting its load if needed (also after a failed one). */
@@ -238,8 +250,8 @@ export class SiglipElementBase extends HTMLElement {
       (result) => {
         if (token !== this.#token) return;
         loading.hidden = true;
-        const { info, fromCache, simd, build, ms, timings } = result;
-        const detail = { info, fromCache, simd, build, ms, timings };
+        const { info, fromCache, simd, build, ms, timings, commit } = result;
+        const detail = { info, fromCache, simd, build, ms, timings, commit };
         this.#settleReady('resolve', detail);
         this.onModelLoaded(detail);
         this.dispatchEvent(new CustomEvent('load', { detail }));
@@ -263,16 +275,18 @@ export class SiglipElementBase extends HTMLElement {
       variant: this.variant,
       workerUrl: this.workerUrl,
       wasmUrl: this.wasmUrl,
-      onProgress: ({ loaded, total, fromCache }) => {
+      hub: this.hub,
+      dtype: this.dtype,
+      onProgress: ({ loaded, total, fromCache, converting = false }) => {
         if (token !== this.#token) return;
         if (total) {
           progress.value = loaded / total;
-          const what = fromCache ? 'Reading the cached model' : 'Downloading the model';
+          const what = fromCache ? 'Reading the cached model' : converting ? `Downloading and converting the model to ${this.dtype}` : 'Downloading the model';
           text.textContent = `${what}… ${Math.floor((100 * loaded) / total)}% (${megabytes(loaded)} of ${megabytes(total)})`;
         } else {
           text.textContent = `Downloading the model… ${megabytes(loaded)}`;
         }
-        this.dispatchEvent(new CustomEvent('progress', { detail: { loaded, total, fromCache } }));
+        this.dispatchEvent(new CustomEvent('progress', { detail: { loaded, total, fromCache, converting } }));
       },
     });
   }

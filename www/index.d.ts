@@ -48,7 +48,12 @@ export interface ProgressDetail {
   /** `null` when the server does not say. */
   total: number | null;
   fromCache: boolean;
+  /** An `hf:` model being converted as it downloads. */
+  converting: boolean;
 }
+
+/** What an `hf:` model is converted to (default `q8`). */
+export type StorageDtype = 'q8' | 'q4' | 'f16' | 'f32';
 
 /** Which wasm build runs the model; `auto` picks the fastest this page can run. */
 export type WasmVariant = 'auto' | 'simd128' | 'relaxed' | 'threads';
@@ -73,6 +78,8 @@ export interface LoadDetail {
   ms: number;
   /** Where that time went, in milliseconds. */
   timings: { downloadMs?: number; cacheWriteMs?: number; readMs?: number; initMs: number };
+  /** For an `hf:` model, the Hub commit its files came from (when the Hub said). */
+  commit?: string | null;
 }
 
 export interface ResultDetail {
@@ -95,8 +102,13 @@ export interface ErrorDetail {
 }
 
 export interface CreateClassifierOptions {
-  /** URL of a model file made by `siglip quantize` (may be cross-origin with CORS). */
+  /** URL of a model file made by `siglip quantize` (may be cross-origin with CORS), or a Hugging
+   * Face model `hf:owner/name[@revision]`, converted to `dtype` as it downloads, then cached. */
   src: string;
+  /** Where `hf:` models come from (default `https://huggingface.co`). */
+  hub?: string;
+  /** What an `hf:` model is converted to (default `q8`). */
+  dtype?: StorageDtype;
   /** `sha256-<base64>`: the file must match before it is used. */
   integrity?: string;
   /** Label template; `{}` is the label. Default `This is a photo of {}.` */
@@ -119,6 +131,8 @@ export declare class Classifier {
   private constructor();
   readonly info: ModelInfo;
   readonly fromCache: boolean;
+  /** For an `hf:` model, the Hub commit it came from. */
+  readonly commit: string | null;
   /** The wasm build that runs. */
   readonly build: BuildInfo;
   template: string;
@@ -142,8 +156,12 @@ interface SiglipElementEventMap {
 }
 
 declare class SiglipElementBase extends HTMLElement {
-  /** Model URL (attribute `src`). */
+  /** Model URL or `hf:owner/name[@revision]` (attribute `src`). */
   src: string;
+  /** Where `hf:` models come from (attribute `hub`, default `https://huggingface.co`). */
+  hub: string | undefined;
+  /** What an `hf:` model is converted to (attribute `dtype`, default `q8`). */
+  dtype: StorageDtype;
   /** Optional `sha256-<base64>` (attribute `integrity`). */
   integrity: string | undefined;
   /** Which wasm build to run (attribute `variant`, default `auto`); changing it reloads. */

@@ -13,18 +13,20 @@ import { SiglipSearch } from './siglip-search.js';
 export { DEFAULT_TEMPLATE, SiglipClassifier, SiglipSearch };
 
 /**
- * Loads a model (a file made by `siglip quantize`) in a Web Worker. Calls (and elements) with the
+ * Loads a model in a Web Worker: `src` is a file made by `siglip quantize`, or a Hugging Face
+ * model `hf:owner/name[@revision]` (from `hub`, converted to `dtype`, q8 by default, as it
+ * downloads, then cached). Calls (and elements) with the
  * same `src`, `integrity`, `variant`, `workerUrl` and `wasmUrl` share one worker and one copy of
  * the model; each `dispose()` drops one reference and the last one frees it.
  * @param {{src: string, integrity?: string, template?: string, variant?: 'auto' | 'simd128' | 'relaxed' | 'threads',
- *          workerUrl?: string, wasmUrl?: string,
+ *          workerUrl?: string, wasmUrl?: string, hub?: string, dtype?: 'q8' | 'q4' | 'f16' | 'f32',
  *          onProgress?: (p: {loaded: number, total: number | null, fromCache: boolean}) => void}} options
  * @returns {Promise<Classifier>}
  */
 export async function createClassifier(options) {
-  const { src, integrity, template = DEFAULT_TEMPLATE, onProgress, variant = 'auto', workerUrl, wasmUrl } = options ?? {};
+  const { src, integrity, template = DEFAULT_TEMPLATE, onProgress, variant = 'auto', workerUrl, wasmUrl, hub, dtype } = options ?? {};
   if (!src) {
-    const err = new Error('createClassifier needs `src`: the URL of a model file made by `siglip quantize`');
+    const err = new Error('createClassifier needs `src`: hf:owner/name, or the URL of a model file made by `siglip quantize`');
     err.name = 'StateError';
     throw err;
   }
@@ -34,7 +36,9 @@ export async function createClassifier(options) {
     variant,
     workerUrl,
     wasmUrl,
-    onProgress: onProgress ? ({ loaded, total, fromCache }) => onProgress({ loaded, total, fromCache }) : undefined,
+    hub,
+    dtype,
+    onProgress: onProgress ? ({ loaded, total, fromCache, converting = false }) => onProgress({ loaded, total, fromCache, converting }) : undefined,
   });
   try {
     return new Classifier(handle, await handle.ready, template);
@@ -57,6 +61,8 @@ export class Classifier {
     this.info = loaded.info;
     /** Whether the model file came from the persistent cache. */
     this.fromCache = loaded.fromCache;
+    /** For an `hf:` model, the Hub commit it came from (null otherwise). */
+    this.commit = loaded.commit ?? null;
     /** The wasm build that runs: `{variant: 'simd128'|'relaxed'|'threads', simd: 'simd128'|'relaxed', threads}` */
     this.build = loaded.build;
   }

@@ -22,8 +22,11 @@ export function namedError(name, message, cause) {
 
 /**
  * Where downloaded bytes go. The default keeps them in a JS Uint8Array.
+ * `length` is the size the target was allocated for; `write` gets the bytes in order (a resumed
+ * download continues at the offset where the last one stopped); `view()` reads them back (a
+ * target that converts as it goes may instead give the converted bytes once done);
  * `release()` frees a target that will not be used (wasm memory is not left to the GC).
- * @typedef {{write(chunk: Uint8Array, offset: number): void, view(): Uint8Array, release(): void}} Target
+ * @typedef {{length: number, write(chunk: Uint8Array, offset: number): void, view(): Uint8Array, release(): void}} Target
  * @typedef {{allocate(length: number): Target}} Sink
  */
 export const arraySink = {
@@ -34,7 +37,7 @@ export const arraySink = {
     } catch {
       throw namedError('MemoryError', `not enough memory for a ${(length / 1e6).toFixed(0)} MB model file`);
     }
-    return { write: (chunk, offset) => bytes.set(chunk, offset), view: () => bytes, release: () => {} };
+    return { length, write: (chunk, offset) => bytes.set(chunk, offset), view: () => bytes, release: () => {} };
   },
 };
 
@@ -73,6 +76,34 @@ function keyFor(url) {
 }
 
 /**
+ * Reads a cached file into a target from `sink`: `{target, headers}`, or null when it is not
+ * cached (or unreadable, which is then deleted).
+ */
+export async function readCached(key, sink, onProgress = () => {}) {
+  const cache = await openCache();
+  if (!cache) return null;
+  let hit = null;
+  try {
+    hit = await cache.match(key);
+  } catch {
+    // An unreadable entry is as good as none.
+  }
+  if (!hit) return null;
+  let target = null;
+  try {
+    const report = throttled(onProgress, true);
+    target = await readAll(hit, sink, 0, null, report);
+    report(target.length, target.length, true);
+    return { target, headers: hit.headers };
+  } catch (err) {
+    target?.release();
+    if (err.name === 'MemoryError') throw err;
+    await forgetModel(key);
+    return null;
+  }
+}
+
+/**
  * Reads a model file: from the cache if it is there, otherwise from the network (and then
  * into the cache).
  * @param {string} url
@@ -84,32 +115,16 @@ export async function fetchModel(url, options = {}) {
   const { onProgress = () => {}, integrity, signal, sink = arraySink } = options;
   const fetchImpl = options.fetchImpl ?? fetch;
   const key = keyFor(url);
-  const cache = await openCache();
-  if (cache) {
-    let hit = null;
-    try {
-      hit = await cache.match(key);
-    } catch {
-      // An unreadable entry is as good as none.
-    }
-    if (hit) {
-      let target = null;
-      try {
-        const t0 = performance.now();
-        const report = throttled(onProgress, true);
-        target = await readAll(hit, sink, 0, null, report);
-        report(target.view().length, target.view().length, true);
-        const timings = { readMs: performance.now() - t0 };
-        if (!integrity || (await matchesIntegrity(target.view(), integrity))) return { target, fromCache: true, timings };
-      } catch (err) {
-        if (err.name === 'MemoryError') throw err;
-      }
-      target?.release();
-      await forgetModel(url); // stale or unreadable entry: fetch it again
-    }
+  const t = performance.now();
+  const cached = await readCached(key, sink, onProgress);
+  if (cached) {
+    const timings = { readMs: performance.now() - t };
+    if (!integrity || (await matchesIntegrity(cached.target.view(), integrity))) return { target: cached.target, fromCache: true, timings };
+    cached.target.release();
+    await forgetModel(url); // stale: fetch it again
   }
   const t0 = performance.now();
-  const target = await download(key, fetchImpl, sink, onProgress, signal);
+  const target = await downloadFile(key, { fetchImpl, sink, onProgress, signal });
   const t1 = performance.now();
   if (integrity && !(await matchesIntegrity(target.view(), integrity))) {
     target.release();
@@ -118,14 +133,19 @@ export async function fetchModel(url, options = {}) {
       `the model at ${url} does not match its integrity value ${integrity} (the file changed or is corrupt)`,
     );
   }
-  if (cache) await store(cache, key, target);
+  await storeCached(key, target);
   return { target, fromCache: false, timings: { downloadMs: t1 - t0, cacheWriteMs: performance.now() - t1 } };
 }
 
 const STORE_CHUNK = 1 << 20;
 
-/** Writes a complete download to the cache, streamed from the target in small pieces. */
-async function store(cache, key, target) {
+/**
+ * Writes a complete file to the cache, streamed from the target in small pieces, with
+ * `headers` stored beside it (read back by readCached). Without a cache, does nothing.
+ */
+export async function storeCached(key, target, headers = {}) {
+  const cache = await openCache();
+  if (!cache) return;
   const length = target.view().length;
   let offset = 0;
   const body = new ReadableStream({
@@ -140,7 +160,10 @@ async function store(cache, key, target) {
     },
   });
   try {
-    await cache.put(key, new Response(body, { headers: { 'content-type': 'application/octet-stream', 'content-length': String(length) } }));
+    await cache.put(
+      key,
+      new Response(body, { headers: { ...headers, 'content-type': 'application/octet-stream', 'content-length': String(length) } }),
+    );
   } catch {
     // quota exceeded or storage disabled: the model still works, just uncached
   }
@@ -175,7 +198,7 @@ async function readAll(response, sink, start, target, progress) {
     if (chunks) {
       chunks.push(value);
     } else {
-      if (received + value.length > target.view().length) {
+      if (received + value.length > target.length) {
         throw namedError('NetworkError', 'the server sent more bytes than it announced');
       }
       target.write(value, received);
@@ -196,7 +219,14 @@ async function readAll(response, sink, start, target, progress) {
   return target;
 }
 
-async function download(url, fetchImpl, sink, onProgress, signal) {
+/**
+ * Downloads a file into a target from `sink`, with byte progress; a dropped connection resumes
+ * with a Range request, 5xx answers and network failures are retried with backoff.
+ * @param {string} url
+ * @param {{sink?: Sink, onProgress?: Function, signal?: AbortSignal, fetchImpl?: typeof fetch}} [options]
+ * @returns {Promise<Target>}
+ */
+export async function downloadFile(url, { sink = arraySink, onProgress = () => {}, signal, fetchImpl = fetch } = {}) {
   let target = null;
   let received = 0;
   let lastError = null;
@@ -269,7 +299,7 @@ async function download(url, fetchImpl, sink, onProgress, signal) {
 function resumesAt(response, offset, target) {
   const m = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(response.headers.get('content-range') ?? '');
   if (!m || Number(m[1]) !== offset) return false;
-  const length = target?.view().length;
+  const length = target?.length;
   return m[3] === '*' || length === undefined || Number(m[3]) === length;
 }
 

@@ -2,7 +2,8 @@
 //
 // Protocol (one request, one reply; see client.js for the other side):
 //   page -> worker  {id, type, ...payload}
-//     load      {url, integrity?, variant?, wasmUrl?} -> {info, fromCache, simd, build, ms, timings}
+//     load      {url, integrity?, variant?, wasmUrl?, hub?, dtype?} -> {info, fromCache, simd, build, ms, timings}
+//               url: a packed file, or hf:owner/name[@revision] (hub.js: from `hub`, converted to `dtype`);
 //               variant: 'auto' (default) | 'simd128' | 'relaxed' | 'threads' (see pickVariant);
 //               wasmUrl: a directory laid out like the package (DIRS below), else next to the glue;
 //               build: {variant, simd, threads} of the wasm that runs (its buildInfo())
@@ -19,6 +20,7 @@
 // Requests run one at a time in arrival order.
 
 import { fetchModel, forgetModel, namedError } from './loader.js';
+import { fetchHubModel, forgetHubModel, isHubSource } from './hub.js';
 
 // The three builds of the same Rust code (see build.sh). Literal specifiers, so bundlers see
 // them; only the one picked is ever fetched.
@@ -174,7 +176,7 @@ function scoreLabels(m, embedding, labels, template) {
 }
 
 const handlers = {
-  async load({ url, integrity, variant, wasmUrl }, id) {
+  async load({ url, integrity, variant, wasmUrl, hub, dtype }, id) {
     const started = performance.now();
     if (model) {
       model.free();
@@ -185,10 +187,15 @@ const handlers = {
     // The file is downloaded straight into wasm memory and used there in place.
     const sink = {
       allocate(length) {
-        const buffer = new ModelBuffer(length);
+        return sink.adopt(new ModelBuffer(length));
+      },
+      /** A target over a ModelBuffer (e.g. a converted model). */
+      adopt(buffer) {
         const ptr = buffer.ptr();
+        const length = buffer.len();
         return {
           buffer,
+          length,
           write: (chunk, offset) => new Uint8Array(wasm.memory.buffer, ptr + offset, chunk.length).set(chunk),
           view: () => new Uint8Array(wasm.memory.buffer, ptr, length),
           release: () => buffer.free(),
@@ -198,8 +205,14 @@ const handlers = {
     const progress = (p) => self.postMessage({ id, type: 'progress', ...p });
     let loaded;
     let initStart;
+    const hubModel = isHubSource(url);
+    if (hubModel && integrity) {
+      throw namedError('InputError', 'integrity applies to packed model files, not to hf: models (their commit is checked instead)');
+    }
     for (;;) {
-      loaded = await fetchModel(url, { onProgress: progress, integrity, sink });
+      loaded = hubModel
+        ? await fetchHubModel(url, { hub, dtype, Converter: wasm.exports.Converter, sink, onProgress: progress })
+        : await fetchModel(url, { onProgress: progress, integrity, sink });
       initStart = performance.now();
       try {
         model = Model.fromBuffer(loaded.target.buffer); // consumes the buffer, even on failure
@@ -208,12 +221,13 @@ const handlers = {
         // Never keep a file that does not load. A cached copy that no longer loads (e.g.
         // written by an older build) is fetched afresh; that copy comes from the network,
         // so a second failure ends the loop.
-        await forgetModel(url);
+        await (hubModel ? forgetHubModel(url, { hub, dtype }) : forgetModel(url));
         if (!loaded.fromCache) throw err;
       }
     }
-    const { fromCache, timings } = loaded;
+    const { fromCache, timings, commit } = loaded;
     return {
+      commit,
       info: JSON.parse(model.info()),
       fromCache,
       simd: simdEnabled(),

@@ -12,8 +12,8 @@ export const FIXTURES = path.join(ROOT, 'tests/fixtures');
 mkdirSync(OUT, { recursive: true });
 
 /** Starts scripts/serve.mjs on a free port; resolves to {url, stop}. */
-export async function startServer({ root = ROOT, args = [] } = {}) {
-  const child = spawn(process.execPath, [path.join(ROOT, 'scripts/serve.mjs'), '--root', root, '--port', '0', ...args], {
+export async function startServer({ root = ROOT, args = [], port = 0 } = {}) {
+  const child = spawn(process.execPath, [path.join(ROOT, 'scripts/serve.mjs'), '--root', root, '--port', String(port), ...args], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const url = await new Promise((resolve, reject) => {

@@ -9,6 +9,9 @@ fn main() -> std::process::ExitCode {
     cli::main()
 }
 
+#[cfg(all(not(target_arch = "wasm32"), feature = "hub"))]
+mod hub;
+
 #[cfg(not(target_arch = "wasm32"))]
 mod cli {
     use std::path::{Path, PathBuf};
@@ -29,7 +32,8 @@ mod cli {
     #[derive(clap::Args)]
     struct ModelArgs {
         /// A Hugging Face checkpoint folder (config.json, model.safetensors, tokenizer.json or
-        /// spiece.model) or a file made by `siglip quantize`.
+        /// spiece.model), a file made by `siglip quantize`, or a model on the Hugging Face Hub,
+        /// owner/name[@revision] (downloaded once into the Hugging Face cache).
         #[arg(long, short)]
         model: PathBuf,
         /// Let the text tower attend to padding (SigLIP given input ids only), instead of
@@ -43,7 +47,7 @@ mod cli {
         /// Convert a Hugging Face checkpoint folder into one self-contained .safetensors file.
         Quantize {
             /// Folder with config.json, model.safetensors, tokenizer.json or spiece.model
-            /// (and optionally preprocessor_config.json).
+            /// (and optionally preprocessor_config.json), or a Hub model owner/name[@revision].
             hf_dir: PathBuf,
             /// How weight matrices are stored: q8, q4, f16 or f32.
             #[arg(long, default_value = "q8")]
@@ -180,12 +184,26 @@ mod cli {
         })
     }
 
+    /// A local file or folder as given, else a Hub model's snapshot folder.
+    fn resolve(spec: &Path) -> Result<PathBuf> {
+        if spec.exists() {
+            return Ok(spec.to_path_buf());
+        }
+        #[cfg(feature = "hub")]
+        {
+            crate::hub::snapshot(&spec.to_string_lossy())
+        }
+        #[cfg(not(feature = "hub"))]
+        Err(Error::io(spec, std::io::Error::from(std::io::ErrorKind::NotFound)))
+    }
+
     fn load(args: &ModelArgs) -> Result<Siglip> {
-        let mut model = if args.model.is_dir() {
-            let f = read_hf(&args.model)?;
+        let path = resolve(&args.model)?;
+        let mut model = if path.is_dir() {
+            let f = read_hf(&path)?;
             Siglip::from_hf(&f.config, f.preprocessor.as_deref(), f.tokenizer(), &f.weights)?
         } else {
-            Siglip::from_packed_owned(read(&args.model)?)?
+            Siglip::from_packed_owned(read(&path)?)?
         };
         if args.unmasked_text {
             model.set_text_masking(TextMasking::None);
@@ -201,6 +219,7 @@ mod cli {
         match command {
             Command::Quantize { hf_dir, dtype, output } => {
                 let dtype = StorageDtype::parse(&dtype)?;
+                let hf_dir = resolve(&hf_dir)?;
                 let f = read_hf(&hf_dir)?;
                 // Loading the model checks every tensor the packed file will need.
                 let model = Siglip::from_hf(&f.config, f.preprocessor.as_deref(), f.tokenizer(), &f.weights)?;

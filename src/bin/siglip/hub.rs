@@ -1,0 +1,114 @@
+//! `--model owner/name[@revision]`: a checkpoint from the Hugging Face Hub, through `hf-hub`
+//! (the ecosystem's Rust client) and its cache, which is Python `huggingface_hub`'s: `HF_HOME`
+//! (else `~/.cache/huggingface`), `HF_ENDPOINT` for a mirror, `HF_TOKEN` (else the cache's
+//! `token` file) for gated repositories, `HF_HUB_OFFLINE=1` to use only the cache. A model
+//! already downloaded by Python is used without a second download. When the Hub cannot be
+//! reached, a complete cached snapshot of the revision is used.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+use hf_hub::api::sync::{ApiBuilder, ApiError};
+use hf_hub::{Cache, Repo, RepoType};
+use siglip::{Error, Result};
+
+/// The files a checkpoint folder is read from (see `read_hf`); optional ones may be missing.
+const REQUIRED: [&str; 2] = ["config.json", "model.safetensors"];
+const OPTIONAL: [&str; 4] = ["preprocessor_config.json", "spiece.model", "tokenizer.json", "tokenizer_config.json"];
+
+/// `owner/name[@revision]` as `(id, revision)`, or None when `spec` does not look like one.
+pub fn parse_id(spec: &str) -> Option<(String, String)> {
+    let (id, revision) = match spec.split_once('@') {
+        Some((id, rev)) if !rev.is_empty() => (id, rev),
+        Some(_) => return None,
+        None => (spec, "main"),
+    };
+    let (owner, name) = id.split_once('/')?;
+    let ok = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) && !s.starts_with('.');
+    (ok(owner) && ok(name)).then(|| (id.to_string(), revision.to_string()))
+}
+
+fn offline() -> bool {
+    std::env::var("HF_HUB_OFFLINE").is_ok_and(|v| matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "yes" | "on"))
+}
+
+/// The folder of `spec`'s checkpoint files: downloaded (or found in the cache) as needed.
+pub fn snapshot(spec: &str) -> Result<PathBuf> {
+    let (id, revision) = parse_id(spec).ok_or_else(|| {
+        Error::Input(format!("{spec}: no such file or folder, and not a Hugging Face model id (owner/name[@revision])"))
+    })?;
+    let repo = Repo::with_revision(id.clone(), RepoType::Model, revision.clone());
+    let cached = || cached_snapshot(&repo);
+    if offline() {
+        return cached().ok_or_else(|| {
+            Error::Network(format!(
+                "{id}@{revision} is not in the Hugging Face cache ({}) and HF_HUB_OFFLINE is set",
+                Cache::from_env().path().display()
+            ))
+        });
+    }
+    let mut builder = ApiBuilder::from_env().with_progress(std::io::stderr().is_terminal());
+    if let Some(token) = std::env::var("HF_TOKEN").ok().filter(|t| !t.is_empty()) {
+        builder = builder.with_token(Some(token));
+    }
+    let api = builder.build().map_err(|e| hub_error(&id, &revision, "", e))?;
+    let remote = api.repo(repo.clone());
+    let info = match remote.info() {
+        Ok(info) => info,
+        // No answer at all (offline, DNS, refused): a complete cached snapshot will do.
+        Err(e) if is_transport(&e) => {
+            return cached().ok_or_else(|| hub_error(&id, &revision, "", e));
+        }
+        Err(e) => return Err(hub_error(&id, &revision, "", e)),
+    };
+    let files: Vec<&str> = info.siblings.iter().map(|s| s.rfilename.as_str()).collect();
+    if !files.contains(&"model.safetensors") {
+        let why = if files.contains(&"model.safetensors.index.json") {
+            "its weights are sharded (model.safetensors.index.json), which this tool does not read yet"
+        } else {
+            "it has no model.safetensors"
+        };
+        return Err(Error::Input(format!("{id}@{revision}: {why}")));
+    }
+    let mut dir = None;
+    for file in REQUIRED.iter().chain(OPTIONAL.iter()).filter(|f| files.contains(f)) {
+        let path = remote.get(file).map_err(|e| hub_error(&id, &revision, file, e))?;
+        dir = path.parent().map(Path::to_path_buf);
+    }
+    dir.ok_or_else(|| Error::Network(format!("{id}@{revision}: the Hub listed no files")))
+}
+
+/// The cached snapshot of `repo`'s revision, when it holds every file a checkpoint needs.
+fn cached_snapshot(repo: &Repo) -> Option<PathBuf> {
+    let cache = Cache::from_env().repo(repo.clone());
+    let config = cache.get("config.json")?;
+    cache.get("model.safetensors")?;
+    if cache.get("spiece.model").is_none() && cache.get("tokenizer.json").is_none() {
+        return None;
+    }
+    config.parent().map(Path::to_path_buf)
+}
+
+fn is_transport(e: &ApiError) -> bool {
+    matches!(e, ApiError::RequestError(inner) if matches!(**inner, ureq::Error::Transport(_)))
+}
+
+/// What went wrong, in words: not found, gated, or the client's own message.
+fn hub_error(id: &str, revision: &str, file: &str, e: ApiError) -> Error {
+    let what = if file.is_empty() { format!("{id}@{revision}") } else { format!("{id}@{revision}: {file}") };
+    let status = match &e {
+        ApiError::RequestError(inner) => match &**inner {
+            ureq::Error::Status(code, _) => Some(*code),
+            _ => None,
+        },
+        _ => None,
+    };
+    Error::Network(match status {
+        Some(401 | 403) => format!(
+            "{what}: HTTP {}: the repository is gated or private; accept its terms on the Hub and set HF_TOKEN",
+            status.unwrap_or_default()
+        ),
+        Some(404) => format!("{what}: not found on the Hub (check the name and the revision)"),
+        _ => format!("{what}: {e}"),
+    })
+}

@@ -1,0 +1,150 @@
+// Models straight from the Hugging Face Hub: `src="hf:owner/name"` against a local server that
+// behaves like the Hub (scripts/serve.mjs --hub: the API's revision info, resolve URLs with a 302
+// to a CDN path for the weights, X-Repo-Commit, CORS), converted while downloading, cached with
+// its commit for an offline second visit, re-converted for a new commit; clear errors for a
+// missing repo, a gated one, a Hub without CORS and a malformed id.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { FIXTURES, launch, reference, startServer, watch } from './harness.mjs';
+
+const ref = reference('tiny-224');
+const GRAY = '/tests/fixtures/images/gray.png';
+const want = ref.images.find((i) => i.file === 'gray.png').scores;
+let server;
+let browser;
+
+before(async () => {
+  server = await startServer();
+  browser = await launch();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+const hubServer = (args = []) => startServer({ root: FIXTURES, args: ['--hub', ...args] });
+
+/** Loads `src` from `hub` in an element of a fresh page in `context`; returns what it saw. */
+async function loadFromHub(context, { hub, src = 'hf:test/tiny-224', dtype }) {
+  const page = await context.newPage();
+  const problems = watch(page);
+  await page.goto(`${server.url}tests/web/blank.html`);
+  const out = await page.evaluate(
+    async ({ hub, src, dtype, GRAY, labels }) => {
+      const el = document.createElement('siglip-classifier');
+      const progress = [];
+      el.addEventListener('progress', (e) => progress.push(e.detail));
+      el.hub = hub;
+      if (dtype) el.dtype = dtype;
+      el.src = src;
+      document.body.append(el);
+      try {
+        const detail = await el.ready;
+        const results = await el.classify(GRAY, labels);
+        const text = el.shadowRoot.querySelector('.load-text').textContent;
+        return { detail, results, converting: progress.some((p) => p.converting), progress: progress.length, text };
+      } catch (err) {
+        return { error: `${err.name}: ${err.message}`, shown: el.shadowRoot.querySelector('.error').textContent };
+      }
+    },
+    { hub, src, dtype, GRAY, labels: ref.labels },
+  );
+  await page.close();
+  return { ...out, problems };
+}
+
+function assertScores(results, tolerance) {
+  assert.equal(results.length, ref.labels.length);
+  for (const r of results) {
+    const expected = want[ref.labels.indexOf(r.label)];
+    assert.ok(Math.abs(r.score - expected) <= tolerance, `${r.label}: ${r.score} vs ${expected}`);
+  }
+}
+
+test('hf: models download once, convert while streaming, give the reference scores, and load offline from the cache', async () => {
+  let hub = await hubServer(['--cors']);
+  const context = await browser.newContext();
+  try {
+    // f32: exactly the reference; the weights came through the 302 to the CDN path.
+    const exact = await loadFromHub(context, { hub: hub.url, dtype: 'f32' });
+    assert.equal(exact.error, undefined, exact.error);
+    assert.equal(exact.detail.fromCache, false);
+    assert.equal(exact.detail.info.dtype, 'f32');
+    assert.equal(exact.detail.commit, 'a'.repeat(40));
+    assert.ok(exact.converting, 'progress says it converts');
+    assertScores(exact.results, 1e-4);
+    const paths = (await (await fetch(`${hub.url}__requests`)).json()).map((r) => r.path);
+    assert.ok(paths.includes('/api/models/test/tiny-224/revision/main'));
+    assert.ok(paths.includes(`/test/tiny-224/resolve/${'a'.repeat(40)}/model.safetensors`));
+    assert.ok(paths.includes('/__cdn/tiny-224/model.safetensors'), 'followed the redirect');
+    assert.deepEqual(exact.problems, []);
+
+    // The default dtype is q8: within the q8 bounds of the native tests.
+    const q8 = await loadFromHub(context, { hub: hub.url });
+    assert.equal(q8.detail.info.dtype, 'q8');
+    assertScores(q8.results, 0.02);
+
+    // Second visit with the Hub gone: from the cache, same commit, same scores.
+    await hub.stop();
+    const offline = await loadFromHub(context, { hub: hub.url, dtype: 'f32' });
+    assert.equal(offline.error, undefined, offline.error);
+    assert.equal(offline.detail.fromCache, true);
+    assert.equal(offline.detail.commit, 'a'.repeat(40));
+    assertScores(offline.results, 1e-4);
+
+    // A new commit on the Hub: converted again (same port, so the same cache key).
+    const port = new URL(hub.url).port;
+    hub = await startServer({ root: FIXTURES, args: ['--hub', '--cors', '--hub-sha', 'b'.repeat(40)], port });
+    const moved = await loadFromHub(context, { hub: hub.url, dtype: 'f32' });
+    assert.equal(moved.detail.fromCache, false);
+    assert.equal(moved.detail.commit, 'b'.repeat(40));
+    assertScores(moved.results, 1e-4);
+  } finally {
+    await context.close();
+    await hub.stop();
+  }
+});
+
+test('hf: errors name the model, the file and the status; createClassifier takes hub and dtype', async () => {
+  const hub = await hubServer(['--cors']);
+  const noCors = await hubServer();
+  const context = await browser.newContext();
+  try {
+    const cases = [
+      [{ hub: hub.url, src: 'hf:test/no-such-model' }, /^NetworkError: hf:test\/no-such-model@main: not found/],
+      [{ hub: hub.url, src: 'hf:test/gated' }, /^AccessError: hf:test\/gated is gated/],
+      [{ hub: noCors.url }, /^NetworkError: could not reach .* \(offline, or the server does not send CORS headers\)/],
+      [{ hub: hub.url, src: 'hf:not-a-model-id' }, /^InputError: "hf:not-a-model-id" is not a Hugging Face model/],
+      [{ hub: hub.url, dtype: 'q3' }, /^InputError: unknown dtype "q3"/],
+    ];
+    for (const [options, pattern] of cases) {
+      const out = await loadFromHub(context, options);
+      assert.match(out.error ?? 'loaded', pattern, JSON.stringify(options));
+      assert.equal(out.shown, out.error.replace(/^\w+: /, ''), 'shown in the element');
+    }
+    const page = await context.newPage();
+    await page.goto(`${server.url}tests/web/blank.html`);
+    const api = await page.evaluate(
+      async ({ hub, GRAY, labels }) => {
+        const { createClassifier } = await import('/www/index.js');
+        const clf = await createClassifier({ src: 'hf:test/tiny-224', hub, dtype: 'f32' });
+        const results = await clf.classify(GRAY, labels);
+        const { info } = clf;
+        clf.dispose();
+        let integrity = '';
+        await createClassifier({ src: 'hf:test/tiny-224', hub, integrity: 'sha256-AAAA' }).catch((e) => (integrity = `${e.name}: ${e.message}`));
+        return { results, info, integrity };
+      },
+      { hub: hub.url, GRAY, labels: ref.labels },
+    );
+    assert.equal(api.info.dtype, 'f32');
+    assertScores(api.results, 1e-4);
+    assert.match(api.integrity, /^InputError: integrity applies to packed model files/);
+  } finally {
+    await context.close();
+    await hub.stop();
+    await noCors.stop();
+  }
+});
