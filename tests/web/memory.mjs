@@ -9,47 +9,15 @@
 // Prints the renderer's resident set (VmRSS of this browser's renderer processes, which hold
 // the page and its workers) and the number of workers after each step.
 
-import { readdirSync, readFileSync, existsSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { ROOT, launch, startServer, urlPath } from './harness.mjs';
+import { rendererMb } from './procs.mjs';
 
 const model = path.resolve(process.argv[2] ?? path.join(ROOT, 'models/base-q8.safetensors'));
 if (!existsSync(model)) {
   console.error(`no model at ${model}: make one with \`siglip quantize\` (see the README's benchmark section)`);
   process.exit(2);
-}
-
-/** pids of this process's descendants. */
-function descendants() {
-  const parent = new Map();
-  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      parent.set(Number(pid), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
-    } catch {
-      // gone
-    }
-  }
-  const ours = new Set([process.pid]);
-  for (let grew = true; grew; ) {
-    grew = false;
-    for (const [pid, ppid] of parent) if (!ours.has(pid) && ours.has(ppid)) ours.add(pid), (grew = true);
-  }
-  return ours;
-}
-
-/** Sum of VmRSS over our Chromium renderer processes, in MB. */
-function rendererMb() {
-  let kb = 0;
-  for (const pid of descendants()) {
-    try {
-      if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('--type=renderer')) continue;
-      kb += Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
-    } catch {
-      // gone
-    }
-  }
-  return kb / 1024;
 }
 
 const server = await startServer();
