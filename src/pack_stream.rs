@@ -6,6 +6,10 @@
 //! The tensors written are exactly those of [`crate::format::pack`] (same names, dtypes,
 //! shapes and bytes; the test `tests/pack_stream.rs` compares them), laid out as safetensors
 //! lays them out: by alignment, then name.
+//!
+//! A sharded checkpoint (`model.safetensors.index.json`) is converted the same way once every
+//! shard's header is known ([`PackStream::add_shard_header`]): then each shard file is streamed
+//! after [`PackStream::begin_shard`].
 
 use std::cmp::Reverse;
 use std::collections::HashMap;
@@ -28,8 +32,9 @@ struct HeaderEntry {
     data_offsets: (usize, usize),
 }
 
-/// One tensor of the input, in file order.
+/// One tensor of the input, in file order (shard by shard).
 struct Input {
+    shard: usize,
     name: String,
     dtype: Dtype,
     shape: Vec<usize>,
@@ -38,13 +43,27 @@ struct Input {
     /// Where each of its encoded outputs goes in the packed buffer (empty: skipped).
     encoding: Option<Encoding>,
     slots: Vec<(usize, usize)>,
+    done: bool,
+}
+
+/// One input file: the length of its header (with the 8-byte size) and its tensors' range in
+/// `inputs`.
+struct Shard {
+    header_len: usize,
+    first: usize,
+    end: usize,
 }
 
 enum State {
-    /// Collecting the 8-byte length and the JSON header.
+    /// One file: collecting its 8-byte length and JSON header.
     Header(Vec<u8>),
-    /// Streaming tensor data: `next` indexes `inputs`, `pos` is the offset in the data section.
-    Data { next: usize, pos: usize, pending: Vec<u8> },
+    /// Shards: headers being added, or between two shards.
+    Between,
+    /// A shard's header, already read: skipped.
+    Skip { shard: usize, remaining: usize },
+    /// Streaming a file's tensor data: `next` indexes `inputs`, `pos` is the offset in the
+    /// file's data section.
+    Data { shard: usize, next: usize, pos: usize, pending: Vec<u8> },
 }
 
 /// The streaming converter: `push` the file's bytes in order, then `finish`.
@@ -53,7 +72,7 @@ pub struct PackStream {
     meta: HashMap<String, String>,
     state: State,
     inputs: Vec<Input>,
-    data_len: usize,
+    shards: Vec<Shard>,
     out: Vec<u8>,
 }
 
@@ -108,7 +127,44 @@ impl PackStream {
         let config = crate::config::SiglipConfig::from_json(config_json, preprocessor_json)?;
         crate::tokenizer::SiglipTokenizer::from_files(tokenizer, config.text.max_position_embeddings)?;
         let meta = packed_metadata(dtype, config_json, preprocessor_json, tokenizer)?;
-        Ok(PackStream { dtype, meta, state: State::Header(Vec::new()), inputs: Vec::new(), data_len: 0, out: Vec::new() })
+        Ok(PackStream { dtype, meta, state: State::Header(Vec::new()), inputs: Vec::new(), shards: Vec::new(), out: Vec::new() })
+    }
+
+    /// For a sharded checkpoint: the start of one more shard file (its 8-byte header size and
+    /// header; later bytes are ignored), in the order `begin_shard` will number them. The
+    /// packed buffer is planned and allocated when the first shard begins.
+    pub fn add_shard_header(&mut self, bytes: &[u8]) -> Result<()> {
+        let fresh = match &self.state {
+            State::Header(buf) => buf.is_empty(),
+            State::Between => true,
+            _ => false,
+        };
+        if !fresh || !self.out.is_empty() {
+            return Err(Error::Input("shard headers must all be added before any data".into()));
+        }
+        let n = bytes.get(..8).map(|b| u64::from_le_bytes(b.try_into().unwrap_or_default()));
+        let n = n.and_then(|n| usize::try_from(n).ok()).filter(|&n| n <= MAX_HEADER);
+        let header = n.and_then(|n| bytes.get(8..8 + n)).ok_or_else(|| bad("a shard's header is truncated or not safetensors"))?;
+        let shard = self.shards.len();
+        let mut inputs = self.parse(header, shard)?;
+        self.shards.push(Shard { header_len: 8 + header.len(), first: 0, end: 0 });
+        self.inputs.append(&mut inputs);
+        self.state = State::Between;
+        Ok(())
+    }
+
+    /// For a sharded checkpoint: the bytes pushed next are shard `index`'s file, from its first
+    /// byte (again from the start if it was begun before, e.g. after a restarted download).
+    pub fn begin_shard(&mut self, index: usize) -> Result<()> {
+        if self.shards.is_empty() || matches!(self.state, State::Header(_)) {
+            return Err(Error::Input("begin_shard needs the shards' headers first".into()));
+        }
+        if self.out.is_empty() {
+            self.plan()?;
+        }
+        let shard = self.shards.get(index).ok_or_else(|| Error::Input(format!("no shard {index}")))?;
+        self.state = State::Skip { shard: index, remaining: shard.header_len };
+        Ok(())
     }
 
     /// Size of the packed result, once the header has arrived (else 0).
@@ -137,11 +193,26 @@ impl PackStream {
                     chunk = &chunk[take..];
                     if buf.len() > 8 && take == need {
                         let header = std::mem::take(buf);
-                        self.start(&header[8..])?;
+                        self.inputs = self.parse(&header[8..], 0)?;
+                        self.shards.push(Shard { header_len: header.len(), first: 0, end: 0 });
+                        self.plan()?;
+                        self.state = State::Data { shard: 0, next: 0, pos: 0, pending: Vec::new() };
+                        self.reserve_next()?;
                     }
                 }
-                State::Data { next, pos, pending } => {
-                    let Some(input) = self.inputs.get(*next) else {
+                State::Between => return Err(Error::Input("call begin_shard before pushing a shard's bytes".into())),
+                State::Skip { shard, remaining } => {
+                    let skip = (*remaining).min(chunk.len());
+                    *remaining -= skip;
+                    chunk = &chunk[skip..];
+                    if *remaining == 0 {
+                        let (shard, next) = (*shard, self.shards[*shard].first);
+                        self.state = State::Data { shard, next, pos: 0, pending: Vec::new() };
+                        self.reserve_next()?;
+                    }
+                }
+                State::Data { shard, next, pos, pending } => {
+                    let Some(input) = self.inputs.get(*next).filter(|_| *next < self.shards[*shard].end) else {
                         return Err(bad("more bytes than its header describes"));
                     };
                     if *pos < input.start {
@@ -170,17 +241,25 @@ impl PackStream {
         Ok(())
     }
 
-    /// The packed file, once every byte the header describes has arrived.
+    /// The packed file, once every byte the header(s) describe has arrived.
     pub fn finish(self) -> Result<Vec<u8>> {
-        match self.state {
-            State::Data { next, .. } if next == self.inputs.len() => Ok(self.out),
-            State::Data { pos, .. } => Err(bad(format!("truncated: {pos} of {} data bytes arrived", self.data_len))),
-            State::Header(_) => Err(bad("truncated before the end of its header")),
+        if let State::Header(_) = self.state {
+            return Err(bad("truncated before the end of its header"));
         }
+        if let Some(missing) = self.inputs.iter().find(|i| !i.done) {
+            let data: usize = self.inputs.iter().filter(|i| i.shard == missing.shard).map(|i| i.end).max().unwrap_or(0);
+            let arrived = match self.state {
+                State::Data { shard, pos, .. } if shard == missing.shard => pos,
+                _ => 0,
+            };
+            let which = if self.shards.len() > 1 { format!(" (shard {})", missing.shard) } else { String::new() };
+            return Err(bad(format!("truncated{which}: {arrived} of {data} data bytes arrived; `{}` is missing", missing.name)));
+        }
+        Ok(self.out)
     }
 
-    /// Reads the header, plans the output and allocates it.
-    fn start(&mut self, header: &[u8]) -> Result<()> {
+    /// The tensors one header describes.
+    fn parse(&self, header: &[u8], shard: usize) -> Result<Vec<Input>> {
         let entries: HashMap<String, serde_json::Value> =
             serde_json::from_slice(header).map_err(|e| bad(format!("unreadable header: {e}")))?;
         let mut inputs = Vec::new();
@@ -197,7 +276,7 @@ impl PackStream {
             }
             let float = matches!(dtype, Dtype::F32 | Dtype::F16 | Dtype::BF16);
             let encoding = float.then(|| Encoding::of(&name, &e.shape, self.dtype));
-            inputs.push(Input { name, dtype, shape: e.shape, start, end, encoding, slots: Vec::new() });
+            inputs.push(Input { shard, name, dtype, shape: e.shape, start, end, encoding, slots: Vec::new(), done: false });
         }
         inputs.sort_by_key(|i| (i.start, i.end));
         for pair in inputs.windows(2) {
@@ -205,7 +284,22 @@ impl PackStream {
                 return Err(bad(format!("tensors `{}` and `{}` overlap", pair[0].name, pair[1].name)));
             }
         }
-        self.data_len = inputs.last().map_or(0, |i| i.end);
+        Ok(inputs)
+    }
+
+    /// Plans the packed layout of every input and allocates it.
+    fn plan(&mut self) -> Result<()> {
+        let mut inputs = std::mem::take(&mut self.inputs);
+        let mut names = std::collections::HashSet::new();
+        for input in &inputs {
+            if !names.insert(input.name.as_str()) {
+                return Err(bad(format!("tensor `{}` appears in two shards", input.name)));
+            }
+        }
+        for (index, shard) in self.shards.iter_mut().enumerate() {
+            shard.first = inputs.iter().position(|i| i.shard == index).unwrap_or(inputs.len());
+            shard.end = shard.first + inputs.iter().filter(|i| i.shard == index).count();
+        }
 
         // The packed layout: every output tensor, by alignment then name, as safetensors writes.
         let mut outputs: Vec<(String, Dtype, Vec<usize>, usize, usize)> = Vec::new(); // + input, slot
@@ -252,14 +346,13 @@ impl PackStream {
         }
         self.inputs = inputs;
         self.out = out;
-        self.state = State::Data { next: 0, pos: 0, pending: Vec::new() };
-        self.reserve_next()
+        Ok(())
     }
 
     /// Reserves the buffer for the next float tensor's bytes (a clear error if it cannot be).
     fn reserve_next(&mut self) -> Result<()> {
-        if let State::Data { next, pending, .. } = &mut self.state {
-            if let Some(input) = self.inputs.get(*next).filter(|i| i.encoding.is_some()) {
+        if let State::Data { shard, next, pending, .. } = &mut self.state {
+            if let Some(input) = self.inputs.get(*next).filter(|i| i.encoding.is_some() && *next < self.shards[*shard].end) {
                 pending.try_reserve_exact(input.end - input.start).map_err(|_| {
                     Error::Memory(format!("no memory for tensor `{}` ({} bytes)", input.name, input.end - input.start))
                 })?;
@@ -270,6 +363,7 @@ impl PackStream {
 
     /// Encodes one complete tensor into its slots.
     fn convert(&mut self, index: usize, bytes: Vec<u8>) -> Result<()> {
+        self.inputs[index].done = true;
         let input = &self.inputs[index];
         let Some(encoding) = input.encoding else { return Ok(()) };
         let values = floats(&input.name, input.dtype, &bytes)?;

@@ -125,7 +125,19 @@ impl Converter {
         Ok(Converter { inner: Some(inner) })
     }
 
-    /// Takes the next bytes of `model.safetensors`.
+    /// A sharded checkpoint: the first bytes of one more shard file (its header), in order.
+    #[wasm_bindgen(js_name = addShardHeader)]
+    pub fn add_shard_header(&mut self, bytes: &[u8]) -> Result<(), JsValue> {
+        self.stream()?.add_shard_header(bytes).map_err(js_error)
+    }
+
+    /// A sharded checkpoint: the bytes pushed next are shard `index`'s file, from its start.
+    #[wasm_bindgen(js_name = beginShard)]
+    pub fn begin_shard(&mut self, index: usize) -> Result<(), JsValue> {
+        self.stream()?.begin_shard(index).map_err(js_error)
+    }
+
+    /// Takes the next bytes of `model.safetensors` (or of the shard begun).
     pub fn push(&mut self, chunk: &[u8]) -> Result<(), JsValue> {
         self.stream()?.push(chunk).map_err(js_error)
     }

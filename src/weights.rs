@@ -229,6 +229,41 @@ fn check_finite(name: &str, values: &[f32]) -> Result<()> {
 }
 
 /// Decodes little-endian floats of a safetensors dtype into f32, rejecting non-finite values.
+/// The shard files a `model.safetensors.index.json` lists (its `weight_map` values), sorted.
+pub fn shard_files(index_json: &str) -> Result<Vec<String>> {
+    let index: serde_json::Value = serde_json::from_str(index_json)
+        .map_err(|e| Error::Weights(format!("model.safetensors.index.json: {e}")))?;
+    let mut files: Vec<String> = index
+        .get("weight_map")
+        .and_then(|m| m.as_object())
+        .map(|m| m.values().filter_map(|v| v.as_str().map(str::to_string)).collect())
+        .unwrap_or_default();
+    files.sort();
+    files.dedup();
+    let safe = |f: &String| f.ends_with(".safetensors") && !f.contains('/') && !f.contains('\\') && !f.starts_with('.');
+    if files.is_empty() || !files.iter().all(safe) {
+        return Err(Error::Weights("model.safetensors.index.json has no usable weight_map".into()));
+    }
+    Ok(files)
+}
+
+/// Shards of a checkpoint joined into one safetensors buffer (a tensor in two shards is an error).
+pub fn join_shards(shards: &[Vec<u8>]) -> Result<Vec<u8>> {
+    let mut views = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for (i, bytes) in shards.iter().enumerate() {
+        let st = SafeTensors::deserialize(bytes)
+            .map_err(|e| Error::Weights(format!("shard {}: {e} (truncated, corrupt or not safetensors)", i + 1)))?;
+        for (name, view) in st.tensors() {
+            if !seen.insert(name.clone()) {
+                return Err(Error::Weights(format!("tensor `{name}` appears in two shards")));
+            }
+            views.push((name, view));
+        }
+    }
+    safetensors::serialize(views, None).map_err(|e| Error::Weights(format!("could not join the shards: {e}")))
+}
+
 pub(crate) fn floats(name: &str, dtype: Dtype, bytes: &[u8]) -> Result<Vec<f32>> {
     let values: Vec<f32> = match dtype {
         Dtype::F32 => bytes.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect(),

@@ -22,11 +22,16 @@ struct Hub {
 
 impl Hub {
     fn start() -> Hub {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        Hub::serving(&fixtures())
+    }
+
+    /// A Hub whose repos test/<dir> are the folders under `root`.
+    fn serving(root: &Path) -> Hub {
+        let here = Path::new(env!("CARGO_MANIFEST_DIR"));
         let mut child = Command::new("node")
-            .arg(root.join("scripts/serve.mjs"))
+            .arg(here.join("scripts/serve.mjs"))
             .args(["--hub", "--port", "0", "--root"])
-            .arg(fixtures())
+            .arg(root)
             .stdout(Stdio::piped())
             .spawn()
             .expect("node must be installed: the fake Hub is scripts/serve.mjs");
@@ -129,4 +134,49 @@ fn hub_errors_say_what_is_wrong() {
     assert!(offline.contains("not in the Hugging Face cache") && offline.contains("HF_HUB_OFFLINE"), "{offline}");
     assert!(info("no/such/path.safetensors", &[]).contains("not a Hugging Face model id"));
     let _ = std::fs::remove_dir_all(&home);
+}
+
+/// tiny-224 stored as two shards and an index, beside its other files, under a scratch root.
+fn sharded_root() -> PathBuf {
+    let root = home("sharded-root");
+    let dir = root.join("tiny-224-sharded");
+    std::fs::create_dir_all(&dir).unwrap();
+    for entry in std::fs::read_dir(model_dir("tiny-224")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file() && path.file_name().unwrap() != "model.safetensors" {
+            std::fs::copy(&path, dir.join(path.file_name().unwrap())).unwrap();
+        }
+    }
+    let weights = std::fs::read(model_dir("tiny-224").join("model.safetensors")).unwrap();
+    let st = safetensors::SafeTensors::deserialize(&weights).unwrap();
+    let mut tensors = st.tensors();
+    tensors.sort_by(|a, b| a.0.cmp(&b.0));
+    let half = tensors.len() / 2;
+    let mut map = serde_json::Map::new();
+    for (i, part) in [&tensors[..half], &tensors[half..]].into_iter().enumerate() {
+        let file = format!("model-0000{}-of-00002.safetensors", i + 1);
+        let bytes = safetensors::serialize(part.iter().map(|(n, v)| (n.clone(), v.clone())), None).unwrap();
+        std::fs::write(dir.join(&file), bytes).unwrap();
+        for (n, _) in part {
+            map.insert(n.clone(), file.clone().into());
+        }
+    }
+    let index = serde_json::json!({ "metadata": {}, "weight_map": map });
+    std::fs::write(dir.join("model.safetensors.index.json"), index.to_string()).unwrap();
+    root
+}
+
+#[test]
+fn sharded_checkpoints_load_from_the_hub_and_from_a_folder() {
+    let root = sharded_root();
+    let hub = Hub::serving(&root);
+    let home = home("sharded");
+    let args = classify_args("test/tiny-224-sharded");
+    assert_reference(&siglip(&home, &hub.url, &[], &args.iter().map(String::as_str).collect::<Vec<_>>()), 1e-4);
+    let folder = root.join("tiny-224-sharded");
+    let args = classify_args(folder.to_str().unwrap());
+    assert_reference(&siglip(&home, &hub.url, &[], &args.iter().map(String::as_str).collect::<Vec<_>>()), 1e-4);
+    drop(hub);
+    let _ = std::fs::remove_dir_all(&home);
+    let _ = std::fs::remove_dir_all(&root);
 }

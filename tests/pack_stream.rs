@@ -37,6 +37,13 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static ALLOC: Counting = Counting;
 
+/// The counters are global: the tests of this file take turns, so that one's peak is its own.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 const DTYPES: [StorageDtype; 4] = [StorageDtype::F32, StorageDtype::F16, StorageDtype::Q8, StorageDtype::Q4];
 
 fn stream(f: &HfFiles, dtype: StorageDtype, chunk: usize) -> siglip::Result<Vec<u8>> {
@@ -66,6 +73,7 @@ fn assert_same_file(a: &[u8], b: &[u8], what: &str) {
 
 #[test]
 fn streamed_conversion_equals_pack_in_any_chunking() {
+    let _turn = serial();
     for name in MODELS {
         let f = hf_files(name);
         let w = Weights::parse(&f.weights).unwrap();
@@ -86,6 +94,7 @@ fn streamed_conversion_equals_pack_in_any_chunking() {
 
 #[test]
 fn peak_memory_is_the_packed_file_plus_about_two_tensors() {
+    let _turn = serial();
     let f = hf_files("tiny-224");
     let st = safetensors::SafeTensors::deserialize(&f.weights).unwrap();
     let largest = st.tensors().iter().map(|(_, v)| v.data().len()).max().unwrap();
@@ -115,6 +124,7 @@ fn peak_memory_is_the_packed_file_plus_about_two_tensors() {
 
 #[test]
 fn bad_streams_are_clear_errors() {
+    let _turn = serial();
     let f = hf_files("tiny-224");
     let weights = f.weights.clone();
     let run = |bytes: &[u8]| {
@@ -141,4 +151,71 @@ fn bad_streams_are_clear_errors() {
     // A config that is not SigLIP fails before any weight.
     let err = PackStream::new(StorageDtype::Q8, r#"{"model_type": "bert"}"#, None, f.tokenizer()).err().unwrap();
     assert!(matches!(err, Error::Config(_)), "{err}");
+}
+
+/// The fixture's tensors split into two safetensors files, as a sharded checkpoint stores them.
+fn shards(weights: &[u8]) -> (Vec<u8>, Vec<u8>) {
+    let st = safetensors::SafeTensors::deserialize(weights).unwrap();
+    let mut tensors = st.tensors();
+    tensors.sort_by(|a, b| a.0.cmp(&b.0));
+    let half = tensors.len() / 2;
+    let write = |part: &[(String, safetensors::tensor::TensorView<'_>)]| {
+        safetensors::serialize(part.iter().map(|(n, v)| (n.clone(), v.clone())), None).unwrap()
+    };
+    (write(&tensors[..half]), write(&tensors[half..]))
+}
+
+#[test]
+fn sharded_checkpoints_convert_to_the_same_file() {
+    let _turn = serial();
+    for name in MODELS {
+        let f = hf_files(name);
+        let (a, b) = shards(&f.weights);
+        for dtype in [StorageDtype::Q8, StorageDtype::F32] {
+            let want = format::pack(&Weights::parse(&f.weights).unwrap(), dtype, &f.config, f.preprocessor.as_deref(), f.tokenizer()).unwrap();
+            let mut s = PackStream::new(dtype, &f.config, f.preprocessor.as_deref(), f.tokenizer()).unwrap();
+            // Only the start of each file is needed for its header.
+            s.add_shard_header(&a[..a.len().min(64 * 1024)]).unwrap();
+            s.add_shard_header(&b).unwrap();
+            // Shard 1 first, and shard 0 begun twice (a restarted download).
+            s.begin_shard(1).unwrap();
+            for piece in b.chunks(5000) {
+                s.push(piece).unwrap();
+            }
+            s.begin_shard(0).unwrap();
+            s.push(&a[..a.len() / 3]).unwrap();
+            s.begin_shard(0).unwrap();
+            for piece in a.chunks(3001) {
+                s.push(piece).unwrap();
+            }
+            assert_same_file(&want, &s.finish().unwrap(), &format!("{name} {} sharded", dtype.name()));
+        }
+    }
+}
+
+#[test]
+fn bad_shards_are_clear_errors() {
+    let _turn = serial();
+    let f = hf_files("tiny-224");
+    let (a, b) = shards(&f.weights);
+    let new = || PackStream::new(StorageDtype::Q8, &f.config, f.preprocessor.as_deref(), f.tokenizer()).unwrap();
+    // A shard never streamed: finish names a missing tensor.
+    let mut s = new();
+    s.add_shard_header(&a).unwrap();
+    s.add_shard_header(&b).unwrap();
+    s.begin_shard(0).unwrap();
+    s.push(&a).unwrap();
+    let err = s.finish().unwrap_err().to_string();
+    assert!(err.contains("truncated (shard 1)") && err.contains("is missing"), "{err}");
+    // One tensor in two shards.
+    let mut s = new();
+    s.add_shard_header(&a).unwrap();
+    s.add_shard_header(&a).unwrap();
+    assert!(s.begin_shard(0).unwrap_err().to_string().contains("appears in two shards"));
+    // Data before begin_shard, an unknown shard, a truncated header.
+    let mut s = new();
+    s.add_shard_header(&a).unwrap();
+    assert!(matches!(s.push(&a[..10]), Err(Error::Input(_))));
+    assert!(s.begin_shard(5).is_err());
+    assert!(new().add_shard_header(&a[..12]).is_err());
 }

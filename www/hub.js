@@ -1,6 +1,7 @@
 // Models straight from the Hugging Face Hub (or a mirror): `hf:<owner>/<name>[@<revision>]`.
-// Runs in the worker. The checkpoint's small files are read first; `model.safetensors` is then
-// converted to a packed file (q8 by default) while it downloads, so memory holds the packed
+// Runs in the worker. The checkpoint's small files are read first; `model.safetensors` (or the
+// shards of `model.safetensors.index.json`) is then converted to a packed file (q8 by default)
+// while it downloads, so memory holds the packed
 // result and one tensor, never the f32 checkpoint; the packed result is cached, keyed by hub,
 // model, revision and dtype, and carries the commit it came from.
 //
@@ -115,58 +116,135 @@ export async function fetchHubModel(src, { hub = DEFAULT_HUB, dtype = 'q8', Conv
     const r = await get(base + file, `hf:${repo}: ${file}`, opts);
     return new Uint8Array(await r.arrayBuffer());
   };
-  if (!has('model.safetensors')) {
-    const why = files.has('model.safetensors.index.json')
-      ? 'its weights are sharded (model.safetensors.index.json), which the browser does not convert yet'
-      : 'it has no model.safetensors';
-    throw namedError('WeightsError', `hf:${repo} cannot be loaded here: ${why}; convert it with \`siglip quantize\` and host the packed file`);
+  const sharded = !has('model.safetensors') && files.has('model.safetensors.index.json');
+  if (!has('model.safetensors') && !sharded) {
+    throw namedError('WeightsError', `hf:${repo} cannot be loaded here: it has no model.safetensors`);
   }
   const config = await text('config.json');
   const preprocessor = await text('preprocessor_config.json', true);
   const spiece = await bytes('spiece.model');
   const tokenizerJson = spiece ? await bytes('tokenizer.json') : new TextEncoder().encode(await text('tokenizer.json'));
   const tokenizerConfig = await bytes('tokenizer_config.json');
-  // Refuses a wrong model or tokenizer here, before the download.
-  const probe = new Converter(dtype, config, preprocessor ?? undefined, spiece ?? undefined, tokenizerJson ?? undefined, tokenizerConfig ?? undefined);
-  probe.free();
-
-  // The converting target: each allocation (a restart after a server ignored Range) starts a
-  // new conversion; writes arrive in order.
-  let converter = null;
-  const converting = {
-    allocate(length) {
-      converter?.free();
-      converter = new Converter(dtype, config, preprocessor ?? undefined, spiece ?? undefined, tokenizerJson ?? undefined, tokenizerConfig ?? undefined);
-      let pushed = 0;
-      return {
-        length,
-        write(chunk, offset) {
-          if (offset !== pushed) throw namedError('NetworkError', `model.safetensors: bytes at ${offset}, expected ${pushed}`);
-          converter.push(chunk);
-          pushed += chunk.length;
-        },
-        view() {
-          throw namedError('StateError', 'a converting download has no bytes to read back');
-        },
-        release() {
+  const newConverter = () =>
+    new Converter(dtype, config, preprocessor ?? undefined, spiece ?? undefined, tokenizerJson ?? undefined, tokenizerConfig ?? undefined);
+  newConverter().free(); // refuses a wrong model or tokenizer here, before the download
+  const progress = (p) => onProgress({ ...p, converting: true });
+  const download = (file, sink, report) => downloadFile(base + file, { sink, onProgress: report, fetchImpl });
+  let buffer;
+  if (sharded) {
+    buffer = await convertShards({ files: await shardFiles(await text('model.safetensors.index.json'), repo), base, newConverter, download, progress, fetchImpl });
+  } else {
+    // The converting target: each allocation (a restart after a server ignored Range) starts
+    // a new conversion; writes arrive in order.
+    let converter = null;
+    const converting = {
+      allocate(length) {
+        converter?.free();
+        converter = newConverter();
+        return streamInto(converter, length, () => {
           converter?.free();
           converter = null;
-        },
-      };
-    },
-  };
-  const progress = (p) => onProgress({ ...p, converting: true });
-  const downloaded = await downloadFile(base + 'model.safetensors', { sink: converting, onProgress: progress, fetchImpl });
-  const t1 = performance.now();
-  let buffer;
-  try {
-    buffer = converter.finish();
-  } finally {
-    downloaded.release();
+        });
+      },
+    };
+    const downloaded = await download('model.safetensors', converting, progress);
+    try {
+      buffer = converter.finish();
+    } finally {
+      downloaded.release();
+    }
   }
+  const t1 = performance.now();
   const target = sink.adopt(buffer);
   await storeCached(key, target, commit ? { 'x-siglip-commit': commit } : {});
   return { target, fromCache: false, commit, timings: { downloadMs: t1 - t0, cacheWriteMs: performance.now() - t1 } };
+}
+
+/** A download target that pushes each chunk, in order, into a wasm Converter. */
+function streamInto(converter, length, release) {
+  let pushed = 0;
+  return {
+    length,
+    write(chunk, offset) {
+      if (offset !== pushed) throw namedError('NetworkError', `model weights: bytes at ${offset}, expected ${pushed}`);
+      converter.push(chunk);
+      pushed += chunk.length;
+    },
+    view() {
+      throw namedError('StateError', 'a converting download has no bytes to read back');
+    },
+    release,
+  };
+}
+
+/** The shard files a `model.safetensors.index.json` names, in order. */
+async function shardFiles(indexJson, repo) {
+  let map;
+  try {
+    map = JSON.parse(indexJson).weight_map;
+  } catch {
+    map = null;
+  }
+  const files = map && typeof map === 'object' ? [...new Set(Object.values(map))] : [];
+  if (!files.length || !files.every((f) => typeof f === 'string' && /^[\w.-]+\.safetensors$/.test(f))) {
+    throw namedError('WeightsError', `hf:${repo}: model.safetensors.index.json has no usable weight_map`);
+  }
+  return files.sort();
+}
+
+/** The first `length` bytes of a file (a Range request; a server that ignores it is cut off). */
+async function readPrefix(url, length, fetchImpl) {
+  const response = await fetchImpl(url, { headers: { Range: `bytes=0-${length - 1}` }, credentials: 'omit', cache: 'no-store' });
+  if (!response.ok) throw namedError('NetworkError', `${url}: HTTP ${response.status}`);
+  const out = new Uint8Array(length);
+  let got = 0;
+  const reader = response.body.getReader();
+  while (got < length) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    out.set(value.subarray(0, length - got), got);
+    got += Math.min(value.length, length - got);
+  }
+  await reader.cancel().catch(() => {});
+  if (got < length) throw namedError('WeightsError', `${url}: the file ends inside its header`);
+  return out;
+}
+
+/**
+ * A sharded checkpoint: every shard's header first (two small Range requests each), so the
+ * packed buffer is planned once; then each shard streamed into the same converter.
+ */
+async function convertShards({ files, base, newConverter, download, progress, fetchImpl }) {
+  const converter = newConverter();
+  try {
+    const sizes = [];
+    for (const file of files) {
+      const n = Number(new DataView((await readPrefix(base + file, 8, fetchImpl)).buffer).getBigUint64(0, true));
+      if (!(n > 0 && n < 1e8)) throw namedError('WeightsError', `${file}: not a safetensors file`);
+      const header = await readPrefix(base + file, 8 + n, fetchImpl);
+      converter.addShardHeader(header);
+      let end = 0;
+      for (const [name, t] of Object.entries(JSON.parse(new TextDecoder().decode(header.subarray(8))))) {
+        if (name !== '__metadata__') end = Math.max(end, t.data_offsets?.[1] ?? 0);
+      }
+      sizes.push(8 + n + end);
+    }
+    const total = sizes.reduce((a, b) => a + b, 0);
+    let before = 0;
+    for (const [i, file] of files.entries()) {
+      const sink = {
+        allocate(length) {
+          converter.beginShard(i); // from the start again after a restart
+          return streamInto(converter, length, () => {});
+        },
+      };
+      await download(file, sink, (p) => progress({ ...p, loaded: before + p.loaded, total }));
+      before += sizes[i];
+    }
+    return converter.finish();
+  } finally {
+    converter.free();
+  }
 }
 
 /** Drops a cached conversion (after it failed to load). */

@@ -2,27 +2,17 @@
 // a model loaded and results shown, inside the elements' shadow roots too; and what a screen
 // reader is told: results announced politely, long labels readable in full.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { FIXTURES, launch, packedModel, startServer, urlPath, watch } from './harness.mjs';
+import { FIXTURES, packedModel, serverAndBrowser, urlPath, watch } from './harness.mjs';
 
 const model = urlPath(packedModel('tiny-p14', 'f32'));
 // Served by the test server (same origin), so the pages' CSP (script-src 'self') allows it.
 const AXE = '/tests/web/node_modules/axe-core/axe.min.js';
 const LONG = 'a very long label that goes on and on about a small grey cat sitting on a windowsill in the afternoon sun';
-let server;
-let browser;
+const env = serverAndBrowser();
 
-before(async () => {
-  server = await startServer();
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
 
 /** Runs axe on the page; prints and returns the violations as `rule: n nodes (targets)`. */
 async function axe(page, name) {
@@ -37,9 +27,9 @@ async function axe(page, name) {
 }
 
 test('the classifier page: no axe violations with results shown; results announced politely; long labels readable', async () => {
-  const page = await browser.newPage();
+  const page = await env.browser.newPage();
   const problems = watch(page);
-  await page.goto(`${server.url}www/index.html?no-sw&model=${model}&labels=${encodeURIComponent(`cat,dog,${LONG}`)}`);
+  await page.goto(`${env.server.url}www/index.html?no-sw&model=${model}&labels=${encodeURIComponent(`cat,dog,${LONG}`)}`);
   const el = page.locator('siglip-classifier');
   await el.evaluate((e) => e.ready);
   await el.locator('input[type=file]').setInputFiles(path.join(FIXTURES, 'images/gray.png'));
@@ -66,9 +56,9 @@ test('the classifier page: no axe violations with results shown; results announc
 });
 
 test('the search page: no axe violations with a ranked gallery', async () => {
-  const page = await browser.newPage();
+  const page = await env.browser.newPage();
   const problems = watch(page);
-  await page.goto(`${server.url}www/search.html?no-sw&model=${model}`);
+  await page.goto(`${env.server.url}www/search.html?no-sw&model=${model}`);
   const el = page.locator('siglip-search');
   await el.evaluate((e) => e.ready);
   await el.evaluate(async (e) => {

@@ -1,9 +1,10 @@
 // Shared browser-test plumbing: the static server, Chromium via playwright-core, fixture models.
 
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, existsSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { before, after } from 'node:test';
 import { chromium } from 'playwright-core';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -36,6 +37,23 @@ export async function startServer({ root = ROOT, args = [], port = 0 } = {}) {
   };
 }
 
+/**
+ * For a test file: registers hooks that start the static server on ROOT and Chromium before its
+ * tests and stop them after. Returns `{server, browser}`, filled in when the tests run.
+ */
+export function serverAndBrowser(launchArgs = []) {
+  const env = { server: null, browser: null };
+  before(async () => {
+    env.server = await startServer();
+    env.browser = await launch(launchArgs);
+  });
+  after(async () => {
+    await env.browser?.close();
+    await env.server?.stop();
+  });
+  return env;
+}
+
 export async function launch(extraArgs = []) {
   return chromium.launch({
     executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
@@ -55,6 +73,46 @@ export function packedModel(name, dtype = 'f32') {
     execFileSync(bin, ['quantize', path.join(FIXTURES, name), '--dtype', dtype, '-o', out], { stdio: 'inherit' });
   }
   return out;
+}
+
+/**
+ * A fixture checkpoint stored sharded, as big checkpoints are: its tensors split in two
+ * safetensors files plus `model.safetensors.index.json`, beside its other files, in
+ * target/web-test/sharded/<name>-sharded/. Returns the folder holding that directory.
+ */
+export function shardedFixture(name) {
+  const root = path.join(OUT, 'sharded');
+  const dir = path.join(root, `${name}-sharded`);
+  mkdirSync(dir, { recursive: true });
+  const src = path.join(FIXTURES, name);
+  for (const f of readdirSync(src)) if (f !== 'model.safetensors' && !statSync(path.join(src, f)).isDirectory()) copyFileSync(path.join(src, f), path.join(dir, f));
+  const bytes = readFileSync(path.join(src, 'model.safetensors'));
+  const n = Number(bytes.readBigUInt64LE(0));
+  const header = JSON.parse(bytes.subarray(8, 8 + n).toString('utf8'));
+  delete header.__metadata__;
+  const names = Object.keys(header).sort();
+  const parts = [names.slice(0, names.length >> 1), names.slice(names.length >> 1)];
+  const weightMap = {};
+  parts.forEach((part, i) => {
+    const file = `model-0000${i + 1}-of-00002.safetensors`;
+    const out = {};
+    const data = [];
+    let offset = 0;
+    for (const t of part) {
+      const [a, b] = header[t].data_offsets;
+      out[t] = { ...header[t], data_offsets: [offset, offset + b - a] };
+      data.push(bytes.subarray(8 + n + a, 8 + n + b));
+      offset += b - a;
+      weightMap[t] = file;
+    }
+    let json = Buffer.from(JSON.stringify(out));
+    json = Buffer.concat([json, Buffer.alloc((8 - ((8 + json.length) % 8)) % 8, 0x20)]);
+    const size = Buffer.alloc(8);
+    size.writeBigUInt64LE(BigInt(json.length));
+    writeFileSync(path.join(dir, file), Buffer.concat([size, json, ...data]));
+  });
+  writeFileSync(path.join(dir, 'model.safetensors.index.json'), JSON.stringify({ metadata: { total_size: bytes.length - 8 - n }, weight_map: weightMap }));
+  return root;
 }
 
 export function reference(name) {

@@ -4,25 +4,15 @@
 // its commit for an offline second visit, re-converted for a new commit; clear errors for a
 // missing repo, a gated one, a Hub without CORS and a malformed id.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FIXTURES, launch, reference, startServer, watch } from './harness.mjs';
+import { FIXTURES, reference, serverAndBrowser, shardedFixture, startServer, watch } from './harness.mjs';
 
 const ref = reference('tiny-224');
 const GRAY = '/tests/fixtures/images/gray.png';
 const want = ref.images.find((i) => i.file === 'gray.png').scores;
-let server;
-let browser;
+const env = serverAndBrowser();
 
-before(async () => {
-  server = await startServer();
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
 
 const hubServer = (args = []) => startServer({ root: FIXTURES, args: ['--hub', ...args] });
 
@@ -30,7 +20,7 @@ const hubServer = (args = []) => startServer({ root: FIXTURES, args: ['--hub', .
 async function loadFromHub(context, { hub, src = 'hf:test/tiny-224', dtype }) {
   const page = await context.newPage();
   const problems = watch(page);
-  await page.goto(`${server.url}tests/web/blank.html`);
+  await page.goto(`${env.server.url}tests/web/blank.html`);
   const out = await page.evaluate(
     async ({ hub, src, dtype, GRAY, labels }) => {
       const el = document.createElement('siglip-classifier');
@@ -65,7 +55,7 @@ function assertScores(results, tolerance) {
 
 test('hf: models download once, convert while streaming, give the reference scores, and load offline from the cache', async () => {
   let hub = await hubServer(['--cors']);
-  const context = await browser.newContext();
+  const context = await env.browser.newContext();
   try {
     // f32: exactly the reference; the weights came through the 302 to the CDN path.
     const exact = await loadFromHub(context, { hub: hub.url, dtype: 'f32' });
@@ -107,10 +97,28 @@ test('hf: models download once, convert while streaming, give the reference scor
   }
 });
 
+test('hf: a sharded checkpoint (model.safetensors.index.json) converts to the same model', async () => {
+  const hub = await startServer({ root: shardedFixture('tiny-224'), args: ['--hub', '--cors'] });
+  const context = await env.browser.newContext();
+  try {
+    const out = await loadFromHub(context, { hub: hub.url, src: 'hf:test/tiny-224-sharded', dtype: 'f32' });
+    assert.equal(out.error, undefined, out.error);
+    assertScores(out.results, 1e-4);
+    const paths = (await (await fetch(`${hub.url}__requests`)).json()).map((r) => r.path);
+    for (const shard of ['model-00001-of-00002.safetensors', 'model-00002-of-00002.safetensors']) {
+      assert.ok(paths.includes(`/__cdn/tiny-224-sharded/${shard}`), shard);
+    }
+    assert.deepEqual(out.problems, []);
+  } finally {
+    await context.close();
+    await hub.stop();
+  }
+});
+
 test('hf: errors name the model, the file and the status; createClassifier takes hub and dtype', async () => {
   const hub = await hubServer(['--cors']);
   const noCors = await hubServer();
-  const context = await browser.newContext();
+  const context = await env.browser.newContext();
   try {
     const cases = [
       [{ hub: hub.url, src: 'hf:test/no-such-model' }, /^NetworkError: hf:test\/no-such-model@main: not found/],
@@ -125,7 +133,7 @@ test('hf: errors name the model, the file and the status; createClassifier takes
       assert.equal(out.shown, out.error.replace(/^\w+: /, ''), 'shown in the element');
     }
     const page = await context.newPage();
-    await page.goto(`${server.url}tests/web/blank.html`);
+    await page.goto(`${env.server.url}tests/web/blank.html`);
     const api = await page.evaluate(
       async ({ hub, GRAY, labels }) => {
         const { createClassifier } = await import('/www/index.js');

@@ -1,28 +1,18 @@
 // Image-text retrieval: <siglip-search> ranks a gallery against the reference, embeds each
 // image once, and re-ranks as the query changes with one text embedding per query.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { FIXTURES, OUT, launch, packedModel, reference, startServer, urlPath, watch } from './harness.mjs';
+import { FIXTURES, OUT, packedModel, reference, serverAndBrowser, urlPath, watch } from './harness.mjs';
 
 const ref = reference('tiny-224');
 const FILES = ['alpha.png', 'gray.png', 'wide.png', 'lossless.webp', 'animated.gif'];
-let server;
-let browser;
+const env = serverAndBrowser();
 
-before(async () => {
-  server = await startServer();
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
 
 test('the gallery is ranked like the reference, images embedded once, one text per query', async () => {
-  const page = await browser.newPage();
+  const page = await env.browser.newPage();
   const problems = watch(page);
   // Count requests to the worker by type.
   await page.addInitScript(() => {
@@ -33,7 +23,7 @@ test('the gallery is ranked like the reference, images embedded once, one text p
       return post.call(this, msg, ...rest);
     };
   });
-  await page.goto(`${server.url}www/search.html?no-sw&model=${urlPath(packedModel('tiny-224', 'f32'))}`);
+  await page.goto(`${env.server.url}www/search.html?no-sw&model=${urlPath(packedModel('tiny-224', 'f32'))}`);
   const el = page.locator('siglip-search');
   await el.evaluate((e) => e.ready);
   await el.locator('input.files').setInputFiles(FILES.map((f) => path.join(FIXTURES, 'images', f)));

@@ -2,18 +2,17 @@
 // worker and model shared by every element and classifier with the same `src`, and the
 // package served from another origin (a CDN) or with its files moved (`workerUrl`, `wasmUrl`).
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { OUT, ROOT, launch, packedModel, reference, startServer, urlPath, watch } from './harness.mjs';
+import { OUT, packedModel, reference, ROOT, serverAndBrowser, startServer, urlPath, watch } from './harness.mjs';
 
 const ref = reference('tiny-p14');
 const model = urlPath(packedModel('tiny-p14', 'f32'));
 const GRAY = '/tests/fixtures/images/gray.png';
 const grayScores = ref.images.find((i) => i.file === 'gray.png').scores;
-let server;
-let browser;
+const env = serverAndBrowser();
 
 // A worker that runs the real one but dies (an uncaught error) when asked to classify: what a
 // crash looks like from the page.
@@ -30,25 +29,16 @@ self.onmessage = (event) => {
 `,
 );
 
-before(async () => {
-  server = await startServer();
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
 
 /** The requests a server answered so far (paths), for counting what one test fetched. */
-async function requestLog(srv = server) {
+async function requestLog(srv = env.server) {
   return (await (await fetch(`${srv.url}__requests`)).json()).map((r) => r.path);
 }
 
 async function blankPage() {
-  const page = await browser.newPage();
+  const page = await env.browser.newPage();
   const problems = watch(page);
-  await page.goto(`${server.url}tests/web/blank.html`);
+  await page.goto(`${env.server.url}tests/web/blank.html`);
   await page.evaluate(() => import('/www/index.js'));
   return { page, problems };
 }

@@ -15,6 +15,8 @@ use siglip::{Error, Result};
 /// The files a checkpoint folder is read from (see `read_hf`); optional ones may be missing.
 const REQUIRED: [&str; 2] = ["config.json", "model.safetensors"];
 const OPTIONAL: [&str; 4] = ["preprocessor_config.json", "spiece.model", "tokenizer.json", "tokenizer_config.json"];
+/// A sharded checkpoint's index (then its shards stand in for `model.safetensors`).
+const INDEX: &str = "model.safetensors.index.json";
 
 /// `owner/name[@revision]` as `(id, revision)`, or None when `spec` does not look like one.
 pub fn parse_id(spec: &str) -> Option<(String, String)> {
@@ -62,18 +64,21 @@ pub fn snapshot(spec: &str) -> Result<PathBuf> {
         Err(e) => return Err(hub_error(&id, &revision, "", e)),
     };
     let files: Vec<&str> = info.siblings.iter().map(|s| s.rfilename.as_str()).collect();
-    if !files.contains(&"model.safetensors") {
-        let why = if files.contains(&"model.safetensors.index.json") {
-            "its weights are sharded (model.safetensors.index.json), which this tool does not read yet"
-        } else {
-            "it has no model.safetensors"
-        };
-        return Err(Error::Input(format!("{id}@{revision}: {why}")));
-    }
+    let get = |file: &str| remote.get(file).map_err(|e| hub_error(&id, &revision, file, e));
     let mut dir = None;
+    if !files.contains(&"model.safetensors") {
+        if !files.contains(&INDEX) {
+            return Err(Error::Input(format!("{id}@{revision}: it has no model.safetensors")));
+        }
+        // Sharded: the index, then every shard it lists.
+        let index = get(INDEX)?;
+        let text = std::fs::read_to_string(&index).map_err(|e| Error::io(&index, e))?;
+        for shard in siglip::weights::shard_files(&text)? {
+            get(&shard)?;
+        }
+    }
     for file in REQUIRED.iter().chain(OPTIONAL.iter()).filter(|f| files.contains(f)) {
-        let path = remote.get(file).map_err(|e| hub_error(&id, &revision, file, e))?;
-        dir = path.parent().map(Path::to_path_buf);
+        dir = get(file)?.parent().map(Path::to_path_buf);
     }
     dir.ok_or_else(|| Error::Network(format!("{id}@{revision}: the Hub listed no files")))
 }
@@ -82,7 +87,12 @@ pub fn snapshot(spec: &str) -> Result<PathBuf> {
 fn cached_snapshot(repo: &Repo) -> Option<PathBuf> {
     let cache = Cache::from_env().repo(repo.clone());
     let config = cache.get("config.json")?;
-    cache.get("model.safetensors")?;
+    if cache.get("model.safetensors").is_none() {
+        let index = std::fs::read_to_string(cache.get(INDEX)?).ok()?;
+        for shard in siglip::weights::shard_files(&index).ok()? {
+            cache.get(&shard)?;
+        }
+    }
     if cache.get("spiece.model").is_none() && cache.get("tokenizer.json").is_none() {
         return None;
     }

@@ -180,8 +180,21 @@ mod cli {
             spiece_model,
             tokenizer_json,
             tokenizer_config: read_optional(&dir.join("tokenizer_config.json"))?,
-            weights: read(&dir.join("model.safetensors"))?,
+            weights: read_weights(dir)?,
         })
+    }
+
+    /// `model.safetensors`, or the shards a `model.safetensors.index.json` lists, joined into
+    /// one safetensors buffer (a copy: the shards are dropped after).
+    fn read_weights(dir: &Path) -> Result<Vec<u8>> {
+        let single = dir.join("model.safetensors");
+        let index = dir.join("model.safetensors.index.json");
+        if single.exists() || !index.exists() {
+            return read(&single);
+        }
+        let files = siglip::weights::shard_files(&read_text(&index)?)?;
+        let buffers = files.iter().map(|f| read(&dir.join(f))).collect::<Result<Vec<_>>>()?;
+        siglip::weights::join_shards(&buffers)
     }
 
     /// A local file or folder as given, else a Hub model's snapshot folder.
