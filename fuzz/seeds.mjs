@@ -33,6 +33,9 @@ for (const name of ['tiny-224', 'tiny-p14']) {
   writeFileSync(path.join(dir('hf_checkpoint'), name), seed);
 }
 
+// [chunking][dtype][weights]: 4 KB-ish chunks, q8.
+writeFileSync(path.join(dir('pack_stream'), 'tiny-224'), Buffer.concat([Buffer.from([110, 0]), read('tiny-224', 'model.safetensors')]));
+
 for (const f of readdirSync(path.join(FIX, 'images'))) copyFileSync(path.join(FIX, 'images', f), path.join(dir('image'), f));
 
 const corpus = JSON.parse(readFileSync(path.join(FIX, 'tokenizer/corpus.json'), 'utf8'));
