@@ -11,7 +11,8 @@
 //             test/<dir> is <root>/<dir>; GET /api/models/test/<dir>/revision/<rev> answers
 //             {sha, siblings, gated}; /test/<dir>/resolve/<rev>/<file> serves the file (rev:
 //             main or the sha), big files (*.safetensors) through a 302 to /__cdn/<dir>/<file>,
-//             with X-Repo-Commit and ETag; test/gated is gated (401), other repos 404.
+//             with X-Repo-Commit and ETag; test/gated is gated (401), other repos 401 with
+//             X-Error-Code RepoNotFound (as the Hub answers anonymous clients).
 //             --hub-sha SHA sets the commit (default 40 x "a").
 // Usage: node scripts/serve.mjs [--root www] [--port 8080] [--host 127.0.0.1] [--cors] [--coi]
 //        [--hub [--hub-sha SHA]] [--header "Name: value"]...   Prints "serving http://HOST:PORT/" when ready.
@@ -78,7 +79,13 @@ async function listFiles(dir, prefix = '') {
  * {redirect, headers} for a 302, or {path, headers} of a file to serve.
  */
 async function hubRoute(pathname, origin) {
-  const notFound = (code, error) => ({ status: code === 'GatedRepo' ? 401 : 404, error, headers: { 'x-error-code': code } });
+  // As the Hub answers anonymous clients: 401 for a gated repo and for one that does not exist
+  // (it does not say which repos exist), 404 for a missing revision or file.
+  const notFound = (code, error) => ({
+    status: code === 'GatedRepo' || code === 'RepoNotFound' ? 401 : 404,
+    error,
+    headers: { 'x-error-code': code },
+  });
   const repoDir = async (owner, name) => {
     if (owner !== 'test') return null;
     const dir = path.join(root, name === 'gated' ? 'tiny-224' : name);
@@ -132,6 +139,10 @@ const server = createServer(async (req, res) => {
     }
     requestLog.push({ path: pathname, range: req.headers.range ?? null });
     const hubHeaders = {};
+    if (hub && req.method === 'OPTIONS') {
+      res.writeHead(204, corsHeaders()).end();
+      return;
+    }
     if (hub) {
       const answer = await hubRoute(pathname, `http://${req.headers.host}`);
       if (answer.json || answer.status) {

@@ -74,6 +74,8 @@ pub struct PackStream {
     inputs: Vec<Input>,
     shards: Vec<Shard>,
     out: Vec<u8>,
+    /// The first error: every later call fails with it (the stream cannot be resumed).
+    failed: Option<String>,
 }
 
 fn dtype_of(s: &str) -> Option<Dtype> {
@@ -127,13 +129,19 @@ impl PackStream {
         let config = crate::config::SiglipConfig::from_json(config_json, preprocessor_json)?;
         crate::tokenizer::SiglipTokenizer::from_files(tokenizer, config.text.max_position_embeddings)?;
         let meta = packed_metadata(dtype, config_json, preprocessor_json, tokenizer)?;
-        Ok(PackStream { dtype, meta, state: State::Header(Vec::new()), inputs: Vec::new(), shards: Vec::new(), out: Vec::new() })
+        Ok(PackStream { dtype, meta, state: State::Header(Vec::new()), inputs: Vec::new(), shards: Vec::new(), out: Vec::new(), failed: None })
     }
 
     /// For a sharded checkpoint: the start of one more shard file (its 8-byte header size and
     /// header; later bytes are ignored), in the order `begin_shard` will number them. The
     /// packed buffer is planned and allocated when the first shard begins.
     pub fn add_shard_header(&mut self, bytes: &[u8]) -> Result<()> {
+        self.check()?;
+        let result = self.add_shard_header_inner(bytes);
+        self.fail_on(result)
+    }
+
+    fn add_shard_header_inner(&mut self, bytes: &[u8]) -> Result<()> {
         let fresh = match &self.state {
             State::Header(buf) => buf.is_empty(),
             State::Between => true,
@@ -143,7 +151,7 @@ impl PackStream {
             return Err(Error::Input("shard headers must all be added before any data".into()));
         }
         let n = bytes.get(..8).map(|b| u64::from_le_bytes(b.try_into().unwrap_or_default()));
-        let n = n.and_then(|n| usize::try_from(n).ok()).filter(|&n| n <= MAX_HEADER);
+        let n = n.and_then(|n| usize::try_from(n).ok()).filter(|&n| (2..=MAX_HEADER).contains(&n));
         let header = n.and_then(|n| bytes.get(8..8 + n)).ok_or_else(|| bad("a shard's header is truncated or not safetensors"))?;
         let shard = self.shards.len();
         let mut inputs = self.parse(header, shard)?;
@@ -156,6 +164,12 @@ impl PackStream {
     /// For a sharded checkpoint: the bytes pushed next are shard `index`'s file, from its first
     /// byte (again from the start if it was begun before, e.g. after a restarted download).
     pub fn begin_shard(&mut self, index: usize) -> Result<()> {
+        self.check()?;
+        let result = self.begin_shard_inner(index);
+        self.fail_on(result)
+    }
+
+    fn begin_shard_inner(&mut self, index: usize) -> Result<()> {
         if self.shards.is_empty() || matches!(self.state, State::Header(_)) {
             return Err(Error::Input("begin_shard needs the shards' headers first".into()));
         }
@@ -172,8 +186,29 @@ impl PackStream {
         self.out.len()
     }
 
-    /// Takes the next bytes of the file.
-    pub fn push(&mut self, mut chunk: &[u8]) -> Result<()> {
+    /// Takes the next bytes of the file. After an error the converter is spent: every later
+    /// call fails with that error.
+    pub fn push(&mut self, chunk: &[u8]) -> Result<()> {
+        self.check()?;
+        let result = self.push_inner(chunk);
+        self.fail_on(result)
+    }
+
+    fn check(&self) -> Result<()> {
+        match &self.failed {
+            Some(why) => Err(Error::Weights(format!("the conversion already failed: {why}"))),
+            None => Ok(()),
+        }
+    }
+
+    fn fail_on(&mut self, result: Result<()>) -> Result<()> {
+        if let Err(e) = &result {
+            self.failed = Some(e.to_string());
+        }
+        result
+    }
+
+    fn push_inner(&mut self, mut chunk: &[u8]) -> Result<()> {
         while !chunk.is_empty() {
             match &mut self.state {
                 State::Header(buf) => {
@@ -183,7 +218,7 @@ impl PackStream {
                         let mut n = [0u8; 8];
                         n.copy_from_slice(&buf[..8]);
                         let n = usize::try_from(u64::from_le_bytes(n)).unwrap_or(usize::MAX);
-                        if n > MAX_HEADER {
+                        if !(2..=MAX_HEADER).contains(&n) {
                             return Err(bad(format!("a {n}-byte header (not a safetensors file?)")));
                         }
                         8 + n - buf.len()
@@ -243,6 +278,7 @@ impl PackStream {
 
     /// The packed file, once every byte the header(s) describe has arrived.
     pub fn finish(self) -> Result<Vec<u8>> {
+        self.check()?;
         if let State::Header(_) = self.state {
             return Err(bad("truncated before the end of its header"));
         }
@@ -316,20 +352,22 @@ impl PackStream {
         let mut offset = 0usize;
         let mut slots = Vec::with_capacity(outputs.len());
         for (name, dtype, shape, i, k) in &outputs {
-            let len = shape.iter().product::<usize>() * size_of(*dtype);
+            let too_big = || bad("the tensors add up to more than this machine can address");
+            let len = shape.iter().try_fold(size_of(*dtype), |acc, &d| acc.checked_mul(d)).ok_or_else(too_big)?;
+            let end = offset.checked_add(len).ok_or_else(too_big)?;
             json.insert(
                 name.clone(),
-                serde_json::json!({ "dtype": dtype_name(*dtype), "shape": shape, "data_offsets": [offset, offset + len] }),
+                serde_json::json!({ "dtype": dtype_name(*dtype), "shape": shape, "data_offsets": [offset, end] }),
             );
             slots.push((*i, *k, offset, len));
-            offset += len;
+            offset = end;
         }
         let mut header = serde_json::to_vec(&serde_json::Value::Object(json)).map_err(|e| bad(e.to_string()))?;
         while (8 + header.len()) % 8 != 0 {
             header.push(b' ');
         }
         let data_start = 8 + header.len();
-        let total = data_start + offset;
+        let total = data_start.checked_add(offset).ok_or_else(|| bad("the tensors add up to more than this machine can address"))?;
         let mut out = Vec::new();
         out.try_reserve_exact(total).map_err(|_| {
             Error::Memory(format!("no memory for the {:.0} MB packed model", total as f64 / 1e6))
@@ -349,8 +387,24 @@ impl PackStream {
         Ok(())
     }
 
-    /// Reserves the buffer for the next float tensor's bytes (a clear error if it cannot be).
+    /// Completes the empty tensors at the current position (no byte will ever arrive for
+    /// them), then reserves the buffer for the next float tensor's bytes (a clear error if it
+    /// cannot be).
     fn reserve_next(&mut self) -> Result<()> {
+        loop {
+            let State::Data { shard, next, pos, .. } = &mut self.state else { break };
+            let empty = self
+                .inputs
+                .get(*next)
+                .filter(|i| *next < self.shards[*shard].end && i.start == i.end && i.start == *pos)
+                .is_some();
+            if !empty {
+                break;
+            }
+            let index = *next;
+            *next += 1;
+            self.convert(index, Vec::new())?;
+        }
         if let State::Data { shard, next, pending, .. } = &mut self.state {
             if let Some(input) = self.inputs.get(*next).filter(|i| i.encoding.is_some() && *next < self.shards[*shard].end) {
                 pending.try_reserve_exact(input.end - input.start).map_err(|_| {
@@ -363,9 +417,11 @@ impl PackStream {
 
     /// Encodes one complete tensor into its slots.
     fn convert(&mut self, index: usize, bytes: Vec<u8>) -> Result<()> {
-        self.inputs[index].done = true;
         let input = &self.inputs[index];
-        let Some(encoding) = input.encoding else { return Ok(()) };
+        let Some(encoding) = input.encoding else {
+            self.inputs[index].done = true;
+            return Ok(());
+        };
         let values = floats(&input.name, input.dtype, &bytes)?;
         drop(bytes); // peak: the packed buffer, this tensor's values and its encoding
         for (data, &(offset, len)) in encoding.encode(&input.shape, &values).iter().zip(&input.slots) {
@@ -374,6 +430,7 @@ impl PackStream {
             }
             self.out[offset..offset + len].copy_from_slice(data);
         }
+        self.inputs[index].done = true;
         Ok(())
     }
 }

@@ -148,6 +148,17 @@ fn bad_streams_are_clear_errors() {
     file.extend_from_slice(header);
     file.extend_from_slice(&[0; 12]);
     assert!(run(&file).unwrap_err().to_string().contains("do not fit shape"));
+    // A zero-length header (it used to spin forever) and absurd sizes.
+    assert!(run(&[0u8; 16]).unwrap_err().to_string().contains("0-byte header"));
+    let huge = br#"{"a":{"dtype":"F16","shape":[4611686018427387904],"data_offsets":[0,9223372036854775808]}}"#;
+    let mut file = (huge.len() as u64).to_le_bytes().to_vec();
+    file.extend_from_slice(huge);
+    assert!(matches!(run(&file), Err(Error::Weights(_))));
+    // After an error every call fails with it: nothing is half-converted and then resumed.
+    let mut s = PackStream::new(StorageDtype::Q8, &f.config, f.preprocessor.as_deref(), f.tokenizer()).unwrap();
+    assert!(s.push(b"<!doctype html>").is_err());
+    let again = s.push(&weights).unwrap_err().to_string();
+    assert!(again.contains("already failed"), "{again}");
     // A config that is not SigLIP fails before any weight.
     let err = PackStream::new(StorageDtype::Q8, r#"{"model_type": "bert"}"#, None, f.tokenizer()).err().unwrap();
     assert!(matches!(err, Error::Config(_)), "{err}");
@@ -218,4 +229,19 @@ fn bad_shards_are_clear_errors() {
     assert!(matches!(s.push(&a[..10]), Err(Error::Input(_))));
     assert!(s.begin_shard(5).is_err());
     assert!(new().add_shard_header(&a[..12]).is_err());
+}
+
+#[test]
+fn empty_tensors_at_the_end_complete_without_more_bytes() {
+    let _turn = serial();
+    let f = hf_files("tiny-224");
+    let st = safetensors::SafeTensors::deserialize(&f.weights).unwrap();
+    // The checkpoint plus an empty tensor, which sorts last in the data (offsets [end, end]).
+    let mut tensors: Vec<(String, safetensors::tensor::TensorView<'_>)> = st.tensors();
+    let empty = safetensors::tensor::TensorView::new(safetensors::Dtype::F32, vec![0, 4], &[]).unwrap();
+    tensors.push(("zz_empty.weight".into(), empty));
+    let bytes = safetensors::serialize(tensors.iter().map(|(n, v)| (n.clone(), v.clone())), None).unwrap();
+    let mut s = PackStream::new(StorageDtype::Q8, &f.config, f.preprocessor.as_deref(), f.tokenizer()).unwrap();
+    s.push(&bytes).unwrap();
+    assert!(Siglip::from_packed(&s.finish().unwrap()).is_ok());
 }

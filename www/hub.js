@@ -47,6 +47,17 @@ async function get(url, what, { fetchImpl, optional = false, repo }) {
   if (response.ok) return response;
   await response.body?.cancel().catch(() => {});
   if (optional && response.status === 404) return null;
+  // The Hub answers a repository that does not exist with 401 to anonymous clients.
+  const code = response.headers.get('x-error-code');
+  if (response.status === 404 || code === 'RepoNotFound' || code === 'RevisionNotFound' || code === 'EntryNotFound') {
+    throw namedError('NetworkError', `${what}: not found (${url})`);
+  }
+  if (response.status === 429 || response.status >= 500) {
+    // Busy or broken right now: a cached copy may stand in, as when offline.
+    const e = namedError('NetworkError', `${what}: HTTP ${response.status} ${response.statusText} (${url})`);
+    e.unreachable = true;
+    throw e;
+  }
   if (response.status === 401 || response.status === 403) {
     throw namedError(
       'AccessError',
@@ -54,8 +65,7 @@ async function get(url, what, { fetchImpl, optional = false, repo }) {
         'convert it with `siglip quantize` and host the packed file yourself',
     );
   }
-  const kind = response.status === 404 ? 'not found' : `HTTP ${response.status} ${response.statusText}`;
-  throw namedError('NetworkError', `${what}: ${kind} (${url})`);
+  throw namedError('NetworkError', `${what}: HTTP ${response.status} ${response.statusText} (${url})`);
 }
 
 /**
@@ -80,7 +90,9 @@ export async function fetchHubModel(src, { hub = DEFAULT_HUB, dtype = 'q8', Conv
   try {
     const r = await get(`${hub}/api/models/${repo}/revision/${encodeURIComponent(revision)}`, `hf:${repo}@${revision}`, opts);
     info = await r.json().catch(() => {
-      throw namedError('NetworkError', `hf:${repo}@${revision}: ${hub} did not answer with the model's metadata (JSON)`);
+      const e = namedError('NetworkError', `hf:${repo}@${revision}: ${hub} did not answer with the model's metadata (JSON)`);
+      e.unreachable = true; // a captive portal or a proxy's page: as good as offline
+      throw e;
     });
   } catch (err) {
     if (!err.unreachable) throw err;
@@ -111,10 +123,11 @@ export async function fetchHubModel(src, { hub = DEFAULT_HUB, dtype = 'q8', Conv
     const r = await get(base + file, `hf:${repo}: ${file}`, { ...opts, optional });
     return r && r.text();
   };
+  // Without a file list (a mirror that omits it), every optional file is asked for.
   const bytes = async (file) => {
-    if (!files.has(file)) return null;
-    const r = await get(base + file, `hf:${repo}: ${file}`, opts);
-    return new Uint8Array(await r.arrayBuffer());
+    if (files.size > 0 && !files.has(file)) return null;
+    const r = await get(base + file, `hf:${repo}: ${file}`, { ...opts, optional: files.size === 0 });
+    return r && new Uint8Array(await r.arrayBuffer());
   };
   const sharded = !has('model.safetensors') && files.has('model.safetensors.index.json');
   if (!has('model.safetensors') && !sharded) {
@@ -147,11 +160,12 @@ export async function fetchHubModel(src, { hub = DEFAULT_HUB, dtype = 'q8', Conv
         });
       },
     };
-    const downloaded = await download('model.safetensors', converting, progress);
     try {
+      await download('model.safetensors', converting, progress);
       buffer = converter.finish();
     } finally {
-      downloaded.release();
+      converter?.free(); // spent by finish, or dropped after an error
+      converter = null;
     }
   }
   const t1 = performance.now();

@@ -181,6 +181,18 @@ export async function forgetModel(url) {
   }
 }
 
+/**
+ * Writes into a target. Its own errors (a converting target refusing the bytes) are marked:
+ * they are about the file, not the connection, so the download is not retried.
+ */
+function writeTo(target, chunk, offset) {
+  try {
+    target.write(chunk, offset);
+  } catch (err) {
+    throw Object.assign(err instanceof Error ? err : namedError('WeightsError', String(err)), { fromTarget: true });
+  }
+}
+
 /** Reads a whole response body into a target from `sink`; reports (loaded, total). */
 async function readAll(response, sink, start, target, progress) {
   const length = contentLength(response);
@@ -201,7 +213,7 @@ async function readAll(response, sink, start, target, progress) {
       if (received + value.length > target.length) {
         throw namedError('NetworkError', 'the server sent more bytes than it announced');
       }
-      target.write(value, received);
+      writeTo(target, value, received);
     }
     received += value.length;
     progress(received, total);
@@ -210,7 +222,7 @@ async function readAll(response, sink, start, target, progress) {
     target = sink.allocate(received);
     let offset = 0;
     for (const c of chunks) {
-      target.write(c, offset);
+      writeTo(target, c, offset);
       offset += c.length;
     }
   } else if (total !== null && received !== total) {
@@ -279,7 +291,10 @@ export async function downloadFile(url, { sink = arraySink, onProgress = () => {
       });
     } catch (err) {
       if (signal?.aborted) throw namedError('AbortError', 'the model download was cancelled', err);
-      if (err.name === 'MemoryError') throw err;
+      if (err.name === 'MemoryError' || err.fromTarget) {
+        target?.release();
+        throw err;
+      }
       lastError = err;
       if (!target) received = 0; // length unknown: nothing to resume into, start over
       continue; // dropped mid-stream: resume from `received`

@@ -57,12 +57,15 @@ pub fn snapshot(spec: &str) -> Result<PathBuf> {
     let remote = api.repo(repo.clone());
     let info = match remote.info() {
         Ok(info) => info,
-        // No answer at all (offline, DNS, refused): a complete cached snapshot will do.
-        Err(e) if is_transport(&e) => {
+        // No answer (offline, DNS, refused) or a busy or broken Hub: a complete cached snapshot will do.
+        Err(e) if is_transient(&e) => {
             return cached().ok_or_else(|| hub_error(&id, &revision, "", e));
         }
         Err(e) => return Err(hub_error(&id, &revision, "", e)),
     };
+    // Files come from the commit the revision is now (hf-hub would otherwise reuse whatever its
+    // cached ref points to), and the revision's ref is then moved to it.
+    let remote = api.repo(Repo::with_revision(id.clone(), RepoType::Model, info.sha.clone()));
     let files: Vec<&str> = info.siblings.iter().map(|s| s.rfilename.as_str()).collect();
     let get = |file: &str| remote.get(file).map_err(|e| hub_error(&id, &revision, file, e));
     let mut dir = None;
@@ -79,6 +82,9 @@ pub fn snapshot(spec: &str) -> Result<PathBuf> {
     }
     for file in REQUIRED.iter().chain(OPTIONAL.iter()).filter(|f| files.contains(f)) {
         dir = get(file)?.parent().map(Path::to_path_buf);
+    }
+    if revision != info.sha {
+        Cache::from_env().repo(repo).create_ref(&info.sha).map_err(|e| Error::io(Cache::from_env().path(), e))?;
     }
     dir.ok_or_else(|| Error::Network(format!("{id}@{revision}: the Hub listed no files")))
 }
@@ -99,26 +105,34 @@ fn cached_snapshot(repo: &Repo) -> Option<PathBuf> {
     config.parent().map(Path::to_path_buf)
 }
 
-fn is_transport(e: &ApiError) -> bool {
-    matches!(e, ApiError::RequestError(inner) if matches!(**inner, ureq::Error::Transport(_)))
+/// No answer, or 429 / 5xx: worth falling back to the cache.
+fn is_transient(e: &ApiError) -> bool {
+    match e {
+        ApiError::RequestError(inner) => match &**inner {
+            ureq::Error::Transport(_) => true,
+            ureq::Error::Status(code, _) => *code == 429 || *code >= 500,
+        },
+        _ => false,
+    }
 }
 
 /// What went wrong, in words: not found, gated, or the client's own message.
 fn hub_error(id: &str, revision: &str, file: &str, e: ApiError) -> Error {
     let what = if file.is_empty() { format!("{id}@{revision}") } else { format!("{id}@{revision}: {file}") };
-    let status = match &e {
+    let (status, code) = match &e {
         ApiError::RequestError(inner) => match &**inner {
-            ureq::Error::Status(code, _) => Some(*code),
-            _ => None,
+            ureq::Error::Status(status, response) => (Some(*status), response.header("x-error-code").map(str::to_string)),
+            _ => (None, None),
         },
-        _ => None,
+        _ => (None, None),
     };
+    // The Hub answers a repository that does not exist with 401 to anonymous clients.
+    let missing = matches!(code.as_deref(), Some("RepoNotFound" | "RevisionNotFound" | "EntryNotFound"));
     Error::Network(match status {
-        Some(401 | 403) => format!(
-            "{what}: HTTP {}: the repository is gated or private; accept its terms on the Hub and set HF_TOKEN",
-            status.unwrap_or_default()
-        ),
-        Some(404) => format!("{what}: not found on the Hub (check the name and the revision)"),
+        _ if missing || status == Some(404) => format!("{what}: not found on the Hub (check the name and the revision)"),
+        Some(code @ (401 | 403)) => {
+            format!("{what}: HTTP {code}: the repository is gated or private; accept its terms on the Hub and set HF_TOKEN")
+        }
         _ => format!("{what}: {e}"),
     })
 }
