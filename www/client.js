@@ -234,11 +234,6 @@ export function openModel({ src, integrity, variant = 'auto', workerUrl, wasmUrl
   return new ModelHandle(shared, onProgress);
 }
 
-/** How many models the page holds open (for tests and diagnostics). */
-export function openModelCount() {
-  return models.size;
-}
-
 /** One reference to a shared model (see {@link openModel}), with the worker client's methods. */
 export class ModelHandle {
   #shared;

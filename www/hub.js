@@ -99,13 +99,12 @@ export async function fetchHubModel(src, { hub = DEFAULT_HUB, dtype = 'q8', Conv
     offlineError = err;
   }
   const commit = typeof info?.sha === 'string' ? info.sha : null;
-  const cached = await readCached(key, sink, onProgress);
+  // A copy of another commit is not read at all: the revision moved, so it is converted again.
+  const current = (headers) => !info || !commit || headers.get('x-siglip-commit') === commit;
+  const cached = await readCached(key, sink, onProgress, current);
   if (cached) {
     const cachedCommit = cached.headers.get('x-siglip-commit');
-    if (!info || !commit || cachedCommit === commit) {
-      return { target: cached.target, fromCache: true, commit: cachedCommit, timings: { readMs: performance.now() - t0 } };
-    }
-    cached.target.release(); // a newer commit: convert it
+    return { target: cached.target, fromCache: true, commit: cachedCommit, timings: { readMs: performance.now() - t0 } };
   }
   if (!info) throw offlineError;
   if (info.gated) {

@@ -77,9 +77,10 @@ function keyFor(url) {
 
 /**
  * Reads a cached file into a target from `sink`: `{target, headers}`, or null when it is not
- * cached (or unreadable, which is then deleted).
+ * cached, when `accept(headers)` turns it down (before any byte is read), or when it is
+ * unreadable (it is then deleted).
  */
-export async function readCached(key, sink, onProgress = () => {}) {
+export async function readCached(key, sink, onProgress = () => {}, accept = () => true) {
   const cache = await openCache();
   if (!cache) return null;
   let hit = null;
@@ -88,7 +89,7 @@ export async function readCached(key, sink, onProgress = () => {}) {
   } catch {
     // An unreadable entry is as good as none.
   }
-  if (!hit) return null;
+  if (!hit || !accept(hit.headers)) return null;
   let target = null;
   try {
     const report = throttled(onProgress, true);
