@@ -6,7 +6,16 @@
 //   /__slow/PATH    served in small chunks with pauses (to observe progress)
 //   /__badrange/PATH  the first request is cut off halfway; a Range request is then answered
 //                   from byte 0 (with an honest Content-Range): a server that cannot resume
-//   /__requests     JSON list of the requests served so far: [{path, range}]
+//   /__norange/PATH the first request is cut off halfway; later ones ignore Range (200, whole file)
+//   /__stall/PATH   the first request sends half the file, then nothing, with the connection open
+//   /__hang/PATH    every request gets its headers, then nothing, with the connection open
+//   /__short/PATH   the first request announces a Content-Length 1000 bytes too small (the body
+//                   is cut there); later ones are served
+//   /__long/PATH    the first request announces 1000 bytes more than it sends, then closes
+//   /__fail<N>/PATH the first N requests for PATH get 500 (N = 0..99)
+//   /__html/PATH    a 200 text/html error page instead of the file (as captive portals and
+//                   misconfigured hosts answer)
+//   /__requests     JSON list of the requests served so far: [{path, range, mode, t}] (t in ms)
 //   --hub     behaves like the Hugging Face Hub for the model directories under --root: repo
 //             test/<dir> is <root>/<dir>; GET /api/models/test/<dir>/revision/<rev> answers
 //             {sha, siblings, gated}; /test/<dir>/resolve/<rev>/<file> serves the file (rev:
@@ -53,6 +62,14 @@ const TYPES = {
 };
 const flakyServed = new Set();
 const badRangeServed = new Set();
+// First-request faults already served, per mode: file -> count.
+const faultCount = new Map();
+const served = (mode, file) => {
+  const key = `${mode}:${file}`;
+  const n = faultCount.get(key) ?? 0;
+  faultCount.set(key, n + 1);
+  return n;
+};
 const requestLog = [];
 
 function corsHeaders() {
@@ -131,13 +148,14 @@ const server = createServer(async (req, res) => {
       return;
     }
     let mode = null;
-    for (const m of ['flaky', 'slow', 'badrange']) {
-      if (pathname.startsWith(`/__${m}/`)) {
-        mode = m;
-        pathname = pathname.slice(m.length + 3);
-      }
+    let failures = 0;
+    const fault = /^\/__(flaky|slow|badrange|norange|stall|hang|short|long|html|fail(\d{1,2}))\//.exec(pathname);
+    if (fault) {
+      mode = fault[2] === undefined ? fault[1] : 'fail';
+      failures = Number(fault[2] ?? 0);
+      pathname = pathname.slice(fault[0].length - 1);
     }
-    requestLog.push({ path: pathname, range: req.headers.range ?? null });
+    requestLog.push({ path: pathname, range: req.headers.range ?? null, mode, t: Date.now() });
     const hubHeaders = {};
     if (hub && req.method === 'OPTIONS') {
       res.writeHead(204, corsHeaders()).end();
@@ -183,12 +201,24 @@ const server = createServer(async (req, res) => {
       res.writeHead(404, { ...headers, 'content-type': 'text/plain' }).end('not found');
       return;
     }
+    if (mode === 'fail' && served(mode, file) < failures) {
+      res.writeHead(500, { ...headers, 'content-type': 'text/plain' }).end('internal server error');
+      return;
+    }
+    if (mode === 'html') {
+      const page = '<!DOCTYPE html>\n<html><head><title>Sign in to continue</title></head><body><h1>Sign in</h1></body></html>\n';
+      res.writeHead(200, { ...headers, 'content-type': 'text/html; charset=utf-8', 'content-length': String(Buffer.byteLength(page)) }).end(page);
+      return;
+    }
     headers['content-type'] = TYPES[path.extname(file).toLowerCase()] ?? 'application/octet-stream';
     let start = 0;
     let end = stat.size - 1;
     let status = 200;
     const range = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
-    if (range && mode === 'badrange' && badRangeServed.has(file)) {
+    const first = ['norange', 'stall', 'short', 'long'].includes(mode) && served(mode, file) === 0;
+    if (range && mode === 'norange') {
+      // Serves the whole file, as a server without range support does.
+    } else if (range && mode === 'badrange' && badRangeServed.has(file)) {
       // Ignores the requested offset: the same length, but from the start of the file.
       end = Math.min(end, Math.max(0, end - Number(range[1])));
       status = 206;
@@ -204,9 +234,34 @@ const server = createServer(async (req, res) => {
       headers['content-range'] = `bytes ${start}-${end}/${stat.size}`;
     }
     headers['content-length'] = String(end - start + 1);
+    if (first && mode === 'short') headers['content-length'] = String(Math.max(1, end - start + 1 - 1000));
+    if (first && mode === 'long') headers['content-length'] = String(end - start + 1 + 1000);
     res.writeHead(status, headers);
     if (req.method === 'HEAD') {
       res.end();
+      return;
+    }
+    if (mode === 'hang') {
+      res.flushHeaders(); // headers sent; the body never comes
+      return;
+    }
+    if (first && (mode === 'norange' || mode === 'stall')) {
+      const half = start + Math.floor((end - start + 1) / 2);
+      const stream = createReadStream(file, { start, end: half });
+      stream.on('data', (chunk) => res.write(chunk));
+      // norange: the connection drops; stall: it stays open and silent (until the client gives up).
+      if (mode === 'norange') stream.on('end', () => setTimeout(() => res.socket?.destroy(), 50));
+      return;
+    }
+    if (first && mode === 'short') {
+      const stream = createReadStream(file, { start, end: start + Number(headers['content-length']) - 1 });
+      stream.pipe(res);
+      return;
+    }
+    if (first && mode === 'long') {
+      const stream = createReadStream(file, { start, end });
+      stream.on('data', (chunk) => res.write(chunk));
+      stream.on('end', () => setTimeout(() => res.socket?.destroy(), 50));
       return;
     }
     const cutOff = mode === 'flaky' ? flakyServed : mode === 'badrange' ? badRangeServed : null;

@@ -8,7 +8,7 @@
 //   GET {hub}/api/models/{owner}/{name}/revision/{revision}  -> {sha, siblings, gated}
 //   GET {hub}/{owner}/{name}/resolve/{sha}/{file}             (redirects to a CDN for big files)
 
-import { downloadFile, namedError, readCached, storeCached, forgetModel } from './loader.js';
+import { downloadFile, fetchAnswer, namedError, readCached, storeCached, forgetModel } from './loader.js';
 
 export const DEFAULT_HUB = 'https://huggingface.co';
 const DTYPES = ['q8', 'q4', 'f16', 'f32'];
@@ -31,10 +31,10 @@ export function hubCacheKey(src, { hub = DEFAULT_HUB, dtype = 'q8' } = {}) {
 }
 
 /** A fetch that names the file and says what the status means. */
-async function get(url, what, { fetchImpl, optional = false, repo }) {
+async function get(url, what, { optional = false, repo }) {
   let response;
   try {
-    response = await fetchImpl(url, { credentials: 'omit' });
+    response = await fetchAnswer(url, { credentials: 'omit' });
   } catch (err) {
     const e = namedError(
       'NetworkError',
@@ -72,16 +72,15 @@ async function get(url, what, { fetchImpl, optional = false, repo }) {
  * Loads `hf:` `src` as a packed model in a target from `sink` (wasm memory): from the cache when
  * it holds this revision's commit (or when the Hub cannot be reached), else downloaded and
  * converted (then cached).
- * @param {{hub?: string, dtype?: string, Converter: Function, sink: object, onProgress?: Function,
- *          fetchImpl?: typeof fetch}} options  `Converter`: the wasm class that converts
+ * @param {{hub?: string, dtype?: string, Converter: Function, sink: object, onProgress?: Function}} options  `Converter`: the wasm class that converts
  * @returns {Promise<{target, fromCache: boolean, commit: string|null, timings: object}>}
  */
-export async function fetchHubModel(src, { hub = DEFAULT_HUB, dtype = 'q8', Converter, sink, onProgress = () => {}, fetchImpl = fetch }) {
+export async function fetchHubModel(src, { hub = DEFAULT_HUB, dtype = 'q8', Converter, sink, onProgress = () => {} }) {
   if (!DTYPES.includes(dtype)) throw namedError('InputError', `unknown dtype "${dtype}"; use one of ${DTYPES.join(', ')}`);
   const { repo, revision } = parseHubSource(src);
   hub = hub.replace(/\/+$/, '');
   const key = hubCacheKey(src, { hub, dtype });
-  const opts = { fetchImpl, repo };
+  const opts = { repo };
   const t0 = performance.now();
 
   // Which commit the revision is now. Unreachable: whatever the cache holds will do.
@@ -141,10 +140,10 @@ export async function fetchHubModel(src, { hub = DEFAULT_HUB, dtype = 'q8', Conv
     new Converter(dtype, config, preprocessor ?? undefined, spiece ?? undefined, tokenizerJson ?? undefined, tokenizerConfig ?? undefined);
   newConverter().free(); // refuses a wrong model or tokenizer here, before the download
   const progress = (p) => onProgress({ ...p, converting: true });
-  const download = (file, sink, report) => downloadFile(base + file, { sink, onProgress: report, fetchImpl });
+  const download = (file, sink, report) => downloadFile(base + file, { sink, onProgress: report });
   let buffer;
   if (sharded) {
-    buffer = await convertShards({ files: await shardFiles(await text('model.safetensors.index.json'), repo), base, newConverter, download, progress, fetchImpl });
+    buffer = await convertShards({ files: await shardFiles(await text('model.safetensors.index.json'), repo), base, newConverter, download, progress });
   } else {
     // The converting target: each allocation (a restart after a server ignored Range) starts
     // a new conversion; writes arrive in order.
@@ -206,8 +205,8 @@ async function shardFiles(indexJson, repo) {
 }
 
 /** The first `length` bytes of a file (a Range request; a server that ignores it is cut off). */
-async function readPrefix(url, length, fetchImpl) {
-  const response = await fetchImpl(url, { headers: { Range: `bytes=0-${length - 1}` }, credentials: 'omit', cache: 'no-store' });
+async function readPrefix(url, length) {
+  const response = await fetchAnswer(url, { headers: { Range: `bytes=0-${length - 1}` }, credentials: 'omit', cache: 'no-store' });
   if (!response.ok) throw namedError('NetworkError', `${url}: HTTP ${response.status}`);
   const out = new Uint8Array(length);
   let got = 0;
@@ -227,14 +226,14 @@ async function readPrefix(url, length, fetchImpl) {
  * A sharded checkpoint: every shard's header first (two small Range requests each), so the
  * packed buffer is planned once; then each shard streamed into the same converter.
  */
-async function convertShards({ files, base, newConverter, download, progress, fetchImpl }) {
+async function convertShards({ files, base, newConverter, download, progress }) {
   const converter = newConverter();
   try {
     const sizes = [];
     for (const file of files) {
-      const n = Number(new DataView((await readPrefix(base + file, 8, fetchImpl)).buffer).getBigUint64(0, true));
+      const n = Number(new DataView((await readPrefix(base + file, 8)).buffer).getBigUint64(0, true));
       if (!(n > 0 && n < 1e8)) throw namedError('WeightsError', `${file}: not a safetensors file`);
-      const header = await readPrefix(base + file, 8 + n, fetchImpl);
+      const header = await readPrefix(base + file, 8 + n);
       converter.addShardHeader(header);
       let end = 0;
       for (const [name, t] of Object.entries(JSON.parse(new TextDecoder().decode(header.subarray(8))))) {

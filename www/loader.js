@@ -12,6 +12,10 @@ export const CACHE_NAME = 'siglip-models-v1';
 
 const MAX_ATTEMPTS = 4;
 const PROGRESS_INTERVAL_MS = 80;
+/** An attempt that receives no byte for this long is abandoned (and resumed or retried). */
+export const STALL_TIMEOUT_MS = 30000;
+/** The start of a body that is printed in errors (an HTML page served instead of a model). */
+const SNIPPET_CHARS = 120;
 
 /** An error with a stable `name`, as every error this module throws. */
 export function namedError(name, message, cause) {
@@ -29,7 +33,7 @@ export function namedError(name, message, cause) {
  * @typedef {{length: number, write(chunk: Uint8Array, offset: number): void, view(): Uint8Array, release(): void}} Target
  * @typedef {{allocate(length: number): Target}} Sink
  */
-export const arraySink = {
+const arraySink = {
   allocate(length) {
     let bytes;
     try {
@@ -109,12 +113,11 @@ export async function readCached(key, sink, onProgress = () => {}, accept = () =
  * into the cache).
  * @param {string} url
  * @param {{onProgress?: (p: {loaded: number, total: number|null, fromCache: boolean}) => void,
- *          integrity?: string, signal?: AbortSignal, sink?: Sink, fetchImpl?: typeof fetch}} [options]
+ *          integrity?: string, sink?: Sink, stallTimeout?: number}} [options]
  * @returns {Promise<{target: Target, fromCache: boolean, timings: object}>}
  */
 export async function fetchModel(url, options = {}) {
-  const { onProgress = () => {}, integrity, signal, sink = arraySink } = options;
-  const fetchImpl = options.fetchImpl ?? fetch;
+  const { onProgress = () => {}, integrity, sink = arraySink, stallTimeout } = options;
   const key = keyFor(url);
   const t = performance.now();
   const cached = await readCached(key, sink, onProgress);
@@ -125,7 +128,7 @@ export async function fetchModel(url, options = {}) {
     await forgetModel(url); // stale: fetch it again
   }
   const t0 = performance.now();
-  const target = await downloadFile(key, { fetchImpl, sink, onProgress, signal });
+  const target = await downloadFile(key, { sink, onProgress, stallTimeout });
   const t1 = performance.now();
   if (integrity && !(await matchesIntegrity(target.view(), integrity))) {
     target.release();
@@ -190,12 +193,34 @@ function writeTo(target, chunk, offset) {
   try {
     target.write(chunk, offset);
   } catch (err) {
-    throw Object.assign(err instanceof Error ? err : namedError('WeightsError', String(err)), { fromTarget: true });
+    throw Object.assign(err instanceof Error ? err : namedError('WeightsError', String(err)), { final: true });
   }
 }
 
-/** Reads a whole response body into a target from `sink`; reports (loaded, total). */
-async function readAll(response, sink, start, target, progress) {
+/**
+ * The first bytes of a download, checked: a model file is binary, so a body that starts like a
+ * web page (an error or sign-in page served with 200) is refused with what it says.
+ */
+function checkStart(chunk, response, url) {
+  const type = response.headers.get('content-type') ?? '';
+  const head = new TextDecoder('utf-8', { fatal: false }).decode(chunk.subarray(0, 512)).replace(/^\uFEFF/, '').trimStart();
+  if (!/^text\/html\b/i.test(type) && !/^<(!doctype|html|head|body|\?xml|!--)/i.test(head)) return;
+  const text = head.replace(/<[^>]*>/g, ' ').replace(/\s+/g, ' ').trim().slice(0, SNIPPET_CHARS);
+  throw Object.assign(
+    namedError(
+      'WeightsError',
+      `${url} answered with a web page (${type || 'no content type'}) instead of a model file: "${text}". ` +
+        'Check the URL; a host may need sign-in, or serve its error page with status 200.',
+    ),
+    { final: true },
+  );
+}
+
+/**
+ * Reads a whole response body into a target from `sink`; reports (loaded, total). With `url`
+ * (a download, not the cache), the first bytes must not be a web page (checkStart).
+ */
+async function readAll(response, sink, start, target, progress, url = null) {
   const length = contentLength(response);
   const total = length === null ? null : start + length;
   let chunks = null;
@@ -208,6 +233,7 @@ async function readAll(response, sink, start, target, progress) {
   for (;;) {
     const { done, value } = await reader.read();
     if (done) break;
+    if (url && received === 0 && value.length) checkStart(value, response, url);
     if (chunks) {
       chunks.push(value);
     } else {
@@ -233,75 +259,101 @@ async function readAll(response, sink, start, target, progress) {
 }
 
 /**
- * Downloads a file into a target from `sink`, with byte progress; a dropped connection resumes
- * with a Range request, 5xx answers and network failures are retried with backoff.
+ * Downloads a file into a target from `sink`, with byte progress; a dropped or stalled
+ * connection (no byte for `stallTimeout` ms) resumes with a Range request, 5xx answers and
+ * network failures are retried with backoff.
  * @param {string} url
- * @param {{sink?: Sink, onProgress?: Function, signal?: AbortSignal, fetchImpl?: typeof fetch}} [options]
+ * @param {{sink?: Sink, onProgress?: Function, stallTimeout?: number}} [options]
  * @returns {Promise<Target>}
  */
-export async function downloadFile(url, { sink = arraySink, onProgress = () => {}, signal, fetchImpl = fetch } = {}) {
+export async function downloadFile(url, { sink = arraySink, onProgress = () => {}, stallTimeout = STALL_TIMEOUT_MS } = {}) {
   let target = null;
   let received = 0;
   let lastError = null;
   const report = throttled(onProgress, false);
   const origin = new URL(url).origin;
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-    if (attempt > 0) await sleep(300 * 2 ** (attempt - 1), signal);
+    if (attempt > 0) await sleep(300 * 2 ** (attempt - 1));
     const headers = received > 0 ? { Range: `bytes=${received}-` } : {};
-    let response;
+    const watchdog = stallWatchdog(stallTimeout);
     try {
-      response = await fetchImpl(url, { headers, signal, cache: 'no-store' });
-    } catch (err) {
-      if (signal?.aborted) throw namedError('AbortError', 'the model download was cancelled', err);
-      lastError =
-        origin !== self.location.origin
-          ? namedError(
-              'NetworkError',
-              `${err.message} (the network is down, or the server of ${origin} does not allow this page to read the model: it must send Access-Control-Allow-Origin)`,
-              err,
-            )
-          : err;
-      continue; // network down: try again
-    }
-    if (received > 0 && response.status === 200) {
-      received = 0; // the server ignored the range: start over
-    } else if (received > 0 && response.status === 206 && !resumesAt(response, received, target)) {
-      // A range other than the one asked for: its bytes cannot be placed. Start over.
-      await response.body?.cancel().catch(() => {});
-      lastError = namedError('NetworkError', `${url}: the server answered a resume with the wrong byte range`);
-      received = 0;
-      continue;
-    } else if (!response.ok) {
-      const kind = response.status === 404 ? 'not found' : `HTTP ${response.status} ${response.statusText}`;
-      if (response.status >= 500 && attempt + 1 < MAX_ATTEMPTS) {
-        lastError = namedError('NetworkError', `${url}: ${kind}`);
+      let response;
+      try {
+        response = await fetch(url, { headers, signal: watchdog.signal, cache: 'no-store' });
+      } catch (err) {
+        lastError = watchdog.stalled
+          ? stalledError(url, stallTimeout)
+          : origin !== self.location.origin
+            ? namedError(
+                'NetworkError',
+                `${err.message} (the network is down, or the server of ${origin} does not allow this page to read the model: it must send Access-Control-Allow-Origin)`,
+                err,
+              )
+            : err;
+        continue; // network down: try again
+      }
+      if (received > 0 && response.status === 200) {
+        received = 0; // the server ignored the range: start over
+      } else if (received > 0 && response.status === 206 && !resumesAt(response, received, target)) {
+        // A range other than the one asked for: its bytes cannot be placed. Start over.
+        await response.body?.cancel().catch(() => {});
+        lastError = namedError('NetworkError', `${url}: the server answered a resume with the wrong byte range`);
+        received = 0;
         continue;
+      } else if (received > 0 && response.status === 416) {
+        // Nothing after `received`: the first answer announced more bytes than the file has
+        // (a lying Content-Length). Start over, with a target of the right size.
+        await response.body?.cancel().catch(() => {});
+        const size = /^bytes \*\/(\d+)$/.exec(response.headers.get('content-range') ?? '')?.[1];
+        lastError = namedError(
+          'NetworkError',
+          `${url}: the server announced ${target?.length ?? 'more'} bytes, but the file has ${size ?? received}`,
+        );
+        received = 0;
+        continue;
+      } else if (!response.ok) {
+        await response.body?.cancel().catch(() => {});
+        const kind = response.status === 404 ? 'not found' : `HTTP ${response.status} ${response.statusText}`.trim();
+        if (response.status >= 500 && attempt + 1 < MAX_ATTEMPTS) {
+          lastError = namedError('NetworkError', `${url}: ${kind}`);
+          continue;
+        }
+        throw namedError('NetworkError', `could not download the model from ${url}: ${kind}${response.status >= 500 ? ` (after ${MAX_ATTEMPTS} attempts)` : ''}`);
       }
-      throw namedError('NetworkError', `could not download the model from ${url}: ${kind}`);
-    }
-    const start = received;
-    if (start === 0) {
-      target?.release(); // a restart (the server ignored the range) needs a fresh target
-      const length = contentLength(response);
-      target = length === null ? null : sink.allocate(length); // kept across a resume
-    }
-    try {
-      target = await readAll(response, sink, start, target, (loaded, total) => {
-        received = loaded;
-        report(loaded, total);
-      });
-    } catch (err) {
-      if (signal?.aborted) throw namedError('AbortError', 'the model download was cancelled', err);
-      if (err.name === 'MemoryError' || err.fromTarget) {
-        target?.release();
-        throw err;
+      const start = received;
+      if (start === 0) {
+        target?.release(); // a restart (the server ignored the range) needs a fresh target
+        target = null;
+        const length = contentLength(response);
+        target = length === null ? null : sink.allocate(length); // kept across a resume
       }
-      lastError = err;
-      if (!target) received = 0; // length unknown: nothing to resume into, start over
-      continue; // dropped mid-stream: resume from `received`
+      try {
+        target = await readAll(
+          response,
+          sink,
+          start,
+          target,
+          (loaded, total) => {
+            watchdog.fed();
+            received = loaded;
+            report(loaded, total);
+          },
+          url,
+        );
+      } catch (err) {
+        if (err.name === 'MemoryError' || err.final) {
+          target?.release();
+          throw err;
+        }
+        lastError = watchdog.stalled ? stalledError(url, stallTimeout) : err;
+        if (!target) received = 0; // length unknown: nothing to resume into, start over
+        continue; // dropped mid-stream: resume from `received`
+      }
+      report(received, received, true);
+      return target;
+    } finally {
+      watchdog.stop();
     }
-    report(received, received, true);
-    return target;
   }
   target?.release();
   throw namedError(
@@ -309,6 +361,45 @@ export async function downloadFile(url, { sink = arraySink, onProgress = () => {
     `could not download the model from ${url} after ${MAX_ATTEMPTS} attempts: ${lastError?.message ?? 'unknown error'}`,
     lastError,
   );
+}
+
+/**
+ * An abort signal that fires when `fed()` has not been called for `ms` (from its creation
+ * and after each call): a connection that stays open but sends nothing.
+ */
+function stallWatchdog(ms) {
+  const controller = new AbortController();
+  const watchdog = { signal: controller.signal, stalled: false };
+  let timer = null;
+  watchdog.fed = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      watchdog.stalled = true;
+      controller.abort();
+    }, ms);
+  };
+  watchdog.stop = () => clearTimeout(timer);
+  watchdog.fed();
+  return watchdog;
+}
+
+/**
+ * fetch() that gives up when no answer (status and headers) comes within STALL_TIMEOUT_MS:
+ * for the small requests around a download (the Hub's API, configs, headers).
+ */
+export async function fetchAnswer(url, init = {}) {
+  const watchdog = stallWatchdog(STALL_TIMEOUT_MS);
+  try {
+    return await fetch(url, { ...init, signal: watchdog.signal });
+  } catch (err) {
+    throw watchdog.stalled ? stalledError(url, STALL_TIMEOUT_MS) : err;
+  } finally {
+    watchdog.stop();
+  }
+}
+
+function stalledError(url, ms) {
+  return namedError('NetworkError', `${url}: no data for ${ms / 1000} s (the connection stalled)`);
 }
 
 /** Whether a 206 answer continues the download at `offset` (Content-Range `bytes offset-…/total`). */
@@ -319,14 +410,8 @@ function resumesAt(response, offset, target) {
   return m[3] === '*' || length === undefined || Number(m[3]) === length;
 }
 
-function sleep(ms, signal) {
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => {
-      clearTimeout(t);
-      reject(namedError('AbortError', 'the model download was cancelled'));
-    });
-  });
+function sleep(ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /** Checks bytes against an SRI-style `sha256-<base64>` value. */
