@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::siglip::{sigmoid, Siglip};
+use crate::siglip::{sigmoid, Siglip, TextMasking};
 use crate::tokenizer::{apply_template, check_label, DEFAULT_TEMPLATE};
 
 /// How many text embeddings the cache keeps before it starts over.
@@ -35,7 +35,8 @@ pub struct Ranked {
 pub struct Classifier {
     siglip: Siglip,
     template: String,
-    cache: HashMap<String, Vec<f32>>,
+    /// Keyed by masking mode and text, so switching modes back and forth keeps both.
+    cache: HashMap<(TextMasking, String), Vec<f32>>,
 }
 
 impl Classifier {
@@ -47,12 +48,9 @@ impl Classifier {
         &self.siglip
     }
 
-    /// Changing the masking invalidates cached embeddings.
-    pub fn set_text_masking(&mut self, masking: crate::siglip::TextMasking) {
-        if masking != self.siglip.text_masking() {
-            self.siglip.set_text_masking(masking);
-            self.cache.clear();
-        }
+    /// How text padding is treated from now on (cached embeddings of each mode are kept).
+    pub fn set_text_masking(&mut self, masking: TextMasking) {
+        self.siglip.set_text_masking(masking);
     }
 
     pub fn template(&self) -> &str {
@@ -73,7 +71,9 @@ impl Classifier {
 
     /// Normalized embeddings of texts used verbatim (no template), cached.
     pub fn text_embeddings(&mut self, texts: &[String]) -> Result<Vec<Vec<f32>>> {
-        let mut missing: Vec<String> = texts.iter().filter(|t| !self.cache.contains_key(*t)).cloned().collect();
+        let mode = self.siglip.text_masking();
+        let key = |t: &String| (mode, t.clone());
+        let mut missing: Vec<String> = texts.iter().filter(|t| !self.cache.contains_key(&key(t))).cloned().collect();
         missing.sort();
         missing.dedup();
         if !missing.is_empty() {
@@ -81,11 +81,11 @@ impl Classifier {
             if self.cache.len() + missing.len() > TEXT_CACHE_CAPACITY {
                 self.cache.clear();
             }
-            self.cache.extend(missing.into_iter().zip(embedded));
+            self.cache.extend(missing.into_iter().map(|t| (mode, t)).zip(embedded));
         }
         texts
             .iter()
-            .map(|t| self.cache.get(t).cloned().ok_or_else(|| Error::Input("internal: text cache miss".into())))
+            .map(|t| self.cache.get(&key(t)).cloned().ok_or_else(|| Error::Input("internal: text cache miss".into())))
             .collect()
     }
 

@@ -24,10 +24,38 @@ pub const MAX_PIXELS: u64 = 64 * 1024 * 1024;
 
 /// An 8-bit RGB image, row-major, 3 bytes per pixel.
 #[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// `data` always holds `width * height * 3` bytes and the size is within the accepted limits:
+/// build one with [`Rgb8::new`], [`decode`] or [`from_rgba`].
 pub struct Rgb8 {
-    pub width: usize,
-    pub height: usize,
-    pub data: Vec<u8>,
+    pub(crate) width: usize,
+    pub(crate) height: usize,
+    pub(crate) data: Vec<u8>,
+}
+
+impl Rgb8 {
+    /// Interleaved RGB pixels, row by row; an error unless `data` holds `width * height * 3`
+    /// bytes of an accepted size.
+    pub fn new(width: usize, height: usize, data: Vec<u8>) -> Result<Rgb8> {
+        check_size(width as u64, height as u64)?;
+        if Some(data.len()) != width.checked_mul(height).and_then(|n| n.checked_mul(3)) {
+            return Err(Error::Image(format!("expected {width} x {height} x 3 RGB bytes, got {}", data.len())));
+        }
+        Ok(Rgb8 { width, height, data })
+    }
+
+    pub fn width(&self) -> usize {
+        self.width
+    }
+
+    pub fn height(&self) -> usize {
+        self.height
+    }
+
+    /// The pixels: `width * height * 3` bytes, RGB, row by row.
+    pub fn data(&self) -> &[u8] {
+        &self.data
+    }
 }
 
 fn check_size(width: u64, height: u64) -> Result<()> {
@@ -197,6 +225,16 @@ pub fn pixel_values(img: &Rgb8, cfg: &PreprocessConfig) -> Vec<f32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rgb8_new_checks_size_and_length() {
+        let img = Rgb8::new(2, 3, vec![9; 18]).unwrap();
+        assert_eq!((img.width(), img.height(), img.data().len()), (2, 3, 18));
+        assert!(matches!(Rgb8::new(2, 3, vec![9; 17]), Err(Error::Image(_))));
+        assert!(Rgb8::new(0, 3, Vec::new()).is_err());
+        assert!(Rgb8::new(30_000, 1, vec![0; 90_000]).is_err());
+        assert!(Rgb8::new(usize::MAX, usize::MAX, Vec::new()).is_err());
+    }
 
     #[test]
     fn kernel_hand_values() {

@@ -89,17 +89,53 @@ impl QuantKind {
 
 /// A quantized matrix: `rows x cols` values in `kind`'s encoding, row-major.
 #[derive(Debug, Clone)]
+///
+/// Its parts are consistent by construction (built by [`QuantMatrix::quantize`] or checked by
+/// [`QuantMatrix::from_parts`]); the fields are private to the crate so nothing outside can
+/// break that.
 pub struct QuantMatrix {
-    pub kind: QuantKind,
-    pub rows: usize,
-    pub cols: usize,
+    pub(crate) kind: QuantKind,
+    pub(crate) rows: usize,
+    pub(crate) cols: usize,
     /// Encoded values: `rows * kind.row_bytes(cols)` bytes.
-    pub data: SharedBytes,
+    pub(crate) data: SharedBytes,
     /// One scale per block, `rows * kind.row_scales(cols)` values, already widened from f16.
-    pub scales: Vec<f32>,
+    pub(crate) scales: Vec<f32>,
 }
 
 impl QuantMatrix {
+    /// A matrix from its encoded parts, checked: `data` must hold `rows * kind.row_bytes(cols)`
+    /// bytes and `scales` `rows * kind.row_scales(cols)` values.
+    pub fn from_parts(
+        kind: QuantKind,
+        rows: usize,
+        cols: usize,
+        data: SharedBytes,
+        scales: Vec<f32>,
+    ) -> crate::error::Result<Self> {
+        let bytes = rows.checked_mul(kind.row_bytes(cols));
+        let n_scales = rows.checked_mul(kind.row_scales(cols));
+        if bytes != Some(data.len()) || n_scales != Some(scales.len()) {
+            return Err(crate::error::Error::Weights(format!(
+                "a {kind:?} [{rows}, {cols}] matrix needs {} bytes and {} scales, got {} and {}",
+                bytes.map_or("too many".to_string(), |b| b.to_string()),
+                n_scales.map_or("too many".to_string(), |b| b.to_string()),
+                data.len(),
+                scales.len()
+            )));
+        }
+        Ok(QuantMatrix { kind, rows, cols, data, scales })
+    }
+
+    pub fn kind(&self) -> QuantKind {
+        self.kind
+    }
+
+    /// `(rows, cols)`.
+    pub fn shape(&self) -> (usize, usize) {
+        (self.rows, self.cols)
+    }
+
     /// Quantizes a row-major f32 matrix.
     pub fn quantize(kind: QuantKind, values: &[f32], rows: usize, cols: usize) -> Self {
         debug_assert_eq!(values.len(), rows * cols);
@@ -199,6 +235,25 @@ mod tests {
 
     fn ramp(rows: usize, cols: usize) -> Vec<f32> {
         (0..rows * cols).map(|i| ((i * 7919 % 1000) as f32 / 500.0 - 1.0) * 0.3).collect()
+    }
+
+    #[test]
+    fn from_parts_checks_the_parts_against_the_shape() {
+        let q = QuantMatrix::quantize(QuantKind::Q4, &ramp(3, 40), 3, 40);
+        let (data, scales) = (q.data.clone(), q.scales.clone());
+        let again = QuantMatrix::from_parts(QuantKind::Q4, 3, 40, data.clone(), scales.clone()).unwrap();
+        assert_eq!(again.dequantize(), q.dequantize());
+        assert_eq!(again.shape(), (3, 40));
+        // One byte short, one scale too many, a shape whose size overflows.
+        let short: SharedBytes = data[..data.len() - 1].to_vec().into();
+        assert!(matches!(
+            QuantMatrix::from_parts(QuantKind::Q4, 3, 40, short, scales.clone()),
+            Err(crate::Error::Weights(_))
+        ));
+        let mut more = scales.clone();
+        more.push(1.0);
+        assert!(QuantMatrix::from_parts(QuantKind::Q4, 3, 40, data.clone(), more).is_err());
+        assert!(QuantMatrix::from_parts(QuantKind::Q8, usize::MAX, 40, data, scales).is_err());
     }
 
     #[test]

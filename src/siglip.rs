@@ -13,7 +13,7 @@ use crate::tokenizer::{Encoded, SiglipTokenizer, TokenizerFiles};
 use crate::weights::Weights;
 
 /// How the text tower treats the padding after `</s>`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum TextMasking {
     /// Padding is masked out as keys, as the `transformers` zero-shot pipeline and
     /// `SiglipProcessor` + `SiglipModel` do (their tokenizer returns an `attention_mask`).

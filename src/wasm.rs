@@ -150,7 +150,8 @@ impl Converter {
 
     /// The packed file, once the whole checkpoint has arrived (the converter is then spent).
     pub fn finish(&mut self) -> Result<ModelBuffer, JsValue> {
-        let inner = self.inner.take().ok_or_else(|| js_error(Error::Input("the converter was already finished".into())))?;
+        let inner =
+            self.inner.take().ok_or_else(|| js_error(Error::Input("the converter was already finished".into())))?;
         Ok(ModelBuffer { bytes: inner.finish().map_err(js_error)? })
     }
 
@@ -167,39 +168,10 @@ pub struct Model {
 
 #[wasm_bindgen]
 impl Model {
-    /// Loads a packed model file (made by `siglip quantize`). The bytes are copied into wasm
-    /// memory once and quantized weights are used in place.
-    #[wasm_bindgen(constructor)]
-    pub fn new(bytes: Vec<u8>) -> Result<Model, JsValue> {
-        let siglip = Siglip::from_packed_owned(bytes).map_err(js_error)?;
-        Ok(Model { classifier: Classifier::new(siglip) })
-    }
-
     /// Loads a packed model file already written into a [`ModelBuffer`] (consumed).
     #[wasm_bindgen(js_name = fromBuffer)]
     pub fn from_buffer(buffer: ModelBuffer) -> Result<Model, JsValue> {
         let siglip = Siglip::from_packed_owned(buffer.bytes).map_err(js_error)?;
-        Ok(Model { classifier: Classifier::new(siglip) })
-    }
-
-    /// Loads a Hugging Face checkpoint's files: `config.json`, `preprocessor_config.json`,
-    /// `spiece.model` and/or `tokenizer.json`, `tokenizer_config.json`, `model.safetensors`.
-    #[wasm_bindgen(js_name = fromHuggingFace)]
-    pub fn from_hugging_face(
-        config_json: &str,
-        preprocessor_json: Option<String>,
-        spiece_model: Option<Vec<u8>>,
-        tokenizer_json: Option<Vec<u8>>,
-        tokenizer_config: Option<Vec<u8>>,
-        weights: &[u8],
-    ) -> Result<Model, JsValue> {
-        let tokenizer = TokenizerFiles {
-            spiece_model: spiece_model.as_deref(),
-            tokenizer_json: tokenizer_json.as_deref(),
-            tokenizer_config: tokenizer_config.as_deref(),
-        };
-        let siglip =
-            Siglip::from_hf(config_json, preprocessor_json.as_deref(), tokenizer, weights).map_err(js_error)?;
         Ok(Model { classifier: Classifier::new(siglip) })
     }
 
@@ -263,7 +235,7 @@ impl Model {
         to_json(&r)
     }
 
-    /// Number of cached text embeddings.
+    /// Number of cached text embeddings (bounded by `TEXT_CACHE_CAPACITY`; the worker's `stats`).
     #[wasm_bindgen(js_name = cachedTexts)]
     pub fn cached_texts(&self) -> usize {
         self.classifier.cached_texts()

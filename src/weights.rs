@@ -166,13 +166,7 @@ impl<'a> Weights<'a> {
                 ));
             }
             if view.dtype() == Dtype::F16 && shape.len() == 2 {
-                let q = QuantMatrix {
-                    kind: QuantKind::F16,
-                    rows,
-                    cols,
-                    data: self.bytes_of(view.data()),
-                    scales: Vec::new(),
-                };
+                let q = QuantMatrix::from_parts(QuantKind::F16, rows, cols, self.bytes_of(view.data()), Vec::new())?;
                 check_finite(name, &q.dequantize())?;
                 return Ok(Matrix::Quant(q));
             }
@@ -198,7 +192,13 @@ impl<'a> Weights<'a> {
                 }
                 let scales_name = quant_scales_name(name, kind);
                 let scales = self.dense_values(&scales_name, &[rows, kind.row_scales(cols)])?;
-                return Ok(Matrix::Quant(QuantMatrix { kind, rows, cols, data: self.bytes_of(view.data()), scales }));
+                return Ok(Matrix::Quant(QuantMatrix::from_parts(
+                    kind,
+                    rows,
+                    cols,
+                    self.bytes_of(view.data()),
+                    scales,
+                )?));
             }
         }
         Err(self.missing(name))
@@ -231,8 +231,8 @@ fn check_finite(name: &str, values: &[f32]) -> Result<()> {
 /// Decodes little-endian floats of a safetensors dtype into f32, rejecting non-finite values.
 /// The shard files a `model.safetensors.index.json` lists (its `weight_map` values), sorted.
 pub fn shard_files(index_json: &str) -> Result<Vec<String>> {
-    let index: serde_json::Value = serde_json::from_str(index_json)
-        .map_err(|e| Error::Weights(format!("model.safetensors.index.json: {e}")))?;
+    let index: serde_json::Value =
+        serde_json::from_str(index_json).map_err(|e| Error::Weights(format!("model.safetensors.index.json: {e}")))?;
     let mut files: Vec<String> = index
         .get("weight_map")
         .and_then(|m| m.as_object())

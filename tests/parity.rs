@@ -59,8 +59,9 @@ fn resized_pixels_match_pillow() {
             let want = reference_resized(name, image);
             let decoded = preprocess::decode(&std::fs::read(fixtures().join("images").join(file)).unwrap()).unwrap();
             let got = preprocess::resize_bicubic(&decoded, size, size);
-            assert_eq!((got.width, got.height), (want.width, want.height));
-            let diffs: Vec<i32> = got.data.iter().zip(&want.data).map(|(a, b)| (*a as i32 - *b as i32).abs()).collect();
+            assert_eq!((got.width(), got.height()), (want.width(), want.height()));
+            let diffs: Vec<i32> =
+                got.data().iter().zip(want.data()).map(|(a, b)| (*a as i32 - *b as i32).abs()).collect();
             let max = *diffs.iter().max().unwrap();
             let mean = diffs.iter().sum::<i32>() as f64 / diffs.len() as f64;
             if is_jpeg(file) {

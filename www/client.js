@@ -136,14 +136,18 @@ export class SiglipClient {
     return this.#request('load', { url: absolute, integrity, variant, wasmUrl: wasm, hub, dtype }, [], onProgress);
   }
 
-  async classify(image, labels, template) {
+  /**
+   * `textMasking` (here and below): 'padding' (default; as the transformers pipeline) or 'none'
+   * (padding attended to, as big_vision and open_clip run SigLIP).
+   */
+  async classify(image, labels, template, textMasking) {
     const { payload, transfer } = await imagePayload(image);
-    return this.#request('classify', { image: payload, labels: [...labels], template }, transfer);
+    return this.#request('classify', { image: payload, labels: [...labels], template, textMasking }, transfer);
   }
 
   /** Scores labels for an image embedding from classify()/embedImage(): text tower only. */
-  score(embedding, labels, template) {
-    return this.#request('score', { embedding, labels: [...labels], template });
+  score(embedding, labels, template, textMasking) {
+    return this.#request('score', { embedding, labels: [...labels], template, textMasking });
   }
 
   async embedImage(image) {
@@ -152,14 +156,14 @@ export class SiglipClient {
   }
 
   /** `{embeddings, dim}`: the texts' embeddings concatenated (the worker's reply). */
-  embedText(texts) {
-    return this.#request('embedText', { texts: [...texts] });
+  embedText(texts, textMasking) {
+    return this.#request('embedText', { texts: [...texts], textMasking });
   }
 
   /** L2-normalized embeddings of texts (used verbatim), one Float32Array per text. */
-  async textEmbeddings(texts) {
+  async textEmbeddings(texts, textMasking) {
     const list = Array.isArray(texts) ? texts : [texts];
-    const { embeddings, dim } = await this.embedText(list);
+    const { embeddings, dim } = await this.embedText(list, textMasking);
     return list.map((_, i) => embeddings.slice(i * dim, (i + 1) * dim));
   }
 
@@ -167,7 +171,7 @@ export class SiglipClient {
    * Ranks images for a query (used verbatim): `[{index, score, logit}]`, best first. Images are
    * sources or embeddings (Float32Array, which skip the image tower).
    */
-  async rankImages(query, images) {
+  async rankImages(query, images, textMasking) {
     const embeddings = [];
     for (const image of images) {
       embeddings.push(image instanceof Float32Array ? image : (await this.embedImage(image)).embedding);
@@ -178,10 +182,10 @@ export class SiglipClient {
       flat.set(e, offset);
       offset += e.length;
     }
-    return (await this.#request('rank', { query, embeddings: flat })).ranking;
+    return (await this.#request('rank', { query, embeddings: flat, textMasking })).ranking;
   }
 
-  /** `{wasmMemoryBytes}`: the size of the worker's wasm memory (for benchmarks). */
+  /** `{wasmMemoryBytes, cachedTexts}`: the worker's wasm memory size and cached text embeddings (for benchmarks). */
   stats() {
     return this.#request('stats');
   }
@@ -276,16 +280,16 @@ export class ModelHandle {
     });
   }
 
-  classify(image, labels, template) { return this.#use((c) => c.classify(image, labels, template)); }
-  score(embedding, labels, template) { return this.#use((c) => c.score(embedding, labels, template)); }
+  classify(image, labels, template, textMasking) { return this.#use((c) => c.classify(image, labels, template, textMasking)); }
+  score(embedding, labels, template, textMasking) { return this.#use((c) => c.score(embedding, labels, template, textMasking)); }
   embedImage(image) { return this.#use((c) => c.embedImage(image)); }
-  embedText(texts) { return this.#use((c) => c.embedText(texts)); }
-  textEmbeddings(texts) { return this.#use((c) => c.textEmbeddings(texts)); }
+  embedText(texts, textMasking) { return this.#use((c) => c.embedText(texts, textMasking)); }
+  textEmbeddings(texts, textMasking) { return this.#use((c) => c.textEmbeddings(texts, textMasking)); }
   /** Embeds the images that are not embeddings yet one by one (stopping if released), then ranks. */
-  async rankImages(query, images) {
+  async rankImages(query, images, textMasking) {
     const embeddings = [];
     for (const image of images) embeddings.push(image instanceof Float32Array ? image : (await this.embedImage(image)).embedding);
-    return this.#use((c) => c.rankImages(query, embeddings));
+    return this.#use((c) => c.rankImages(query, embeddings, textMasking));
   }
   stats() { return this.#use((c) => c.stats()); }
 

@@ -107,6 +107,13 @@ export class SiglipElementBase extends HTMLElement {
   get dtype() { return this.getAttribute('dtype') || 'q8'; }
   set dtype(v) { if (v == null) this.removeAttribute('dtype'); else this.setAttribute('dtype', v); }
 
+  /**
+   * How the text tower treats padding: `padding` (default: masked, as the transformers
+   * zero-shot pipeline) or `none` (attended to, as big_vision and open_clip). Does not reload.
+   */
+  get textMasking() { return this.getAttribute('text-masking') || 'padding'; }
+  set textMasking(v) { if (v == null) this.removeAttribute('text-masking'); else this.setAttribute('text-masking', v); }
+
   /** URL of `siglip-worker.js` when it is not next to this module (a CDN, another path). */
   get workerUrl() { return this.getAttribute('worker-url') || undefined; }
   set workerUrl(v) { if (v == null) this.removeAttribute('worker-url'); else this.setAttribute('worker-url', v); }

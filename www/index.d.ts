@@ -113,6 +113,8 @@ export interface CreateClassifierOptions {
   integrity?: string;
   /** Label template; `{}` is the label. Default `This is a photo of {}.` */
   template?: string;
+  /** How the text tower treats padding: masked as the transformers pipeline does (default), or attended to as big_vision and open_clip do. */
+  textMasking?: TextMasking;
   /** Which wasm build to run (default `auto`); forcing one this browser cannot run is an error. */
   variant?: WasmVariant;
   /** URL of `siglip-worker.js` when it is not next to the package's modules (a CDN, another path). */
@@ -123,6 +125,9 @@ export interface CreateClassifierOptions {
 }
 
 export declare const DEFAULT_TEMPLATE: string;
+
+/** `padding`: padding tokens masked, as the transformers zero-shot pipeline; `none`: attended to, as big_vision and open_clip. */
+export type TextMasking = 'padding' | 'none';
 
 /** Loads a model in a Web Worker; calls with the same options share one worker and model. */
 export declare function createClassifier(options: CreateClassifierOptions): Promise<Classifier>;
@@ -136,6 +141,8 @@ export declare class Classifier {
   /** The wasm build that runs. */
   readonly build: BuildInfo;
   template: string;
+  /** How the text tower treats padding (default `padding`); each mode has its own label cache. */
+  textMasking: TextMasking;
   /** Scores labels (templated) for an image, highest score first. */
   classify(image: ImageSource, labels: readonly string[]): Promise<LabelScore[]>;
   /** L2-normalized image embedding. */
@@ -166,6 +173,8 @@ declare class SiglipElementBase extends HTMLElement {
   integrity: string | undefined;
   /** Which wasm build to run (attribute `variant`, default `auto`); changing it reloads. */
   variant: WasmVariant;
+  /** How the text tower treats padding (attribute `text-masking`, default `padding`); does not reload. */
+  textMasking: TextMasking;
   /** URL of `siglip-worker.js` (attribute `worker-url`), when not next to the package's modules. */
   workerUrl: string | undefined;
   /** Directory of the package's `pkg/`, `pkg-relaxed/` and `pkg-threads/` wasm files (attribute `wasm-url`). */

@@ -18,13 +18,16 @@ export { DEFAULT_TEMPLATE, SiglipClassifier, SiglipSearch };
  * downloads, then cached). Calls (and elements) with the
  * same `src`, `integrity`, `variant`, `workerUrl` and `wasmUrl` share one worker and one copy of
  * the model; each `dispose()` drops one reference and the last one frees it.
- * @param {{src: string, integrity?: string, template?: string, variant?: 'auto' | 'simd128' | 'relaxed' | 'threads',
+ * `textMasking`: how the text tower treats padding, 'padding' (default: masked, as the
+ * transformers zero-shot pipeline) or 'none' (attended to, as big_vision and open_clip).
+ * @param {{src: string, integrity?: string, template?: string, textMasking?: 'padding' | 'none',
+ *          variant?: 'auto' | 'simd128' | 'relaxed' | 'threads',
  *          workerUrl?: string, wasmUrl?: string, hub?: string, dtype?: 'q8' | 'q4' | 'f16' | 'f32',
  *          onProgress?: (p: {loaded: number, total: number | null, fromCache: boolean}) => void}} options
  * @returns {Promise<Classifier>}
  */
 export async function createClassifier(options) {
-  const { src, integrity, template = DEFAULT_TEMPLATE, onProgress, variant = 'auto', workerUrl, wasmUrl, hub, dtype } = options ?? {};
+  const { src, integrity, template = DEFAULT_TEMPLATE, textMasking = 'padding', onProgress, variant = 'auto', workerUrl, wasmUrl, hub, dtype } = options ?? {};
   if (!src) {
     const err = new Error('createClassifier needs `src`: hf:owner/name, or the URL of a model file made by `siglip quantize`');
     err.name = 'StateError';
@@ -41,7 +44,7 @@ export async function createClassifier(options) {
     onProgress: onProgress ? ({ loaded, total, fromCache, converting = false }) => onProgress({ loaded, total, fromCache, converting }) : undefined,
   });
   try {
-    return new Classifier(handle, await handle.ready, template);
+    return new Classifier(handle, await handle.ready, template, textMasking);
   } catch (err) {
     handle.release();
     throw err;
@@ -54,9 +57,11 @@ export class Classifier {
   #template;
 
   /** @internal */
-  constructor(client, loaded, template) {
+  constructor(client, loaded, template, textMasking) {
     this.#client = client;
     this.#template = template;
+    /** How the text tower treats padding: 'padding' (masked; the default) or 'none'. */
+    this.textMasking = textMasking;
     /** `{dtype, image_size, patch_size, embedding_dim, text_max_len, vocab_size, weight_bytes}` */
     this.info = loaded.info;
     /** Whether the model file came from the persistent cache. */
@@ -77,7 +82,7 @@ export class Classifier {
 
   /** Scores labels for an image: `[{label, score, logit}]`, highest score first. */
   async classify(image, labels) {
-    const { results } = await this.#client.classify(image, labels, this.#template);
+    const { results } = await this.#client.classify(image, labels, this.#template, this.textMasking);
     return results;
   }
 
@@ -88,7 +93,7 @@ export class Classifier {
 
   /** L2-normalized text embeddings (texts used verbatim, no template), one per text. */
   embedText(texts) {
-    return this.#client.textEmbeddings(texts);
+    return this.#client.textEmbeddings(texts, this.textMasking);
   }
 
   /**
@@ -96,7 +101,7 @@ export class Classifier {
    * `images` may mix image sources and embeddings from embedImage() (which skip the vision tower).
    */
   rank(query, images) {
-    return this.#client.rankImages(query, images);
+    return this.#client.rankImages(query, images, this.textMasking);
   }
 
   /**

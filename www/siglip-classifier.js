@@ -75,7 +75,7 @@ function parseLabels(value) {
 }
 
 export class SiglipClassifier extends SiglipElementBase {
-  static observedAttributes = [...SiglipElementBase.modelAttributes, 'labels', 'template'];
+  static observedAttributes = [...SiglipElementBase.modelAttributes, 'labels', 'template', 'text-masking'];
 
   #labels = [];
   #template = DEFAULT_TEMPLATE;
@@ -121,6 +121,8 @@ export class SiglipClassifier extends SiglipElementBase {
     } else if (name === 'template') {
       this.#template = value || DEFAULT_TEMPLATE;
       this.#rescore();
+    } else if (name === 'text-masking') {
+      this.#rescore();
     } else {
       super.attributeChangedCallback(name, oldValue, value);
     }
@@ -156,7 +158,7 @@ export class SiglipClassifier extends SiglipElementBase {
     try {
       if (!labels || labels.length === 0) throw namedError('InputError', 'no labels given; add at least one label');
       const model = await this.requireModel();
-      const { results, embedding, ms } = await model.classify(image, labels, this.#template);
+      const { results, embedding, ms } = await model.classify(image, labels, this.#template, this.textMasking);
       if (labels === this.#labels || sameList(labels, this.#labels)) this.#embedding = embedding;
       this.#showResults(results, ms);
       this.dispatchEvent(new CustomEvent('result', { detail: { results, ms } }));
@@ -178,7 +180,7 @@ export class SiglipClassifier extends SiglipElementBase {
   /** L2-normalized embeddings of texts used verbatim (no template): one Float32Array each. */
   async embedText(texts) {
     try {
-      return await (await this.requireModel()).textEmbeddings(texts);
+      return await (await this.requireModel()).textEmbeddings(texts, this.textMasking);
     } catch (err) {
       throw this.fail(err);
     }
@@ -190,7 +192,7 @@ export class SiglipClassifier extends SiglipElementBase {
    */
   async rank(query, images) {
     try {
-      return await (await this.requireModel()).rankImages(query, images);
+      return await (await this.requireModel()).rankImages(query, images, this.textMasking);
     } catch (err) {
       throw this.fail(err);
     }
@@ -314,7 +316,7 @@ export class SiglipClassifier extends SiglipElementBase {
     }
     try {
       const embedding = this.#embedding;
-      const { results, ms } = await (await this.requireModel()).score(embedding, this.#labels, this.#template);
+      const { results, ms } = await (await this.requireModel()).score(embedding, this.#labels, this.#template, this.textMasking);
       this.#showResults(results, ms, true);
       this.dispatchEvent(new CustomEvent('result', { detail: { results, ms } }));
     } catch (err) {

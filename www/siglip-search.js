@@ -51,7 +51,7 @@ class Item {
 }
 
 export class SiglipSearch extends SiglipElementBase {
-  static observedAttributes = [...SiglipElementBase.modelAttributes, 'query'];
+  static observedAttributes = [...SiglipElementBase.modelAttributes, 'query', 'text-masking'];
 
   #items = [];
   #ranking = null; // [{index, score, logit}] for the current query
@@ -81,6 +81,8 @@ export class SiglipSearch extends SiglipElementBase {
     if (name === 'query') {
       if (this.#els.input.value !== (value ?? '')) this.#els.input.value = value ?? '';
       this.#scheduleRank(0);
+    } else if (name === 'text-masking') {
+      if (oldValue !== value) this.#scheduleRank(0);
     } else {
       super.attributeChangedCallback(name, oldValue, value);
     }
@@ -169,7 +171,7 @@ export class SiglipSearch extends SiglipElementBase {
     }
     const model = await this.requireModel();
     const started = performance.now();
-    const ranking = await model.rankImages(query, ready.map(({ item }) => item.embedding));
+    const ranking = await model.rankImages(query, ready.map(({ item }) => item.embedding), this.textMasking);
     const ms = performance.now() - started;
     const mapped = ranking.map((r) => ({ ...r, index: ready[r.index].index }));
     if (token === this.#rankToken) {

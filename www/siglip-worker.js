@@ -7,12 +7,13 @@
 //               variant: 'auto' (default) | 'simd128' | 'relaxed' | 'threads' (see pickVariant);
 //               wasmUrl: a directory laid out like the package (DIRS below), else next to the glue;
 //               build: {variant, simd, threads} of the wasm that runs (its buildInfo())
-//     classify  {image, labels, template?}        -> {results: [{label, score, logit}], embedding, ms}
-//     score     {embedding, labels, template?}    -> {results, ms}   (text tower only, cached labels)
+//     classify  {image, labels, template?, textMasking?} -> {results: [{label, score, logit}], embedding, ms}
+//     score     {embedding, labels, template?, textMasking?} -> {results, ms}   (text tower only, cached labels)
 //     embedImage {image}                          -> {embedding: Float32Array, ms}
-//     embedText {texts}                           -> {embeddings: Float32Array (n x dim), dim, ms}
-//     rank      {query, embeddings: Float32Array} -> {ranking: [{index, score, logit}], ms}
-//     stats     {}                                -> {wasmMemoryBytes}
+//     embedText {texts, textMasking?}             -> {embeddings: Float32Array (n x dim), dim, ms}
+//     rank      {query, embeddings: Float32Array, textMasking?} -> {ranking: [{index, score, logit}], ms}
+//     stats     {}                                -> {wasmMemoryBytes, cachedTexts}
+//   textMasking: 'padding' (default, as the transformers pipeline) | 'none' (as big_vision, open_clip)
 //     dispose   {}                                -> {}
 //   where image = {kind: 'bytes', bytes: ArrayBuffer} | {kind: 'rgba', width, height, data: ArrayBuffer}
 //   worker -> page  {id, ok: true, result} | {id, ok: false, error: {name, message}}
@@ -169,9 +170,20 @@ function checkLabels(labels) {
   }
 }
 
+const TEXT_MASKINGS = ['padding', 'none'];
+
+/** Sets how the text tower treats padding for this request (each mode has its own cache). */
+function setTextMasking(m, textMasking = 'padding') {
+  if (!TEXT_MASKINGS.includes(textMasking)) {
+    throw namedError('InputError', `unknown textMasking "${textMasking}"; use one of ${TEXT_MASKINGS.join(', ')}`);
+  }
+  m.setTextMasking(textMasking === 'padding');
+}
+
 /** Text tower (cached per label) and dot products: `[{label, score, logit}]`, best first. */
-function scoreLabels(m, embedding, labels, template) {
+function scoreLabels(m, embedding, labels, template, textMasking) {
   if (template !== undefined) m.setTemplate(template);
+  setTextMasking(m, textMasking);
   return JSON.parse(m.classify(embedding, labels));
 }
 
@@ -238,20 +250,20 @@ const handlers = {
     };
   },
 
-  classify({ image, labels, template }) {
+  classify({ image, labels, template, textMasking }) {
     const m = requireModel();
     checkLabels(labels);
     const started = performance.now();
     const embedding = imageEmbedding(m, image);
-    const results = scoreLabels(m, embedding, labels, template);
+    const results = scoreLabels(m, embedding, labels, template, textMasking);
     return { results, embedding, ms: performance.now() - started };
   },
 
-  score({ embedding, labels, template }) {
+  score({ embedding, labels, template, textMasking }) {
     const m = requireModel();
     checkLabels(labels);
     const started = performance.now();
-    return { results: scoreLabels(m, embedding, labels, template), ms: performance.now() - started };
+    return { results: scoreLabels(m, embedding, labels, template, textMasking), ms: performance.now() - started };
   },
 
   embedImage({ image }) {
@@ -260,24 +272,27 @@ const handlers = {
     return { embedding, ms: performance.now() - started, transfer: [embedding.buffer] };
   },
 
-  embedText({ texts }) {
+  embedText({ texts, textMasking }) {
     const m = requireModel();
+    setTextMasking(m, textMasking);
     const started = performance.now();
     const embeddings = m.embedTexts(texts);
     const dim = texts.length ? embeddings.length / texts.length : 0;
     return { embeddings, dim, ms: performance.now() - started, transfer: [embeddings.buffer] };
   },
 
-  rank({ query, embeddings }) {
+  rank({ query, embeddings, textMasking }) {
     const started = performance.now();
-    const ranking = JSON.parse(requireModel().rank(query, embeddings));
+    const m = requireModel();
+    setTextMasking(m, textMasking);
+    const ranking = JSON.parse(m.rank(query, embeddings));
     return { ranking, ms: performance.now() - started };
   },
 
   /** Memory figures, for benchmarks. */
   async stats() {
     const wasm = await initWasm();
-    return { wasmMemoryBytes: wasm.memory.buffer.byteLength };
+    return { wasmMemoryBytes: wasm.memory.buffer.byteLength, cachedTexts: model ? model.cachedTexts() : 0 };
   },
 
   dispose() {

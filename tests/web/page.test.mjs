@@ -124,6 +124,47 @@ test('classify() takes blobs, URLs and decoded images and matches the reference'
   await page.close();
 });
 
+test('text masking: padding masked (the pipeline) or attended to (big_vision), from the API and the element', async () => {
+  const { page, el, problems } = await demoPage();
+  const labels = ref.labels;
+  const img = ref.images.find((i) => i.file === 'gray.png');
+  const logitsOf = (results) => Object.fromEntries(results.map((r) => [r.label, r.logit]));
+  const got = await el.evaluate(async (e, [labels, src]) => {
+    const { createClassifier } = await import('/www/index.js');
+    const blob = await (await fetch('/tests/fixtures/images/gray.png')).blob();
+    const c = await createClassifier({ src, textMasking: 'none' }); // shares the element's model
+    const out = { none: await c.classify(blob, labels) };
+    c.textMasking = 'padding';
+    out.padding = await c.classify(blob, labels);
+    c.textMasking = 'none';
+    out.noneAgain = await c.classify(blob, labels);
+    out.stats = await (await e.requireModel()).stats();
+    e.textMasking = 'none';
+    out.element = await e.classify(blob, labels);
+    c.textMasking = 'sideways';
+    out.bad = await c.classify(blob, labels).then(() => null, (err) => [err.name, err.message]);
+    e.textMasking = null;
+    out.elementDefault = await e.classify(blob, labels);
+    c.dispose();
+    return out;
+  }, [labels, f32Model]);
+  const check = (results, want, what) => {
+    const logits = logitsOf(results);
+    labels.forEach((l, i) => assert.ok(Math.abs(logits[l] - want[i]) <= 1e-4, `${what} ${l}: ${logits[l]} vs ${want[i]}`));
+  };
+  check(got.none, img.logits_unmasked, 'none');
+  check(got.noneAgain, img.logits_unmasked, 'none again');
+  check(got.element, img.logits_unmasked, 'element none');
+  check(got.padding, img.logits, 'padding');
+  check(got.elementDefault, img.logits, 'element default');
+  // The two modes differ on this fixture (or the test would prove nothing), and both stay cached.
+  assert.ok(labels.some((l, i) => Math.abs(img.logits[i] - img.logits_unmasked[i]) > 1e-3));
+  assert.equal(got.stats.cachedTexts, 2 * labels.length);
+  assert.deepEqual(got.bad, ['InputError', 'unknown textMasking "sideways"; use one of padding, none']);
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
 test('webcam: live mode reclassifies frames and shows fps', async () => {
   const { page, el, problems } = await demoPage(q8Model);
   await el.getByRole('button', { name: 'Start camera' }).click();

@@ -385,7 +385,7 @@ mod cli {
             None => {
                 let (w, h) = (640usize, 480usize);
                 let data = (0..w * h * 3).map(|i| ((i * 31 + i / 977) % 251) as u8).collect();
-                siglip::preprocess::Rgb8 { width: w, height: h, data }
+                siglip::preprocess::Rgb8::new(w, h, data)?
             }
         };
         let t = Instant::now();
