@@ -16,7 +16,13 @@
 #   ./build.sh examples [FILTER]  the bundler matrix (examples/run.mjs): the packed widget in
 #                         fresh Vite 5/7/8, webpack, esbuild, Rollup and import-map apps
 #   ./build.sh fuzz [S [N]]  libFuzzer on every target in fuzz/ for S seconds each (default
-#                         60), or on N inputs each
+#                         60), or on N inputs each, one target at a time, seeded by
+#                         fuzz/seeds.mjs (tiny checkpoints, tokenizers, images). Options:
+#                         SIGLIP_FUZZ_TARGETS (a subset, e.g. "packed image"),
+#                         SIGLIP_FUZZ_SANITIZER (address, the default and what CI runs; none runs
+#                         2-10× as many inputs a second, for long campaigns; debug assertions
+#                         stay on; built in fuzz/target-none), SIGLIP_FUZZ_MAX_LEN (65536),
+#                         SIGLIP_FUZZ_SEED (0)
 #   ./build.sh pack       build, then `npm pack` the widget into target/
 #   ./build.sh bench      browser benchmark on the full-size random checkpoint (see README)
 #   ./build.sh demo-model build www/models/siglip-base-q8.safetensors from models/siglip-base-patch16-224
@@ -210,34 +216,38 @@ test_examples() {
   node examples/run.mjs "$@"
 }
 
-# libFuzzer on every target in fuzz/ for SECONDS each (ASan, debug assertions), seeded from
-# the fixtures; fails on the first crash (the input is saved under fuzz/artifacts/). With RUNS,
+# libFuzzer on every target in fuzz/ for SECONDS each (ASan, debug assertions), seeded by
+# fuzz/seeds.mjs; fails on the first crash (the input is saved under fuzz/artifacts/). With RUNS,
 # each target runs exactly that many inputs instead (what `test` does: a short, bounded run;
 # SIGLIP_FUZZ_SEED fixes libFuzzer's seed, though randomly keyed hash maps still vary coverage).
+# Seeds are at most ~55 KB, so inputs are capped at SIGLIP_FUZZ_MAX_LEN (64 KiB) bytes.
 fuzz() {
-  local seconds="${1:-60}" runs="${2:-}" tc t execs total=0
+  local seconds="${1:-60}" runs="${2:-}" tc t execs rate total=0
   local limit="-max_total_time=$seconds" what="for $seconds s"
+  local san="${SIGLIP_FUZZ_SANITIZER:-address}" targets="${SIGLIP_FUZZ_TARGETS:-$FUZZ_TARGETS}"
+  local opts=(-s "$san")
+  # Each sanitizer keeps its own build (switching would rebuild everything).
+  if [ "$san" != address ]; then opts+=(--target-dir "target-$san"); fi
   if [ -n "$runs" ]; then limit="-runs=$runs" what="for $runs inputs"; fi
   tc="$(nightly_toolchain)"
   ensure_cargo_fuzz
   cargo build --release --bin siglip
-  mkdir -p target/fuzz-seeds
-  ./target/release/siglip quantize tests/fixtures/tiny-224 --dtype q8 -o target/fuzz-seeds/tiny-224-q8.safetensors >/dev/null
-  ./target/release/siglip quantize tests/fixtures/tiny-p14 --dtype q4 -o target/fuzz-seeds/tiny-p14-q4.safetensors >/dev/null
-  node fuzz/seeds.mjs target/fuzz-seeds/*.safetensors
-  log "building the fuzz targets ($tc)"
-  (cd fuzz && cargo +"$tc" fuzz build)
-  for t in $FUZZ_TARGETS; do
+  node fuzz/seeds.mjs ./target/release/siglip
+  log "building the fuzz targets ($tc, sanitizer $san)"
+  (cd fuzz && cargo +"$tc" fuzz build "${opts[@]}")
+  for t in $targets; do
     log "fuzzing $t $what"
-    if ! (cd fuzz && RAYON_NUM_THREADS=1 cargo +"$tc" fuzz run "$t" -- "$limit" -seed="${SIGLIP_FUZZ_SEED:-0}" \
-      -timeout=30 -rss_limit_mb=4096 -max_len=2000000 -print_final_stats=1) >"target/fuzz-$t.log" 2>&1; then
+    if ! (cd fuzz && RAYON_NUM_THREADS=1 cargo +"$tc" fuzz run "${opts[@]}" "$t" -- "$limit" \
+      -seed="${SIGLIP_FUZZ_SEED:-0}" -timeout=30 -rss_limit_mb=4096 -max_len="${SIGLIP_FUZZ_MAX_LEN:-65536}" \
+      -print_final_stats=1) >"target/fuzz-$t.log" 2>&1; then
       tail -n 60 "target/fuzz-$t.log"
       log "fuzz target $t failed: see target/fuzz-$t.log and fuzz/artifacts/$t/"
       return 1
     fi
     execs="$(awk '/stat::number_of_executed_units/ {print $2}' "target/fuzz-$t.log" | tail -n 1)"
+    rate="$(awk '/stat::average_exec_per_sec/ {print $2}' "target/fuzz-$t.log" | tail -n 1)"
     total=$((total + ${execs:-0}))
-    printf '    %-16s %12s executions, no crash\n' "$t" "${execs:-?}"
+    printf '    %-16s %12s executions (%s/s), no crash\n' "$t" "${execs:-?}" "${rate:-?}"
   done
   log "fuzzing: $total executions in total, no crash"
 }

@@ -1,9 +1,8 @@
 //! A Hugging Face checkpoint: `config.json`, `preprocessor_config.json` and `model.safetensors`
-//! (framed as `[len][config][len][preprocessor][weights]`), with the tiny fixture's tokenizer.
+//! (framed as `[len][config][len][preprocessor][weights]`), with a tiny tokenizer.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use siglip::tokenizer::TokenizerFiles;
 
 #[path = "common.rs"]
 mod common;
@@ -15,12 +14,7 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let preprocessor = (!preprocessor.is_empty()).then_some(preprocessor);
-    let tokenizer = TokenizerFiles {
-        spiece_model: Some(common::SPIECE),
-        tokenizer_json: None,
-        tokenizer_config: Some(common::TOKENIZER_CONFIG),
-    };
-    if let Ok(model) = siglip::Siglip::from_hf(config, preprocessor, tokenizer, weights) {
+    if let Ok(model) = siglip::Siglip::from_hf(config, preprocessor, common::tokenizer(), weights) {
         common::exercise(&model);
     }
 });
