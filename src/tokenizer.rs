@@ -169,11 +169,7 @@ impl SiglipTokenizer {
                 // The `tokenizers` crate panics on a malformed `Precompiled` map (found by
                 // fuzzing); one only comes with a SentencePiece model, which is read above.
                 if model.is_none() && !precompiled_normalizers(&v["normalizer"]).is_empty() {
-                    return Err(Error::Tokenizer(
-                        "tokenizer.json has a Precompiled normalizer without a SentencePiece Unigram model; \
-                         this combination is not supported"
-                            .into(),
-                    ));
+                    return Err(precompiled_without_unigram());
                 }
                 model
             }
@@ -195,6 +191,14 @@ impl SiglipTokenizer {
                 let json = files.tokenizer_json.unwrap_or_default();
                 let inner = Tokenizer::from_bytes(json)
                     .map_err(|e| Error::Tokenizer(format!("tokenizer.json could not be read: {e}")))?;
+                // The same check on the normalizer as the crate read it: it also takes
+                // normalizers (and models) without their "type" tag, which the check above
+                // cannot see (found by fuzzing). Serialized, every normalizer has its tag.
+                let normalizer = serde_json::to_value(inner.get_normalizer())
+                    .map_err(|e| Error::Tokenizer(format!("tokenizer.json's normalizer could not be checked: {e}")))?;
+                if !precompiled_normalizers(&normalizer).is_empty() {
+                    return Err(precompiled_without_unigram());
+                }
                 let n = inner.get_vocab_size(false);
                 (Backend::Other(Box::new(inner)), n)
             }
@@ -359,6 +363,16 @@ impl SiglipTokenizer {
     }
 }
 
+/// The `tokenizers` crate panics on a malformed `Precompiled` map, so one is only accepted with
+/// the SentencePiece model this crate reads itself.
+fn precompiled_without_unigram() -> Error {
+    Error::Tokenizer(
+        "tokenizer.json has a Precompiled normalizer without a SentencePiece Unigram model; \
+         this combination is not supported"
+            .into(),
+    )
+}
+
 /// Python's `str.isspace` (what `\s`, `strip()` and `lstrip()` use): Unicode White_Space plus
 /// the information separators U+001C..U+001F.
 fn is_py_space(c: char) -> bool {
@@ -448,6 +462,31 @@ mod tests {
         let plain =
             json.replace(r##"{"type":"Precompiled","precompiled_charsmap":"#not base64"}"##, r#"{"type":"Lowercase"}"#);
         assert!(SiglipTokenizer::from_json(plain.as_bytes(), 64).is_ok());
+    }
+
+    #[test]
+    fn precompiled_map_without_type_tags_is_an_error_not_a_panic() {
+        // Reduced from a fuzzer crash (tokenizer_json): the `tokenizers` crate also reads a
+        // normalizer and a model that lack their "type" tag, so a Precompiled map hidden in an
+        // untagged Sequence reached it, and its map reader indexes out of bounds on encode.
+        // The map: a one-unit trie whose root points past its end (valid base64).
+        let map = r#"{"type":"Precompiled","precompiled_charsmap":"BAAAAAAEAAA="}"#;
+        let model = r#"{"type":"WordLevel","vocab":{"</s>":0,"a":1},"unk_token":"</s>"}"#;
+        let untagged_model = r#"{"vocab":{"</s>":0,"a":1},"unk_token":"</s>"}"#;
+        for (normalizer, model) in [
+            (format!(r#"{{"normalizers":[{map}]}}"#), model),
+            (format!(r#"{{"repltype":"Sequence","normalizers":[{map}]}}"#), untagged_model),
+            (map.to_string(), untagged_model),
+        ] {
+            let json = format!(
+                r#"{{"version":"1.0","added_tokens":[],"normalizer":{normalizer},"pre_tokenizer":null,
+                   "post_processor":null,"decoder":null,"model":{model}}}"#
+            );
+            match SiglipTokenizer::from_json(json.as_bytes(), 64) {
+                Err(err) => assert!(err.to_string().contains("Precompiled"), "{err}"),
+                Ok(tokenizer) => panic!("loaded, and encoding gives {:?}", tokenizer.encode("a cat")),
+            }
+        }
     }
 
     #[test]
