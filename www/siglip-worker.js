@@ -152,6 +152,23 @@ function initWasm(variant = 'auto', wasmUrl = undefined) {
   return wasmReady;
 }
 
+/**
+ * A MemoryError that says what a tab short of memory (a phone's: often 300-500 MB for
+ * WebAssembly) can do: how far this worker's memory got, and a smaller file to try.
+ */
+function tooBig(err, memory, hubDtype) {
+  const mb = (memory.buffer.byteLength / 2 ** 20).toFixed(0);
+  const smaller = hubDtype === null
+    ? 'Try a smaller file of the same model: `siglip quantize --dtype q4` makes one about half the size of q8.'
+    : hubDtype === 'q4'
+      ? 'This is already the smallest dtype (q4): try a smaller model.'
+      : `Try dtype "q4" (the dtype attribute or option): about half the size of ${hubDtype}.`;
+  return namedError(
+    'MemoryError',
+    `${err.message} (this worker's WebAssembly memory, ${mb} MB now, could not grow by that much; phones often allow a tab 300-500 MB). ${smaller}`,
+  );
+}
+
 function requireModel() {
   if (!model) throw namedError('StateError', 'no model is loaded yet; set `src` or call load() first');
   return model;
@@ -222,9 +239,13 @@ const handlers = {
       throw namedError('InputError', 'integrity applies to packed model files, not to hf: models (their commit is checked instead)');
     }
     for (;;) {
-      loaded = hubModel
-        ? await fetchHubModel(url, { hub, dtype, Converter: wasm.exports.Converter, sink, onProgress: progress })
-        : await fetchModel(url, { onProgress: progress, integrity, sink });
+      try {
+        loaded = hubModel
+          ? await fetchHubModel(url, { hub, dtype, Converter: wasm.exports.Converter, sink, onProgress: progress })
+          : await fetchModel(url, { onProgress: progress, integrity, sink });
+      } catch (err) {
+        throw err?.name === 'MemoryError' ? tooBig(err, wasm.memory, hubModel ? dtype ?? 'q8' : null) : err;
+      }
       initStart = performance.now();
       try {
         model = Model.fromBuffer(loaded.target.buffer); // consumes the buffer, even on failure

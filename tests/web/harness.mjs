@@ -115,6 +115,52 @@ export function shardedFixture(name) {
   return root;
 }
 
+/**
+ * The tiny-224 fixture with its token table grown to `vocab` rows (copies of its 500 real
+ * ones; the tokenizer never reaches the rest), packed as f32: a model file of any size, for
+ * tests of what a tab without enough memory does. Returns the packed file's path.
+ */
+export function bigVocabModel(vocab) {
+  const out = path.join(OUT, `tiny-224-vocab${vocab}-f32.safetensors`);
+  if (existsSync(out)) return out;
+  const src = path.join(FIXTURES, 'tiny-224');
+  const dir = path.join(OUT, `tiny-224-vocab${vocab}`);
+  mkdirSync(dir, { recursive: true });
+  for (const f of readdirSync(src)) if (!['model.safetensors', 'config.json'].includes(f) && !statSync(path.join(src, f)).isDirectory()) copyFileSync(path.join(src, f), path.join(dir, f));
+  const config = JSON.parse(readFileSync(path.join(src, 'config.json'), 'utf8'));
+  const rows = config.text_config.vocab_size;
+  config.text_config.vocab_size = vocab;
+  writeFileSync(path.join(dir, 'config.json'), JSON.stringify(config, null, 2));
+  const bytes = readFileSync(path.join(src, 'model.safetensors'));
+  const n = Number(bytes.readBigUInt64LE(0));
+  const header = JSON.parse(bytes.subarray(8, 8 + n).toString('utf8'));
+  const table = 'text_model.embeddings.token_embedding.weight';
+  const out_ = {};
+  const data = [];
+  let offset = 0;
+  for (const [name, t] of Object.entries(header)) {
+    if (name === '__metadata__') continue;
+    let body = bytes.subarray(8 + n + t.data_offsets[0], 8 + n + t.data_offsets[1]);
+    let shape = t.shape;
+    if (name === table) {
+      shape = [vocab, t.shape[1]];
+      const grown = Buffer.alloc((body.length / rows) * vocab);
+      for (let at = 0; at < grown.length; at += body.length) body.copy(grown, at, 0, Math.min(body.length, grown.length - at));
+      body = grown;
+    }
+    out_[name] = { ...t, shape, data_offsets: [offset, offset + body.length] };
+    data.push(body);
+    offset += body.length;
+  }
+  let json = Buffer.from(JSON.stringify(out_));
+  json = Buffer.concat([json, Buffer.alloc((8 - ((8 + json.length) % 8)) % 8, 0x20)]);
+  const size = Buffer.alloc(8);
+  size.writeBigUInt64LE(BigInt(json.length));
+  writeFileSync(path.join(dir, 'model.safetensors'), Buffer.concat([size, json, ...data]));
+  execFileSync(path.join(ROOT, 'target/release/siglip'), ['quantize', dir, '--dtype', 'f32', '-o', out], { stdio: 'inherit' });
+  return out;
+}
+
 export function reference(name) {
   return JSON.parse(readFileSync(path.join(FIXTURES, name, 'reference.json'), 'utf8'));
 }
