@@ -233,7 +233,9 @@ pub fn pack(
         let shape = weights.shape(name)?;
         let values = weights.dense_values(name, &shape)?;
         let encoding = Encoding::of(name, &shape, dtype);
-        for ((out_name, dtype, shape), data) in encoding.outputs(name, &shape).into_iter().zip(encoding.encode(&shape, &values)) {
+        for ((out_name, dtype, shape), data) in
+            encoding.outputs(name, &shape).into_iter().zip(encoding.encode(&shape, &values))
+        {
             tensors.push((out_name, Stored { dtype, shape, data }));
         }
     }

@@ -129,7 +129,15 @@ impl PackStream {
         let config = crate::config::SiglipConfig::from_json(config_json, preprocessor_json)?;
         crate::tokenizer::SiglipTokenizer::from_files(tokenizer, config.text.max_position_embeddings)?;
         let meta = packed_metadata(dtype, config_json, preprocessor_json, tokenizer)?;
-        Ok(PackStream { dtype, meta, state: State::Header(Vec::new()), inputs: Vec::new(), shards: Vec::new(), out: Vec::new(), failed: None })
+        Ok(PackStream {
+            dtype,
+            meta,
+            state: State::Header(Vec::new()),
+            inputs: Vec::new(),
+            shards: Vec::new(),
+            out: Vec::new(),
+            failed: None,
+        })
     }
 
     /// For a sharded checkpoint: the start of one more shard file (its 8-byte header size and
@@ -152,7 +160,9 @@ impl PackStream {
         }
         let n = bytes.get(..8).map(|b| u64::from_le_bytes(b.try_into().unwrap_or_default()));
         let n = n.and_then(|n| usize::try_from(n).ok()).filter(|&n| (2..=MAX_HEADER).contains(&n));
-        let header = n.and_then(|n| bytes.get(8..8 + n)).ok_or_else(|| bad("a shard's header is truncated or not safetensors"))?;
+        let header = n
+            .and_then(|n| bytes.get(8..8 + n))
+            .ok_or_else(|| bad("a shard's header is truncated or not safetensors"))?;
         let shard = self.shards.len();
         let mut inputs = self.parse(header, shard)?;
         self.shards.push(Shard { header_len: 8 + header.len(), first: 0, end: 0 });
@@ -289,7 +299,10 @@ impl PackStream {
                 _ => 0,
             };
             let which = if self.shards.len() > 1 { format!(" (shard {})", missing.shard) } else { String::new() };
-            return Err(bad(format!("truncated{which}: {arrived} of {data} data bytes arrived; `{}` is missing", missing.name)));
+            return Err(bad(format!(
+                "truncated{which}: {arrived} of {data} data bytes arrived; `{}` is missing",
+                missing.name
+            )));
         }
         Ok(self.out)
     }
@@ -312,7 +325,17 @@ impl PackStream {
             }
             let float = matches!(dtype, Dtype::F32 | Dtype::F16 | Dtype::BF16);
             let encoding = float.then(|| Encoding::of(&name, &e.shape, self.dtype));
-            inputs.push(Input { shard, name, dtype, shape: e.shape, start, end, encoding, slots: Vec::new(), done: false });
+            inputs.push(Input {
+                shard,
+                name,
+                dtype,
+                shape: e.shape,
+                start,
+                end,
+                encoding,
+                slots: Vec::new(),
+                done: false,
+            });
         }
         inputs.sort_by_key(|i| (i.start, i.end));
         for pair in inputs.windows(2) {
@@ -367,11 +390,12 @@ impl PackStream {
             header.push(b' ');
         }
         let data_start = 8 + header.len();
-        let total = data_start.checked_add(offset).ok_or_else(|| bad("the tensors add up to more than this machine can address"))?;
+        let total = data_start
+            .checked_add(offset)
+            .ok_or_else(|| bad("the tensors add up to more than this machine can address"))?;
         let mut out = Vec::new();
-        out.try_reserve_exact(total).map_err(|_| {
-            Error::Memory(format!("no memory for the {:.0} MB packed model", total as f64 / 1e6))
-        })?;
+        out.try_reserve_exact(total)
+            .map_err(|_| Error::Memory(format!("no memory for the {:.0} MB packed model", total as f64 / 1e6)))?;
         out.extend_from_slice(&(header.len() as u64).to_le_bytes());
         out.extend_from_slice(&header);
         out.resize(total, 0);
@@ -406,7 +430,9 @@ impl PackStream {
             self.convert(index, Vec::new())?;
         }
         if let State::Data { shard, next, pending, .. } = &mut self.state {
-            if let Some(input) = self.inputs.get(*next).filter(|i| i.encoding.is_some() && *next < self.shards[*shard].end) {
+            if let Some(input) =
+                self.inputs.get(*next).filter(|i| i.encoding.is_some() && *next < self.shards[*shard].end)
+            {
                 pending.try_reserve_exact(input.end - input.start).map_err(|_| {
                     Error::Memory(format!("no memory for tensor `{}` ({} bytes)", input.name, input.end - input.start))
                 })?;

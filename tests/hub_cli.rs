@@ -103,16 +103,27 @@ fn hub_models_download_once_into_the_hf_cache_and_work_offline() {
     // The standard cache layout (what Python's huggingface_hub reads and writes).
     let snapshot = home.join(format!("hub/models--test--tiny-224/snapshots/{}", "a".repeat(40)));
     assert!(snapshot.join("model.safetensors").exists(), "{}", snapshot.display());
-    assert_eq!(std::fs::read_to_string(home.join("hub/models--test--tiny-224/refs/main")).unwrap().trim(), "a".repeat(40));
+    assert_eq!(
+        std::fs::read_to_string(home.join("hub/models--test--tiny-224/refs/main")).unwrap().trim(),
+        "a".repeat(40)
+    );
     // An explicit revision, and quantize reading from the Hub.
     let out = home.join("q8.safetensors");
-    let o = siglip(&home, &url, &[], &["quantize", &format!("test/tiny-224@{}", "a".repeat(40)), "-o", out.to_str().unwrap()]);
+    let o = siglip(
+        &home,
+        &url,
+        &[],
+        &["quantize", &format!("test/tiny-224@{}", "a".repeat(40)), "-o", out.to_str().unwrap()],
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     drop(hub);
     // The Hub is gone: the cached snapshot answers, with and without HF_HUB_OFFLINE.
     assert_reference(&siglip(&home, &url, &[], &args), 1e-4);
     assert_reference(&siglip(&home, &url, &[("HF_HUB_OFFLINE", "1")], &args), 1e-4);
-    assert_reference(&siglip(&home, &url, &[], &classify_args(out.to_str().unwrap()).iter().map(String::as_str).collect::<Vec<_>>()), 0.06);
+    assert_reference(
+        &siglip(&home, &url, &[], &classify_args(out.to_str().unwrap()).iter().map(String::as_str).collect::<Vec<_>>()),
+        0.06,
+    );
     let _ = std::fs::remove_dir_all(&home);
 }
 

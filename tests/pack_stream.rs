@@ -61,13 +61,15 @@ fn assert_same_file(a: &[u8], b: &[u8], what: &str) {
     na.sort();
     nb.sort();
     assert_eq!(na, nb, "{what}: tensor names");
-    let (sa, sb) = (safetensors::SafeTensors::deserialize(a).unwrap(), safetensors::SafeTensors::deserialize(b).unwrap());
+    let (sa, sb) =
+        (safetensors::SafeTensors::deserialize(a).unwrap(), safetensors::SafeTensors::deserialize(b).unwrap());
     for name in na {
         let (ta, tb) = (sa.tensor(name).unwrap(), sb.tensor(name).unwrap());
         assert_eq!((ta.dtype(), ta.shape()), (tb.dtype(), tb.shape()), "{what}: {name}");
         assert!(ta.data() == tb.data(), "{what}: bytes of {name}");
     }
-    let (ma, mb) = (safetensors::SafeTensors::read_metadata(a).unwrap().1, safetensors::SafeTensors::read_metadata(b).unwrap().1);
+    let (ma, mb) =
+        (safetensors::SafeTensors::read_metadata(a).unwrap().1, safetensors::SafeTensors::read_metadata(b).unwrap().1);
     assert_eq!(ma.metadata(), mb.metadata(), "{what}: metadata");
 }
 
@@ -183,7 +185,14 @@ fn sharded_checkpoints_convert_to_the_same_file() {
         let f = hf_files(name);
         let (a, b) = shards(&f.weights);
         for dtype in [StorageDtype::Q8, StorageDtype::F32] {
-            let want = format::pack(&Weights::parse(&f.weights).unwrap(), dtype, &f.config, f.preprocessor.as_deref(), f.tokenizer()).unwrap();
+            let want = format::pack(
+                &Weights::parse(&f.weights).unwrap(),
+                dtype,
+                &f.config,
+                f.preprocessor.as_deref(),
+                f.tokenizer(),
+            )
+            .unwrap();
             let mut s = PackStream::new(dtype, &f.config, f.preprocessor.as_deref(), f.tokenizer()).unwrap();
             // Only the start of each file is needed for its header.
             s.add_shard_header(&a[..a.len().min(64 * 1024)]).unwrap();

@@ -137,15 +137,25 @@ fn f32_logits_match_reference_in_the_browser() {
 #[wasm_bindgen_test]
 fn converting_while_streaming_equals_pack_within_bounded_memory() {
     for f in fixtures() {
-        let want = format::pack(&Weights::parse(f.weights).unwrap(), StorageDtype::Q8, f.config, Some(f.preprocessor), f.tokenizer())
-            .unwrap();
+        let want = format::pack(
+            &Weights::parse(f.weights).unwrap(),
+            StorageDtype::Q8,
+            f.config,
+            Some(f.preprocessor),
+            f.tokenizer(),
+        )
+        .unwrap();
         let pages = |m: wasm_bindgen::JsValue| {
-            js_sys::Reflect::get(&m, &"buffer".into()).ok().and_then(|b| js_sys::Reflect::get(&b, &"byteLength".into()).ok())
+            js_sys::Reflect::get(&m, &"buffer".into())
+                .ok()
+                .and_then(|b| js_sys::Reflect::get(&b, &"byteLength".into()).ok())
                 .and_then(|n| n.as_f64())
                 .unwrap_or(0.0) as usize
         };
         let before = pages(wasm_bindgen::memory());
-        let mut s = siglip::pack_stream::PackStream::new(StorageDtype::Q8, f.config, Some(f.preprocessor), f.tokenizer()).unwrap();
+        let mut s =
+            siglip::pack_stream::PackStream::new(StorageDtype::Q8, f.config, Some(f.preprocessor), f.tokenizer())
+                .unwrap();
         for piece in f.weights.chunks(8192) {
             s.push(piece).unwrap();
         }
@@ -155,7 +165,10 @@ fn converting_while_streaming_equals_pack_within_bounded_memory() {
         let largest = st.tensors().iter().map(|(_, v)| v.data().len()).max().unwrap();
         let bound = got.len() + 2 * largest + 4 * (f.spiece_model.len() + f.config.len()) + (1 << 20);
         assert!(grew <= bound, "memory grew {grew} bytes converting, bound {bound}");
-        let (a, b) = (safetensors::SafeTensors::deserialize(&want).unwrap(), safetensors::SafeTensors::deserialize(&got).unwrap());
+        let (a, b) = (
+            safetensors::SafeTensors::deserialize(&want).unwrap(),
+            safetensors::SafeTensors::deserialize(&got).unwrap(),
+        );
         assert_eq!(a.len(), b.len());
         for (name, t) in a.tensors() {
             let u = b.tensor(&name).unwrap();

@@ -90,10 +90,12 @@ console.log(`model ${path.relative(ROOT, model)} (${(statSync(model).size / 1e6)
 await page.evaluate(() => {
   const words = ['red', 'small', 'old', 'shiny', 'wet', 'striped', 'wooden', 'blue', 'tiny', 'happy'];
   const things = ['cat', 'dog', 'car', 'tree', 'house', 'boat', 'cup', 'shoe', 'lamp', 'bird'];
-  let seed = 12345;
+  let seed = 12345; // xorshift32: the same label sets every run
   window.rand = (n) => {
-    seed = (seed * 1103515245 + 12345) % 2 ** 31;
-    return seed % n;
+    seed ^= seed << 13;
+    seed ^= seed >>> 17;
+    seed ^= seed << 5;
+    return (seed >>> 0) % n;
   };
   window.pool = Array.from({ length: 600 }, (_, i) => `${words[i % 10]} ${things[Math.floor(i / 10) % 10]} ${Math.floor(i / 100)}`);
 });

@@ -26,12 +26,15 @@ pub fn parse_id(spec: &str) -> Option<(String, String)> {
         None => (spec, "main"),
     };
     let (owner, name) = id.split_once('/')?;
-    let ok = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) && !s.starts_with('.');
+    let ok = |s: &str| {
+        !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) && !s.starts_with('.')
+    };
     (ok(owner) && ok(name)).then(|| (id.to_string(), revision.to_string()))
 }
 
 fn offline() -> bool {
-    std::env::var("HF_HUB_OFFLINE").is_ok_and(|v| matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "yes" | "on"))
+    std::env::var("HF_HUB_OFFLINE")
+        .is_ok_and(|v| matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "yes" | "on"))
 }
 
 /// The folder of `spec`'s checkpoint files: downloaded (or found in the cache) as needed.
@@ -121,7 +124,9 @@ fn hub_error(id: &str, revision: &str, file: &str, e: ApiError) -> Error {
     let what = if file.is_empty() { format!("{id}@{revision}") } else { format!("{id}@{revision}: {file}") };
     let (status, code) = match &e {
         ApiError::RequestError(inner) => match &**inner {
-            ureq::Error::Status(status, response) => (Some(*status), response.header("x-error-code").map(str::to_string)),
+            ureq::Error::Status(status, response) => {
+                (Some(*status), response.header("x-error-code").map(str::to_string))
+            }
             _ => (None, None),
         },
         _ => (None, None),
@@ -129,9 +134,13 @@ fn hub_error(id: &str, revision: &str, file: &str, e: ApiError) -> Error {
     // The Hub answers a repository that does not exist with 401 to anonymous clients.
     let missing = matches!(code.as_deref(), Some("RepoNotFound" | "RevisionNotFound" | "EntryNotFound"));
     Error::Network(match status {
-        _ if missing || status == Some(404) => format!("{what}: not found on the Hub (check the name and the revision)"),
+        _ if missing || status == Some(404) => {
+            format!("{what}: not found on the Hub (check the name and the revision)")
+        }
         Some(code @ (401 | 403)) => {
-            format!("{what}: HTTP {code}: the repository is gated or private; accept its terms on the Hub and set HF_TOKEN")
+            format!(
+                "{what}: HTTP {code}: the repository is gated or private; accept its terms on the Hub and set HF_TOKEN"
+            )
         }
         _ => format!("{what}: {e}"),
     })
