@@ -202,9 +202,11 @@ function writeTo(target, chunk, offset) {
  * web page (an error or sign-in page served with 200) is refused with what it says.
  */
 function checkStart(chunk, response, url) {
+  // A safetensors file: an 8-byte header length, then its JSON header.
+  if (chunk.length > 8 && chunk[8] === 0x7b) return;
   const type = response.headers.get('content-type') ?? '';
   const head = new TextDecoder('utf-8', { fatal: false }).decode(chunk.subarray(0, 512)).replace(/^\uFEFF/, '').trimStart();
-  if (!/^text\/html\b/i.test(type) && !/^<(!doctype|html|head|body|\?xml|!--)/i.test(head)) return;
+  if (!/^text\/html\b/i.test(type) && !/^<[!?a-z]/i.test(head)) return;
   const text = head.replace(/<[^>]*>/g, ' ').replace(/\s+/g, ' ').trim().slice(0, SNIPPET_CHARS);
   throw Object.assign(
     namedError(
