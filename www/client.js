@@ -315,13 +315,18 @@ export class ModelHandle {
 let scratch = null;
 function scratchContext(width, height) {
   scratch ??= typeof OffscreenCanvas !== 'undefined' ? new OffscreenCanvas(1, 1) : document.createElement('canvas');
-  scratch.width = width;
-  scratch.height = height;
+  // Resizing reallocates the canvas: only when the size changes (webcam frames keep theirs).
+  if (scratch.width !== width || scratch.height !== height) {
+    scratch.width = width;
+    scratch.height = height;
+  }
   return scratch.getContext('2d', { willReadFrequently: true });
 }
 
-function rgbaPayload(imageData) {
-  const data = new Uint8Array(imageData.data.buffer.slice(0)); // a copy we may transfer
+/** `owned`: the ImageData is ours (read from the scratch canvas), so its buffer moves as is. */
+function rgbaPayload(imageData, owned = false) {
+  // The caller's ImageData is copied, since transferring detaches it.
+  const data = owned ? imageData.data : new Uint8Array(imageData.data.buffer.slice(0));
   return {
     payload: { kind: 'rgba', width: imageData.width, height: imageData.height, data: data.buffer },
     transfer: [data.buffer],
@@ -374,6 +379,7 @@ export async function imagePayload(image) {
   }
   if (!width || !height) throw toError({ name: 'ImageError', message: 'the image has no pixels yet (not loaded, or a video with no frame)' });
   const ctx = scratchContext(width, height);
+  ctx.clearRect(0, 0, width, height); // as a fresh canvas: an image with alpha is drawn over nothing
   ctx.drawImage(image, 0, 0, width, height);
-  return rgbaPayload(ctx.getImageData(0, 0, width, height));
+  return rgbaPayload(ctx.getImageData(0, 0, width, height), true);
 }
