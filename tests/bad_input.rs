@@ -28,6 +28,47 @@ fn edited_weights(edit: impl FnOnce(&mut HashMap<String, (Dtype, Vec<usize>, Vec
     safetensors::serialize(views, None).unwrap()
 }
 
+/// The good call after the failures: `classifier` gives alpha.png the reference scores.
+fn assert_reference_scores(classifier: &mut Classifier, tol: f32) {
+    let r = reference("tiny-224");
+    let labels = strings(&r["labels"]);
+    let want = r["images"].as_array().unwrap().iter().find(|i| i["file"] == "alpha.png").unwrap();
+    let want = floats(&want["scores"]);
+    let image = std::fs::read(fixtures().join("images/alpha.png")).unwrap();
+    let results = classifier.classify_bytes(&image, &labels).unwrap();
+    assert_eq!(results.len(), labels.len());
+    for res in results {
+        let w = want[labels.iter().position(|l| *l == res.label).unwrap()];
+        assert!((res.score - w).abs() <= tol, "{}: {} vs {w}", res.label, res.score);
+    }
+}
+
+/// A PNG that claims `width` x `height` and holds a few bytes of pixel data.
+fn png_claiming(width: u32, height: u32) -> Vec<u8> {
+    let crc32 = |bytes: &[u8]| {
+        let mut crc = 0xffff_ffffu32;
+        for b in bytes {
+            crc ^= *b as u32;
+            for _ in 0..8 {
+                crc = if crc & 1 != 0 { (crc >> 1) ^ 0xedb8_8320 } else { crc >> 1 };
+            }
+        }
+        !crc
+    };
+    let mut png = vec![0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a];
+    let mut ihdr = width.to_be_bytes().to_vec();
+    ihdr.extend_from_slice(&height.to_be_bytes());
+    ihdr.extend_from_slice(&[8, 2, 0, 0, 0]);
+    for (kind, body) in [(b"IHDR", ihdr), (b"IDAT", vec![0x78, 0x9c, 0x03, 0, 0, 0, 0, 1]), (b"IEND", vec![])] {
+        png.extend_from_slice(&(body.len() as u32).to_be_bytes());
+        let mut chunk = kind.to_vec();
+        chunk.extend_from_slice(&body);
+        png.extend_from_slice(&chunk);
+        png.extend_from_slice(&crc32(&chunk).to_be_bytes());
+    }
+    png
+}
+
 fn packed() -> Vec<u8> {
     let f = hf_files("tiny-224");
     let w = Weights::parse(&f.weights).unwrap();
@@ -45,6 +86,9 @@ fn truncated_files_are_refused() {
     let f = hf_files("tiny-224");
     let err = from_hf_weights(&f.weights[..f.weights.len() - 10]).err().unwrap();
     assert!(matches!(err, Error::Weights(_)), "{err}");
+    // The whole files load and classify.
+    assert_reference_scores(&mut Classifier::new(Siglip::from_packed(&bytes).unwrap()), 0.02);
+    assert_reference_scores(&mut Classifier::new(from_hf_weights(&f.weights).unwrap()), 1e-4);
 }
 
 #[test]
@@ -68,6 +112,16 @@ fn corrupt_and_lying_headers_are_refused() {
         let err = from_hf_weights(&bytes).err().unwrap();
         assert!(matches!(err, Error::Weights(_)), "{header}: {err}");
     }
+    // A needed tensor whose shape's product overflows (it holds no values, so safetensors
+    // accepts it): an error naming it, not an overflow.
+    let overflow = edited_weights(|m| {
+        m.insert("logit_scale".into(), (Dtype::F32, vec![0, 1 << 40, 1 << 40], Vec::new()));
+    });
+    let err = from_hf_weights(&overflow).err().unwrap();
+    assert!(matches!(err, Error::Tensor { .. }) && err.to_string().contains("logit_scale"), "{err}");
+    // The real file still loads.
+    let f = hf_files("tiny-224");
+    assert_reference_scores(&mut Classifier::new(from_hf_weights(&f.weights).unwrap()), 1e-4);
 }
 
 #[test]
@@ -101,6 +155,9 @@ fn missing_misshapen_and_non_finite_tensors_name_the_tensor() {
     });
     let err = from_hf_weights(&ints).err().unwrap();
     assert!(err.to_string().contains("unsupported dtype"), "{err}");
+    // The unedited checkpoint loads.
+    let f = hf_files("tiny-224");
+    assert_reference_scores(&mut Classifier::new(from_hf_weights(&f.weights).unwrap()), 1e-4);
 }
 
 #[test]
@@ -118,11 +175,27 @@ fn wrong_model_and_config_are_refused() {
     assert!(matches!(err, Error::Config(_)), "{err}");
     let err = Siglip::from_hf("{", None, f.tokenizer(), &f.weights).err().unwrap();
     assert!(matches!(err, Error::Config(_)), "{err}");
+    // A config whose calls would cost too much: 65,536 patches per image (a ~20 MB crafted file).
+    let costly = r#"{"model_type":"siglip","text_config":{"projection_size":32},
+        "vision_config":{"hidden_size":32,"intermediate_size":32,"num_attention_heads":1,
+                         "image_size":4096,"patch_size":16}}"#;
+    let err = Siglip::from_hf(costly, None, f.tokenizer(), &f.weights).err().unwrap();
+    assert!(matches!(err, Error::Config(_)) && err.to_string().contains("65536 patches"), "{err}");
+    // A preprocessor that does not resize like SigLIP (center crop).
+    let err = Siglip::from_hf(&f.config, Some(r#"{"do_center_crop": true}"#), f.tokenizer(), &f.weights).err().unwrap();
+    assert!(matches!(err, Error::Config(_)), "{err}");
 
     use siglip::tokenizer::TokenizerFiles;
     let garbage = b"not a tokenizer";
+    // A tokenizer.json whose Precompiled normalizer map is not base64 (the tokenizers crate
+    // panics on it).
+    let precompiled = br##"{"version":"1.0","added_tokens":[],"normalizer":{"type":"Sequence","normalizers":[
+        {"type":"Precompiled","precompiled_charsmap":"#not base64"}]},"pre_tokenizer":null,
+        "post_processor":null,"decoder":null,"model":{"type":"WordLevel","vocab":{"</s>":0,"a":1},
+        "unk_token":"</s>"}}"##;
     for files in [
         TokenizerFiles { tokenizer_json: Some(garbage), ..Default::default() },
+        TokenizerFiles { tokenizer_json: Some(precompiled), ..Default::default() },
         TokenizerFiles { spiece_model: Some(garbage), ..Default::default() },
         TokenizerFiles { tokenizer_config: Some(garbage), ..f.tokenizer() },
         TokenizerFiles::default(),
@@ -130,6 +203,8 @@ fn wrong_model_and_config_are_refused() {
         let err = Siglip::from_hf(&f.config, None, files, &f.weights).err().unwrap();
         assert!(matches!(err, Error::Tokenizer(_)), "{err}");
     }
+    // The right files load and classify.
+    assert_reference_scores(&mut Classifier::new(from_hf_weights(&f.weights).unwrap()), 1e-4);
 }
 
 #[test]
@@ -166,6 +241,9 @@ fn bad_images_and_labels_are_refused_and_the_classifier_keeps_working() {
     assert!(matches!(err, Error::Image(_)), "{err}");
     let err = classifier.classify_bytes(&good[..good.len() / 3], &labels).unwrap_err();
     assert!(matches!(err, Error::Image(_)), "{err}");
+    // 30000 x 30000 in a few bytes (2.7 GB decoded): refused from the header.
+    let err = classifier.classify_bytes(&png_claiming(30000, 30000), &labels).unwrap_err();
+    assert!(matches!(err, Error::Image(_)) && err.to_string().contains("30000 x 30000"), "{err}");
 
     let err = classifier.classify_bytes(&good, &[]).unwrap_err();
     assert!(matches!(err, Error::Input(_)) && err.to_string().contains("no labels"), "{err}");
@@ -178,9 +256,8 @@ fn bad_images_and_labels_are_refused_and_the_classifier_keeps_working() {
     let r = classifier.classify_bytes(&good, &long).unwrap();
     assert!(r[0].score.is_finite());
 
-    // After all that, the classifier still answers.
-    let r = classifier.classify_bytes(&good, &labels).unwrap();
-    assert_eq!(r.len(), 2);
+    // After all that, the classifier still gives the reference scores.
+    assert_reference_scores(&mut classifier, 1e-4);
 }
 
 #[test]
@@ -194,4 +271,5 @@ fn unknown_format_version_is_refused() {
     let rewritten = safetensors::serialize(views, Some(m)).unwrap();
     let err = Siglip::from_packed(&rewritten).err().unwrap();
     assert!(err.to_string().contains("not supported"), "{err}");
+    assert_reference_scores(&mut Classifier::new(Siglip::from_packed(&bytes).unwrap()), 0.02);
 }

@@ -111,38 +111,61 @@ fn embed_texts_matches_reference_and_is_normalized() {
     assert_eq!(values.len(), 64);
 }
 
+/// The good call after a failure: the binary classifies gray.png with the reference logits.
+fn assert_good_classify(model: &str) {
+    let r = reference("tiny-224");
+    let labels = strings(&r["labels"]);
+    let img = fixtures().join("images/gray.png");
+    let mut args = vec!["classify", "--json", "--model", model, "--image", img.to_str().unwrap(), "--labels"];
+    args.extend(labels.iter().map(String::as_str));
+    let o = siglip(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let want = r["images"].as_array().unwrap().iter().find(|i| i["file"] == "gray.png").unwrap();
+    let results = v[0]["results"].as_array().unwrap();
+    assert_eq!(results.len(), labels.len());
+    for res in results {
+        let i = labels.iter().position(|l| l == res["label"].as_str().unwrap()).unwrap();
+        let (got, want) = (res["logit"].as_f64().unwrap(), want["logits"][i].as_f64().unwrap());
+        assert!((got - want).abs() <= 1e-4, "{}: {got} vs {want}", labels[i]);
+    }
+}
+
 #[test]
 fn errors_exit_nonzero_with_a_message_and_never_panic() {
     let hf = model_dir("tiny-224");
     let hf = hf.to_str().unwrap();
     let not_image = fixtures().join("tiny-224/config.json");
-    let cases: Vec<Vec<&str>> = vec![
-        vec!["classify", "--model", hf, "--image", "/nonexistent.png", "--labels", "cat"],
-        vec!["classify", "--model", hf, "--image", not_image.to_str().unwrap(), "--labels", "cat"],
-        vec!["classify", "--model", "/nonexistent-model", "--image", not_image.to_str().unwrap(), "--labels", "cat"],
-        vec![
-            "classify",
-            "--model",
-            not_image.to_str().unwrap(),
-            "--image",
-            not_image.to_str().unwrap(),
-            "--labels",
-            "x",
-        ],
-        vec!["classify", "--model", hf, "--image", not_image.to_str().unwrap(), "--labels", ""],
-        vec!["quantize", hf, "--dtype", "q3", "-o", "/tmp/x.safetensors"],
-        vec!["quantize", "/nonexistent-dir", "-o", "/tmp/x.safetensors"],
+    let good_image = fixtures().join("images/alpha.png");
+    let (not_image, good_image) = (not_image.to_str().unwrap(), good_image.to_str().unwrap());
+    // Each case and a part of the message it must give.
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["classify", "--model", hf, "--image", "/nonexistent.png", "--labels", "cat"], "No such file"),
+        (vec!["classify", "--model", hf, "--image", not_image, "--labels", "cat"], "not a supported image"),
+        (
+            vec!["classify", "--model", "/nonexistent-model", "--image", not_image, "--labels", "cat"],
+            "no such file or folder, and not a Hugging Face model id",
+        ),
+        (vec!["classify", "--model", not_image, "--image", not_image, "--labels", "x"], "invalid weights file"),
+        (vec!["classify", "--model", hf, "--image", good_image, "--labels", ""], "a label is empty"),
+        (vec!["quantize", hf, "--dtype", "q3", "-o", "/tmp/x.safetensors"], "unknown dtype `q3`"),
+        (vec!["quantize", "/nonexistent-dir", "-o", "/tmp/x.safetensors"], "no such file or folder"),
     ];
-    for args in cases {
+    for (args, message) in cases {
         let o = siglip(&args);
         let err = stderr(&o);
         assert_eq!(o.status.code(), Some(1), "{args:?}: {err}");
         assert!(err.starts_with("error: "), "{args:?}: {err}");
+        assert!(err.contains(message), "{args:?}: {err}");
         assert!(!err.contains("panicked"), "{args:?}: {err}");
+        // Then a good call works.
+        assert_good_classify(hf);
     }
     // Usage errors come from the argument parser with exit code 2.
     let o = siglip(&["classify", "--model", hf, "--image", "x.png"]);
     assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--labels"), "{}", stderr(&o));
+    assert_good_classify(hf);
 }
 
 #[test]

@@ -144,6 +144,9 @@ fn hub_errors_say_what_is_wrong() {
     let offline = info("test/tiny-224", &[("HF_HUB_OFFLINE", "1")]);
     assert!(offline.contains("not in the Hugging Face cache") && offline.contains("HF_HUB_OFFLINE"), "{offline}");
     assert!(info("no/such/path.safetensors", &[]).contains("not a Hugging Face model id"));
+    // Then a good model id, with the same HF_HOME: the reference results.
+    let args = classify_args("test/tiny-224");
+    assert_reference(&siglip(&home, &hub.url, &[], &args.iter().map(String::as_str).collect::<Vec<_>>()), 1e-4);
     let _ = std::fs::remove_dir_all(&home);
 }
 

@@ -54,6 +54,12 @@ fn stream(f: &HfFiles, dtype: StorageDtype, chunk: usize) -> siglip::Result<Vec<
     s.finish()
 }
 
+/// What `siglip quantize` writes for the checkpoint at `dtype`.
+fn packed(f: &HfFiles, dtype: StorageDtype) -> Vec<u8> {
+    format::pack(&Weights::parse(&f.weights).unwrap(), dtype, &f.config, f.preprocessor.as_deref(), f.tokenizer())
+        .unwrap()
+}
+
 /// The same tensors (name, dtype, shape, bytes) and the same metadata.
 fn assert_same_file(a: &[u8], b: &[u8], what: &str) {
     let (wa, wb) = (Weights::parse(a).unwrap(), Weights::parse(b).unwrap());
@@ -164,6 +170,12 @@ fn bad_streams_are_clear_errors() {
     // A config that is not SigLIP fails before any weight.
     let err = PackStream::new(StorageDtype::Q8, r#"{"model_type": "bert"}"#, None, f.tokenizer()).err().unwrap();
     assert!(matches!(err, Error::Config(_)), "{err}");
+    // A new stream of the whole file then gives what `siglip quantize` writes.
+    assert_same_file(
+        &packed(&f, StorageDtype::Q8),
+        &stream(&f, StorageDtype::Q8, 4096).unwrap(),
+        "after the bad streams",
+    );
 }
 
 /// The fixture's tensors split into two safetensors files, as a sharded checkpoint stores them.
@@ -238,6 +250,15 @@ fn bad_shards_are_clear_errors() {
     assert!(matches!(s.push(&a[..10]), Err(Error::Input(_))));
     assert!(s.begin_shard(5).is_err());
     assert!(new().add_shard_header(&a[..12]).is_err());
+    // Both shards, each begun before its data: what `siglip quantize` writes.
+    let mut s = new();
+    s.add_shard_header(&a).unwrap();
+    s.add_shard_header(&b).unwrap();
+    for (i, shard) in [&a, &b].into_iter().enumerate() {
+        s.begin_shard(i).unwrap();
+        s.push(shard).unwrap();
+    }
+    assert_same_file(&packed(&f, StorageDtype::Q8), &s.finish().unwrap(), "after the bad shards");
 }
 
 #[test]

@@ -89,6 +89,9 @@ fn hf_checkpoint_is_refused_as_packed_file() {
     let f = hf_files("tiny-224");
     let err = Siglip::from_packed(&f.weights).err().unwrap();
     assert!(err.to_string().contains("siglip quantize"), "{err}");
+    // The same checkpoint packed loads, with the reference's logits (f32: within 1e-4).
+    let (_, _, logit_err) = parity("tiny-224", &Siglip::from_packed(&pack("tiny-224", StorageDtype::F32)).unwrap());
+    assert!(logit_err <= 1e-4, "logit error {logit_err}");
 }
 
 /// docs/format.md's storage rules, read back from packed files with the safetensors crate.

@@ -115,4 +115,7 @@ pub fn bad_sizes_are_errors() {
     assert!(kernels::q8_matmul(&c.x, 2, &c.w, Some(&c.bias[1..]), p).is_err());
     let f16 = QuantMatrix::quantize(QuantKind::F16, &values(9, 120), 3, 40);
     assert!(kernels::q8_matmul(&c.x, 2, &f16, None, p).is_err());
+    // The right sizes then give the reference product.
+    let want = kernels::reference::matmul(&c.x, 2, &c.w, Some(&c.bias), p);
+    assert_eq!(bits(&kernels::q8_matmul(&c.x, 2, &c.w, Some(&c.bias), p).unwrap()), bits(&want));
 }
