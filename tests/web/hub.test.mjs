@@ -131,18 +131,22 @@ test('hf: errors name the model, the file and the status; createClassifier takes
       const out = await loadFromHub(context, options);
       assert.match(out.error ?? 'loaded', pattern, JSON.stringify(options));
       assert.equal(out.shown, out.error.replace(/^\w+: /, ''), 'shown in the element');
+      // Then a good model loads in the same browser context, with the reference scores.
+      const good = await loadFromHub(context, { hub: hub.url, dtype: 'f32' });
+      assert.equal(good.error, undefined, good.error);
+      assertScores(good.results, 1e-4);
     }
     const page = await context.newPage();
     await page.goto(`${env.server.url}tests/web/blank.html`);
     const api = await page.evaluate(
       async ({ hub, GRAY, labels }) => {
         const { createClassifier } = await import('/www/index.js');
+        let integrity = '';
+        await createClassifier({ src: 'hf:test/tiny-224', hub, integrity: 'sha256-AAAA' }).catch((e) => (integrity = `${e.name}: ${e.message}`));
         const clf = await createClassifier({ src: 'hf:test/tiny-224', hub, dtype: 'f32' });
         const results = await clf.classify(GRAY, labels);
         const { info } = clf;
         clf.dispose();
-        let integrity = '';
-        await createClassifier({ src: 'hf:test/tiny-224', hub, integrity: 'sha256-AAAA' }).catch((e) => (integrity = `${e.name}: ${e.message}`));
         return { results, info, integrity };
       },
       { hub: hub.url, GRAY, labels: ref.labels },

@@ -78,10 +78,14 @@ test('installed package: the element and createClassifier() give the reference s
     } catch (err) {
       disposed = err.name;
     }
-    return { viaElement, viaApi, ranking, info, progress: progress.length, disposed };
+    // A new classifier works after the disposed one refused.
+    const clf2 = await createClassifier({ src: 'model.safetensors' });
+    const afterDispose = await clf2.classify('gray.png', labels);
+    clf2.dispose();
+    return { viaElement, viaApi, afterDispose, ranking, info, progress: progress.length, disposed };
   }, { labels: ref.labels, query: ref.texts[1] });
   const score = (file, label) => ref.images.find((i) => i.file === file).scores[ref.labels.indexOf(label)];
-  for (const [results, file] of [[out.viaElement, 'gray.png'], [out.viaApi, 'alpha.png']]) {
+  for (const [results, file] of [[out.viaElement, 'gray.png'], [out.viaApi, 'alpha.png'], [out.afterDispose, 'gray.png']]) {
     assert.equal(results.length, ref.labels.length);
     for (const r of results) assert.ok(Math.abs(r.score - score(file, r.label)) <= 1e-4, `${file} ${r.label}`);
   }

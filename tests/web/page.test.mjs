@@ -143,6 +143,8 @@ test('text masking: padding masked (the pipeline) or attended to (big_vision), f
     out.element = await e.classify(blob, labels);
     c.textMasking = 'sideways';
     out.bad = await c.classify(blob, labels).then(() => null, (err) => [err.name, err.message]);
+    c.textMasking = 'padding';
+    out.afterBad = await c.classify(blob, labels);
     e.textMasking = null;
     out.elementDefault = await e.classify(blob, labels);
     c.dispose();
@@ -157,6 +159,7 @@ test('text masking: padding masked (the pipeline) or attended to (big_vision), f
   check(got.element, img.logits_unmasked, 'element none');
   check(got.padding, img.logits, 'padding');
   check(got.elementDefault, img.logits, 'element default');
+  check(got.afterBad, img.logits, 'padding after the bad mode');
   // The two modes differ on this fixture (or the test would prove nothing), and both stay cached.
   assert.ok(labels.some((l, i) => Math.abs(img.logits[i] - img.logits_unmasked[i]) > 1e-3));
   assert.equal(got.stats.cachedTexts, 2 * labels.length);
@@ -194,6 +197,7 @@ test('a denied camera is a clear error, and files still work', async () => {
   assert.match(await shownError(el), /camera/i);
   await el.locator('input[type=file]').setInputFiles(path.join(FIXTURES, 'images/gray.png'));
   await page.waitForFunction(() => document.querySelector('siglip-classifier').shadowRoot.querySelectorAll('.result').length === 2);
+  assert.deepEqual((await shownResults(el)).map((r) => r.label).sort(), ['cat', 'dog']);
   assert.equal(await shownError(el), '');
   await denied.close();
 });
@@ -333,6 +337,12 @@ test('bad input: clear errors in the element, which keeps working', async () => 
   await waitError(/not a supported image/);
   await el.locator('input[type=file]').setInputFiles(good);
   await page.waitForFunction(() => document.querySelector('siglip-classifier').shadowRoot.querySelector('.error').hidden);
+  await page.waitForFunction(() => document.querySelector('siglip-classifier').shadowRoot.querySelectorAll('.result').length === 4);
+  const want = refScores('alpha.png', LABELS);
+  for (const r of await shownResults(el)) {
+    const pct = want[r.label] * 100;
+    assert.ok(Math.abs(r.percent - pct) <= (pct >= 10 ? 0.051 : 0.0051), `after a bad file, ${r.label}: ${r.percent} vs ${pct}`);
+  }
 
   // No labels.
   const noLabels = await el.evaluate(async (e) => {
@@ -363,11 +373,13 @@ test('bad input: clear errors in the element, which keeps working', async () => 
   // And back to a good model: it works again.
   const results = await el.evaluate(async (e, model) => {
     e.src = model;
-    e.labels = ['cat', 'dog'];
+    e.labels = ['cat', 'Two DOGS!!'];
     await e.ready;
     return e.classify('/tests/fixtures/images/alpha.png');
   }, f32Model);
-  assert.equal(results.length, 2);
+  const want2 = refScores('alpha.png', ['cat', 'Two DOGS!!']);
+  assert.deepEqual(results.map((r) => r.label).sort(), ['Two DOGS!!', 'cat']);
+  for (const r of results) assert.ok(Math.abs(r.score - want2[r.label]) <= 1e-4, `${r.label}: ${r.score} vs ${want2[r.label]}`);
   assert.equal(await shownError(el), '');
   await page.close();
 });

@@ -86,7 +86,13 @@ test('integrity: a matching hash loads, a mismatch is a clear error', async () =
       const good = await make(hash).ready;
       const bad = make('sha256-' + btoa('x'.repeat(32)));
       const error = await new Promise((resolve) => bad.addEventListener('error', (e) => resolve(e.detail.error)));
-      return { dtype: good.info.dtype, name: error.name, message: error.message, shown: bad.shadowRoot.querySelector('.error').textContent };
+      const shown = bad.shadowRoot.querySelector('.error').textContent;
+      // The same element with the right hash loads and classifies.
+      bad.integrity = hash;
+      await bad.ready;
+      const after = await bad.classify('/tests/fixtures/images/gray.png', ['cat', 'dog']);
+      const shownAfter = bad.shadowRoot.querySelector('.error').hidden ? '' : 'shown';
+      return { dtype: good.info.dtype, name: error.name, message: error.message, shown, after: after.map((r) => r.label).sort(), shownAfter };
     },
     { model, hash },
   );
@@ -94,6 +100,8 @@ test('integrity: a matching hash loads, a mismatch is a clear error', async () =
   assert.equal(result.name, 'IntegrityError');
   assert.match(result.message, /does not match its integrity/);
   assert.equal(result.shown, result.message);
+  assert.deepEqual(result.after, ['cat', 'dog']);
+  assert.equal(result.shownAfter, '');
   await context.close();
 });
 
@@ -119,6 +127,14 @@ test('cross-origin models: work with CORS headers, fail clearly without', async 
     }, `${withoutCors.url}${name}`);
     assert.match(err, /Access-Control-Allow-Origin/);
     assert.match(await shownError(el), /Access-Control-Allow-Origin/);
+    // The same element then loads a same-origin model and classifies.
+    const after = await el.evaluate(async (e, src) => {
+      e.src = src;
+      await e.ready;
+      return (await e.classify('/tests/fixtures/images/gray.png')).map((r) => r.label).sort();
+    }, model);
+    assert.deepEqual(after, ['cat', 'dog']);
+    assert.equal(await shownError(el), '');
     await context.close();
   } finally {
     await withCors.stop();

@@ -111,6 +111,14 @@ test('not isolated: auto falls back to the relaxed build, which gives the same s
   });
   assert.deepEqual([err.name, err.isError], ['UnsupportedError', true]);
   assert.match(err.message, /not cross-origin isolated/);
+  // Back to auto: the element loads again and gives the reference scores.
+  const build = await page.evaluate(async () => {
+    const el = document.querySelector('siglip-classifier');
+    el.variant = null;
+    return (await el.ready).build.variant;
+  });
+  assert.equal(build, 'relaxed');
+  await assertReferenceScores(page, 'relaxed after the error');
   assert.deepEqual(problems, []);
   await context.close();
 });
@@ -128,7 +136,7 @@ test('createClassifier({variant}) and the load result carry the build; integrity
   const page = await context.newPage();
   const problems = watch(page);
   await page.goto(`${isolated.url}tests/web/blank.html`);
-  const out = await page.evaluate(async ({ src, integrity }) => {
+  const out = await page.evaluate(async ({ src, integrity, labels }) => {
     const { createClassifier } = await import('/www/index.js');
     const builds = {};
     for (const variant of ['relaxed', 'threads', undefined]) {
@@ -143,12 +151,18 @@ test('createClassifier({variant}) and the load result carry the build; integrity
     } catch (err) {
       bad = `${err.name}: ${err.message}`;
     }
-    return { builds, bad };
-  }, { src: model, integrity });
+    const clf = await createClassifier({ src });
+    const after = await clf.classify('/tests/fixtures/images/gray.png', labels);
+    clf.dispose();
+    return { builds, bad, after };
+  }, { src: model, integrity, labels: ref.labels });
   assert.equal(out.builds.relaxed.variant, 'relaxed');
   assert.equal(out.builds.threads.variant, 'threads');
   assert.equal(out.builds.auto.variant, 'threads');
   assert.match(out.bad, /^InputError: unknown variant "gpu"/);
+  const want = ref.images.find((i) => i.file === 'gray.png').scores;
+  assert.equal(out.after.length, ref.labels.length);
+  for (const r of out.after) assert.ok(Math.abs(r.score - want[ref.labels.indexOf(r.label)]) <= 1e-4, `after "gpu": ${r.label}`);
   assert.deepEqual(problems, []);
   await context.close();
 });

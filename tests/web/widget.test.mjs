@@ -86,7 +86,11 @@ test('every promise settles after each kind of failure; ready stays rejected unt
         const recovered = await settle(el.ready);
         const scores = await el.classify(GRAY, labels);
         el.remove();
-        return { api, ready, again, sameAfterTick, classify, embed, recovered, scores };
+        // And the API with a good model.
+        const clf = await createClassifier({ src: model });
+        const apiScores = await clf.classify(GRAY, labels);
+        clf.dispose();
+        return { api, ready, again, sameAfterTick, classify, embed, recovered, scores, apiScores };
       },
       { f, model, GRAY, labels: ref.labels },
     );
@@ -97,6 +101,7 @@ test('every promise settles after each kind of failure; ready stays rejected unt
       what,
     );
     assertScores(out.scores);
+    assertScores(out.apiScores);
   }
   await page.close();
 });
@@ -116,6 +121,10 @@ test('a worker that crashes mid-request: the request and ready-dependent calls s
       const crashed = await settle(clf.classify(GRAY, labels));
       const after = await settle(clf.embedText(['a cat']));
       clf.dispose();
+      // A new classifier with the packaged worker works.
+      const clf2 = await createClassifier({ src: model });
+      const apiAfter = await clf2.classify(GRAY, labels);
+      clf2.dispose();
       // The element: the crash fails the call; the next call starts a new worker and works.
       const el = document.createElement('siglip-classifier');
       el.workerUrl = workerUrl;
@@ -126,7 +135,7 @@ test('a worker that crashes mid-request: the request and ready-dependent calls s
       el.removeAttribute('worker-url'); // the packaged worker, which does not crash
       const elAfter = await el.classify(GRAY, labels);
       el.remove();
-      return { text, crashed, after, elCrashed, elAfter };
+      return { text, crashed, after, apiAfter, elCrashed, elAfter };
     },
     { model, GRAY, labels: ref.labels, workerUrl: '/target/web-test/crash/crash-worker.js' },
   );
@@ -134,6 +143,7 @@ test('a worker that crashes mid-request: the request and ready-dependent calls s
   assert.match(out.crashed, /^rejected WorkerError: .*simulated worker crash/);
   assert.match(out.after, /^rejected WorkerError/);
   assert.match(out.elCrashed, /^rejected WorkerError/);
+  assertScores(out.apiAfter);
   assertScores(out.elAfter);
   await page.close();
 });
@@ -273,6 +283,18 @@ test('the package from another origin (a CDN with CORS), and workerUrl/wasmUrl p
       }
     }, model);
     assert.match(wasmErr, /^NetworkError: the simd128 build of the model could not start from http:\S+\/nowhere\/pkg\/siglip_bg\.wasm/);
+    // After both, the page's own package loads the model and classifies.
+    const after = await page.evaluate(
+      async ({ model, GRAY, labels }) => {
+        const { createClassifier } = await import('/www/index.js');
+        const clf = await createClassifier({ src: model });
+        const results = await clf.classify(GRAY, labels);
+        clf.dispose();
+        return results;
+      },
+      { model, GRAY, labels: ref.labels },
+    );
+    assertScores(after);
     await page.close();
   } finally {
     await cdn.stop();
