@@ -168,7 +168,9 @@ impl SiglipTokenizer {
                 let model = SpmModel::from_tokenizer_json(&v)?;
                 // The `tokenizers` crate panics on a malformed `Precompiled` map (found by
                 // fuzzing); one only comes with a SentencePiece model, which is read above.
-                if model.is_none() && !precompiled_normalizers(&v["normalizer"]).is_empty() {
+                // Looked for anywhere in the normalizer, tagged or not: the crate also reads
+                // normalizers whose "type" is missing, and panics while reading a bad map.
+                if model.is_none() && mentions_precompiled(&v["normalizer"]) {
                     return Err(precompiled_without_unigram());
                 }
                 model
@@ -373,6 +375,21 @@ fn precompiled_without_unigram() -> Error {
     )
 }
 
+/// Whether a `tokenizer.json` normalizer has a `Precompiled` part anywhere: an object tagged
+/// so, or one with a `precompiled_charsmap` (what the `tokenizers` crate reads an untagged one
+/// by), at any depth.
+fn mentions_precompiled(v: &Value) -> bool {
+    match v {
+        Value::Object(o) => {
+            o.get("type").is_some_and(|t| t == "Precompiled")
+                || o.contains_key("precompiled_charsmap")
+                || o.values().any(mentions_precompiled)
+        }
+        Value::Array(a) => a.iter().any(mentions_precompiled),
+        _ => false,
+    }
+}
+
 /// Python's `str.isspace` (what `\s`, `strip()` and `lstrip()` use): Unicode White_Space plus
 /// the information separators U+001C..U+001F.
 fn is_py_space(c: char) -> bool {
@@ -486,6 +503,25 @@ mod tests {
                 Err(err) => assert!(err.to_string().contains("Precompiled"), "{err}"),
                 Ok(tokenizer) => panic!("loaded, and encoding gives {:?}", tokenizer.encode("a cat")),
             }
+        }
+    }
+
+    #[test]
+    fn malformed_precompiled_map_in_an_untagged_sequence_is_an_error_not_a_panic() {
+        // Reduced from a second fuzzer crash (tokenizer_json): the Sequence's "type" key was
+        // garbled, its Precompiled map is not base64, and the `tokenizers` crate panics while
+        // reading it (`expect("Precompiled")`), before anything can look at what it read.
+        for normalizer in [
+            r##"{"ty(pe":"Sequence","normalizers":[{"type":"Precompiled","precompiled_charsmap":"#not base64"}]}"##,
+            r##"{"normalizers":[{"normalizers":[{"type":"Precompiled","precompiled_charsmap":"\u200b"}]}]}"##,
+        ] {
+            let json = format!(
+                r#"{{"version":"1.0","added_tokens":[],"normalizer":{normalizer},"pre_tokenizer":null,
+                   "post_processor":null,"decoder":null,
+                   "model":{{"type":"WordLevel","vocab":{{"</s>":0,"a":1}},"unk_token":"</s>"}}}}"#
+            );
+            let err = SiglipTokenizer::from_json(json.as_bytes(), 64).err().unwrap();
+            assert!(err.to_string().contains("Precompiled"), "{err}");
         }
     }
 
