@@ -16,7 +16,7 @@
 // Usage: node fuzz/seeds.mjs [SIGLIP_CLI]   (default ./target/release/siglip; build.sh builds it)
 
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, writeFileSync, copyFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync, copyFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import zlib from 'node:zlib';
@@ -464,5 +464,10 @@ const images = {
   'tiny.png': readFileSync(path.join(FIX, 'images/tiny.png')),
 };
 for (const [name, bytes] of Object.entries(images)) seed('image', name, bytes);
+// Every kind of JPEG Pillow writes (progressive, restart markers, CMYK, odd sizes, EXIF), from
+// tests/fixtures/make_jpeg_fixtures.py: 1-4 KB each.
+for (const f of readdirSync(path.join(FIX, 'jpeg')).filter((f) => f.endsWith('.jpg'))) {
+  seed('image', `fixture-${f}`, readFileSync(path.join(FIX, 'jpeg', f)));
+}
 
 console.log(`seeds written to ${path.relative(ROOT, OUT)}/`);

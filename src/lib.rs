@@ -19,6 +19,7 @@ pub mod classifier;
 pub mod config;
 pub mod error;
 pub mod format;
+pub mod jpeg;
 pub mod kernels;
 pub mod model;
 pub mod pack_stream;

@@ -72,8 +72,22 @@ fn check_size(width: u64, height: u64) -> Result<()> {
     Ok(())
 }
 
-/// Decodes JPEG, PNG, WebP or GIF bytes to upright RGB.
+/// Decodes JPEG, PNG, WebP or GIF bytes to upright RGB. JPEGs give Pillow's exact pixels
+/// ([`crate::jpeg`]).
 pub fn decode(bytes: &[u8]) -> Result<Rgb8> {
+    if crate::jpeg::is_jpeg(bytes) {
+        let j = crate::jpeg::decode(bytes, check_size)?;
+        let (w, h) = (j.width as u32, j.height as u32);
+        let rgb = image::RgbImage::from_raw(w, h, j.rgb)
+            .ok_or_else(|| Error::Image("the JPEG decoder gave the wrong number of pixels".into()))?;
+        let mut img = DynamicImage::ImageRgb8(rgb);
+        // A broken or absent EXIF orientation: upright, as Pillow's exif_transpose leaves it.
+        if let Some(o) = j.orientation.and_then(image::metadata::Orientation::from_exif) {
+            img.apply_orientation(o);
+        }
+        let rgb = img.into_rgb8();
+        return Ok(Rgb8 { width: rgb.width() as usize, height: rgb.height() as usize, data: rgb.into_raw() });
+    }
     let reader = ImageReader::new(Cursor::new(bytes))
         .with_guessed_format()
         .map_err(|e| Error::Image(format!("could not read the image: {e}")))?;
@@ -159,50 +173,67 @@ fn clip8(acc: i64) -> u8 {
     (acc >> PRECISION_BITS).clamp(0, 255) as u8
 }
 
-/// Resizes with PIL's `Image.resize(size, Resampling.BICUBIC)` on an RGB image: horizontal
-/// pass first, then vertical, each rounding to 8 bits, so results match Pillow exactly.
+/// Resizes with PIL's `Image.resize(size, Resampling.BICUBIC)` on an RGB image: two passes,
+/// each rounding to 8 bits, so results match Pillow exactly. Their order is Pillow 13's
+/// (`ImagingResampleInner`): horizontal first, unless the height shrinks by more than twice
+/// as many pixels as the width does (then vertical first, which changes the rounding).
 pub fn resize_bicubic(img: &Rgb8, out_w: usize, out_h: usize) -> Rgb8 {
+    let (w, h) = (img.width as i64, img.height as i64);
+    let shrink_y = h - out_h as i64;
+    let vertical_first = shrink_y > 0 && shrink_y > (w - out_w as i64) * 2;
+    if vertical_first {
+        resize_horizontal(&resize_vertical(img, out_h), out_w)
+    } else {
+        resize_vertical(&resize_horizontal(img, out_w), out_h)
+    }
+}
+
+fn resize_horizontal(img: &Rgb8, out_w: usize) -> Rgb8 {
     let (w, h) = (img.width, img.height);
+    if out_w == w {
+        return img.clone();
+    }
     let half = 1i64 << (PRECISION_BITS - 1);
-    let horizontal = if out_w != w {
-        let coeffs = coefficients(w, out_w);
-        let mut tmp = vec![0u8; out_w * h * 3];
-        for y in 0..h {
-            let row = &img.data[y * w * 3..(y + 1) * w * 3];
-            for (xx, (xmin, k)) in coeffs.iter().enumerate() {
-                let mut acc = [half; 3];
-                for (i, &kv) in k.iter().enumerate() {
-                    let p = (xmin + i) * 3;
-                    for c in 0..3 {
-                        acc[c] += row[p + c] as i64 * kv as i64;
-                    }
-                }
-                let o = (y * out_w + xx) * 3;
+    let coeffs = coefficients(w, out_w);
+    let mut out = vec![0u8; out_w * h * 3];
+    for y in 0..h {
+        let row = &img.data[y * w * 3..(y + 1) * w * 3];
+        for (xx, (xmin, k)) in coeffs.iter().enumerate() {
+            let mut acc = [half; 3];
+            for (i, &kv) in k.iter().enumerate() {
+                let p = (xmin + i) * 3;
                 for c in 0..3 {
-                    tmp[o + c] = clip8(acc[c]);
+                    acc[c] += row[p + c] as i64 * kv as i64;
                 }
             }
+            let o = (y * out_w + xx) * 3;
+            for c in 0..3 {
+                out[o + c] = clip8(acc[c]);
+            }
         }
-        Rgb8 { width: out_w, height: h, data: tmp }
-    } else {
-        img.clone()
-    };
-    if out_h == h {
-        return horizontal;
     }
+    Rgb8 { width: out_w, height: h, data: out }
+}
+
+fn resize_vertical(img: &Rgb8, out_h: usize) -> Rgb8 {
+    let (w, h) = (img.width, img.height);
+    if out_h == h {
+        return img.clone();
+    }
+    let half = 1i64 << (PRECISION_BITS - 1);
     let coeffs = coefficients(h, out_h);
-    let src = &horizontal.data;
-    let mut out = vec![0u8; out_w * out_h * 3];
+    let src = &img.data;
+    let mut out = vec![0u8; w * out_h * 3];
     for (yy, (ymin, k)) in coeffs.iter().enumerate() {
-        for x in 0..out_w * 3 {
+        for x in 0..w * 3 {
             let mut acc = half;
             for (i, &kv) in k.iter().enumerate() {
-                acc += src[(ymin + i) * out_w * 3 + x] as i64 * kv as i64;
+                acc += src[(ymin + i) * w * 3 + x] as i64 * kv as i64;
             }
-            out[yy * out_w * 3 + x] = clip8(acc);
+            out[yy * w * 3 + x] = clip8(acc);
         }
     }
-    Rgb8 { width: out_w, height: out_h, data: out }
+    Rgb8 { width: w, height: out_h, data: out }
 }
 
 /// Rescales and normalizes an image already at the model's size into channels-first f32.

@@ -56,7 +56,56 @@ const IMAGES: &[(&str, &[u8])] = &[
     ("wide.png", include_bytes!("fixtures/images/wide.png")),
     ("lossless.webp", include_bytes!("fixtures/images/lossless.webp")),
     ("animated.gif", include_bytes!("fixtures/images/animated.gif")),
+    ("photo.jpg", include_bytes!("fixtures/images/photo.jpg")),
+    ("exif-rotated.jpg", include_bytes!("fixtures/images/exif-rotated.jpg")),
 ];
+
+/// `tests/fixtures/jpeg/NAME.jpg` and the pixels Pillow decodes from it (NAME.png).
+macro_rules! jpeg_case {
+    ($name:literal) => {
+        (
+            $name,
+            include_bytes!(concat!("fixtures/jpeg/", $name, ".jpg")) as &[u8],
+            include_bytes!(concat!("fixtures/jpeg/", $name, ".png")) as &[u8],
+        )
+    };
+}
+
+/// Every kind of JPEG Pillow writes (tests/fixtures/make_jpeg_fixtures.py).
+const JPEGS: &[(&str, &[u8], &[u8])] = &[
+    jpeg_case!("baseline-444"),
+    jpeg_case!("baseline-422"),
+    jpeg_case!("baseline-420"),
+    jpeg_case!("baseline-420-q30"),
+    jpeg_case!("baseline-420-q100"),
+    jpeg_case!("progressive-444"),
+    jpeg_case!("progressive-422"),
+    jpeg_case!("progressive-420"),
+    jpeg_case!("restart-blocks-420"),
+    jpeg_case!("restart-rows-progressive-444"),
+    jpeg_case!("gray"),
+    jpeg_case!("gray-progressive"),
+    jpeg_case!("cmyk"),
+    jpeg_case!("odd-33x17-420"),
+    jpeg_case!("odd-17x33-422"),
+    jpeg_case!("odd-7x3-420-progressive"),
+    jpeg_case!("odd-2x2-420"),
+    jpeg_case!("odd-1x1-444"),
+    jpeg_case!("exif-orientation-6-420"),
+    jpeg_case!("exif-orientation-3-444"),
+    jpeg_case!("exif-orientation-8-progressive"),
+];
+
+#[wasm_bindgen_test]
+fn jpegs_decode_to_pillows_pixels_in_the_browser() {
+    for (name, jpeg, png) in JPEGS {
+        let got = preprocess::decode(jpeg).unwrap();
+        let want = preprocess::decode(png).unwrap();
+        assert_eq!((got.width(), got.height()), (want.width(), want.height()), "{name}");
+        let differ = got.data().iter().zip(want.data()).filter(|(a, b)| a != b).count();
+        assert_eq!(differ, 0, "{name}: {differ} of {} values differ from Pillow's", got.data().len());
+    }
+}
 
 fn fixtures() -> [Fixture; 2] {
     [fixture!("tiny-224"), fixture!("tiny-p14")]

@@ -102,13 +102,16 @@ test('classify() takes blobs, URLs and decoded images and matches the reference'
     const blob = await (await fetch('/tests/fixtures/images/gray.png')).blob();
     out.blob = await e.classify(blob, labels);
     out.url = await e.classify('/tests/fixtures/images/lossless.webp', labels);
+    // JPEGs decode to Pillow's exact pixels in the wasm too (src/jpeg.rs), EXIF rotation included.
+    out.jpeg = await e.classify('/tests/fixtures/images/photo.jpg', labels);
+    out.exif = await e.classify(await (await fetch('/tests/fixtures/images/exif-rotated.jpg')).blob(), labels);
     out.bitmap = await e.classify(await createImageBitmap(blob), labels);
     const emb = await e.embedImage(blob);
     const texts = await e.embedText(['This is a photo of cat.']);
     out.dims = [emb.length, texts[0].length, Math.hypot(...emb)];
     return out;
   }, labels);
-  for (const [key, file] of [['blob', 'gray.png'], ['url', 'lossless.webp'], ['bitmap', 'gray.png']]) {
+  for (const [key, file] of [['blob', 'gray.png'], ['url', 'lossless.webp'], ['bitmap', 'gray.png'], ['jpeg', 'photo.jpg'], ['exif', 'exif-rotated.jpg']]) {
     const want = refScores(file, labels);
     assert.equal(results[key].length, labels.length);
     for (const r of results[key]) {
