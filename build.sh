@@ -23,6 +23,9 @@
 #                         2-10× as many inputs a second, for long campaigns; debug assertions
 #                         stay on; built in fuzz/target-none), SIGLIP_FUZZ_MAX_LEN (65536),
 #                         SIGLIP_FUZZ_SEED (0)
+#   ./build.sh soak [MINUTES [MODEL]]  long use in one page: 1,000 scoring calls, 200
+#                         create/remove cycles of each element, MINUTES (30) of webcam; memory
+#                         sampled every 30 s must stay flat (tests/web/soak.mjs)
 #   ./build.sh pack       build, then `npm pack` the widget into target/
 #   ./build.sh bench      browser benchmark on the full-size random checkpoint (see README)
 #   ./build.sh demo-model build www/models/siglip-base-q8.safetensors from models/siglip-base-patch16-224
@@ -273,6 +276,13 @@ case "${1:-build}" in
   test-web) test_web ;;
   examples) test_examples "${@:2}" ;;
   fuzz) fuzz "${2:-60}" "${3:-}" ;;
+  soak)
+    # Long use in one page (tests/web/soak.mjs): memory sampled every 30 s, flat after warm-up.
+    build_wasm
+    ensure_chromium
+    ensure_node_modules
+    node tests/web/soak.mjs --minutes "${2:-30}" "${@:3}"
+    ;;
   bench)
     # --engines siglip,transformers.js (the default): each engine's prerequisites only when selected.
     engines="siglip,transformers.js"
@@ -301,5 +311,5 @@ case "${1:-build}" in
     mkdir -p www/models
     ./target/release/siglip quantize "$src" --dtype q8 -o www/models/siglip-base-q8.safetensors
     ;;
-  *) echo "usage: $0 [build|serve|pack|test|test-native|test-wasm|test-web|examples [FILTER]|fuzz [SECONDS [RUNS]]|bench|demo-model [HF_DIR]]" >&2; exit 2 ;;
+  *) echo "usage: $0 [build|serve|pack|test|test-native|test-wasm|test-web|examples [FILTER]|fuzz [SECONDS [RUNS]]|soak [MINUTES [MODEL]]|bench|demo-model [HF_DIR]]" >&2; exit 2 ;;
 esac
