@@ -75,6 +75,40 @@ export function packedModel(name, dtype = 'f32') {
   return out;
 }
 
+/** The tensors of a safetensors file, in header order: [{name, dtype, shape, data}]. */
+function readSafetensors(file) {
+  const bytes = readFileSync(file);
+  const n = Number(bytes.readBigUInt64LE(0));
+  const header = JSON.parse(bytes.subarray(8, 8 + n).toString('utf8'));
+  delete header.__metadata__;
+  return Object.entries(header).map(([name, { dtype, shape, data_offsets: [a, b] }]) => ({
+    name, dtype, shape, data: bytes.subarray(8 + n + a, 8 + n + b),
+  }));
+}
+
+/** Writes tensors ({name, dtype, shape, data}) as a safetensors file, in the order given. */
+function writeSafetensors(file, tensors) {
+  const header = {};
+  let offset = 0;
+  for (const { name, dtype, shape, data } of tensors) {
+    header[name] = { dtype, shape, data_offsets: [offset, offset + data.length] };
+    offset += data.length;
+  }
+  let json = Buffer.from(JSON.stringify(header));
+  json = Buffer.concat([json, Buffer.alloc((8 - ((8 + json.length) % 8)) % 8, 0x20)]);
+  const size = Buffer.alloc(8);
+  size.writeBigUInt64LE(BigInt(json.length));
+  writeFileSync(file, Buffer.concat([size, json, ...tensors.map((t) => t.data)]));
+}
+
+/** Copies a fixture checkpoint's files (not its folders) into `dir`, except those in `skip`. */
+function copyFixtureFiles(src, dir, skip) {
+  mkdirSync(dir, { recursive: true });
+  for (const f of readdirSync(src)) {
+    if (!skip.includes(f) && !statSync(path.join(src, f)).isDirectory()) copyFileSync(path.join(src, f), path.join(dir, f));
+  }
+}
+
 /**
  * A fixture checkpoint stored sharded, as big checkpoints are: its tensors split in two
  * safetensors files plus `model.safetensors.index.json`, beside its other files, in
@@ -83,35 +117,18 @@ export function packedModel(name, dtype = 'f32') {
 export function shardedFixture(name) {
   const root = path.join(OUT, 'sharded');
   const dir = path.join(root, `${name}-sharded`);
-  mkdirSync(dir, { recursive: true });
   const src = path.join(FIXTURES, name);
-  for (const f of readdirSync(src)) if (f !== 'model.safetensors' && !statSync(path.join(src, f)).isDirectory()) copyFileSync(path.join(src, f), path.join(dir, f));
-  const bytes = readFileSync(path.join(src, 'model.safetensors'));
-  const n = Number(bytes.readBigUInt64LE(0));
-  const header = JSON.parse(bytes.subarray(8, 8 + n).toString('utf8'));
-  delete header.__metadata__;
-  const names = Object.keys(header).sort();
-  const parts = [names.slice(0, names.length >> 1), names.slice(names.length >> 1)];
+  copyFixtureFiles(src, dir, ['model.safetensors']);
+  const tensors = readSafetensors(path.join(src, 'model.safetensors')).sort((a, b) => (a.name < b.name ? -1 : 1));
+  const parts = [tensors.slice(0, tensors.length >> 1), tensors.slice(tensors.length >> 1)];
   const weightMap = {};
   parts.forEach((part, i) => {
     const file = `model-0000${i + 1}-of-00002.safetensors`;
-    const out = {};
-    const data = [];
-    let offset = 0;
-    for (const t of part) {
-      const [a, b] = header[t].data_offsets;
-      out[t] = { ...header[t], data_offsets: [offset, offset + b - a] };
-      data.push(bytes.subarray(8 + n + a, 8 + n + b));
-      offset += b - a;
-      weightMap[t] = file;
-    }
-    let json = Buffer.from(JSON.stringify(out));
-    json = Buffer.concat([json, Buffer.alloc((8 - ((8 + json.length) % 8)) % 8, 0x20)]);
-    const size = Buffer.alloc(8);
-    size.writeBigUInt64LE(BigInt(json.length));
-    writeFileSync(path.join(dir, file), Buffer.concat([size, json, ...data]));
+    writeSafetensors(path.join(dir, file), part);
+    for (const t of part) weightMap[t.name] = file;
   });
-  writeFileSync(path.join(dir, 'model.safetensors.index.json'), JSON.stringify({ metadata: { total_size: bytes.length - 8 - n }, weight_map: weightMap }));
+  const totalSize = tensors.reduce((n, t) => n + t.data.length, 0);
+  writeFileSync(path.join(dir, 'model.safetensors.index.json'), JSON.stringify({ metadata: { total_size: totalSize }, weight_map: weightMap }));
   return root;
 }
 
@@ -125,38 +142,18 @@ export function bigVocabModel(vocab) {
   if (existsSync(out)) return out;
   const src = path.join(FIXTURES, 'tiny-224');
   const dir = path.join(OUT, `tiny-224-vocab${vocab}`);
-  mkdirSync(dir, { recursive: true });
-  for (const f of readdirSync(src)) if (!['model.safetensors', 'config.json'].includes(f) && !statSync(path.join(src, f)).isDirectory()) copyFileSync(path.join(src, f), path.join(dir, f));
+  copyFixtureFiles(src, dir, ['model.safetensors', 'config.json']);
   const config = JSON.parse(readFileSync(path.join(src, 'config.json'), 'utf8'));
   const rows = config.text_config.vocab_size;
   config.text_config.vocab_size = vocab;
   writeFileSync(path.join(dir, 'config.json'), JSON.stringify(config, null, 2));
-  const bytes = readFileSync(path.join(src, 'model.safetensors'));
-  const n = Number(bytes.readBigUInt64LE(0));
-  const header = JSON.parse(bytes.subarray(8, 8 + n).toString('utf8'));
-  const table = 'text_model.embeddings.token_embedding.weight';
-  const out_ = {};
-  const data = [];
-  let offset = 0;
-  for (const [name, t] of Object.entries(header)) {
-    if (name === '__metadata__') continue;
-    let body = bytes.subarray(8 + n + t.data_offsets[0], 8 + n + t.data_offsets[1]);
-    let shape = t.shape;
-    if (name === table) {
-      shape = [vocab, t.shape[1]];
-      const grown = Buffer.alloc((body.length / rows) * vocab);
-      for (let at = 0; at < grown.length; at += body.length) body.copy(grown, at, 0, Math.min(body.length, grown.length - at));
-      body = grown;
-    }
-    out_[name] = { ...t, shape, data_offsets: [offset, offset + body.length] };
-    data.push(body);
-    offset += body.length;
-  }
-  let json = Buffer.from(JSON.stringify(out_));
-  json = Buffer.concat([json, Buffer.alloc((8 - ((8 + json.length) % 8)) % 8, 0x20)]);
-  const size = Buffer.alloc(8);
-  size.writeBigUInt64LE(BigInt(json.length));
-  writeFileSync(path.join(dir, 'model.safetensors'), Buffer.concat([size, json, ...data]));
+  const tensors = readSafetensors(path.join(src, 'model.safetensors')).map((t) => {
+    if (t.name !== 'text_model.embeddings.token_embedding.weight') return t;
+    const grown = Buffer.alloc((t.data.length / rows) * vocab);
+    for (let at = 0; at < grown.length; at += t.data.length) t.data.copy(grown, at, 0, Math.min(t.data.length, grown.length - at));
+    return { ...t, shape: [vocab, t.shape[1]], data: grown };
+  });
+  writeSafetensors(path.join(dir, 'model.safetensors'), tensors);
   execFileSync(path.join(ROOT, 'target/release/siglip'), ['quantize', dir, '--dtype', 'f32', '-o', out], { stdio: 'inherit' });
   return out;
 }
