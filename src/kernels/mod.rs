@@ -22,7 +22,8 @@
 //! (`[k/4][NR][4]` bytes, plus per-block scales and column sums) into a buffer that stays in
 //! L1, then every tile of [`MR`] rows runs a register-tiled microkernel over it. Packing costs
 //! one pass over the weights per call, `1/M` of the multiply-adds. Threads (rayon; one in a
-//! single-threaded wasm build) each take a range of rows.
+//! single-threaded wasm build) each take a contiguous range of panels, so no panel is packed
+//! twice; the activations are quantized once, rows in parallel, before the products start.
 
 use rayon::prelude::*;
 
@@ -30,6 +31,7 @@ use crate::error::{Error, Result};
 use crate::quant::{QuantKind, QuantMatrix, BLOCK};
 
 pub mod bench;
+pub mod f32;
 pub mod reference;
 
 mod portable;
@@ -75,7 +77,7 @@ pub const MR: usize = 4;
 pub const NR: usize = 8;
 /// Consecutive `k` values packed together for one column (one 32-bit lane of a dot product).
 pub const KG: usize = 4;
-const GROUPS_PER_BLOCK: usize = BLOCK / KG;
+pub(crate) const GROUPS_PER_BLOCK: usize = BLOCK / KG;
 
 /// The block structure of the inner dimension `k`, padded to whole groups of [`KG`].
 #[derive(Debug, Clone, Copy)]
@@ -111,12 +113,12 @@ pub struct Activations<T> {
 
 /// Quantizes the rows of `x` (`m x k`, row-major) as the module docs say, encoding each
 /// quantized value `q` with `encode` (padding is `encode(0)`).
-pub fn quantize_activations<T: Copy>(
+pub fn quantize_activations<T: Copy + Send + Sync>(
     x: &[f32],
     m: usize,
     geo: Geometry,
     precision: ActPrecision,
-    encode: impl Fn(i32) -> T,
+    encode: impl Fn(i32) -> T + Sync,
 ) -> Activations<T> {
     let act_max = precision.max() as f32;
     let (k, kp, nb) = (geo.k, geo.kp(), geo.blocks);
@@ -124,20 +126,43 @@ pub fn quantize_activations<T: Copy>(
     let zero = encode(0);
     let mut values = vec![zero; rows * kp];
     let mut scales = vec![0f32; rows * nb];
-    for r in 0..m {
-        let src = &x[r * k..(r + 1) * k];
-        let dst = &mut values[r * kp..(r + 1) * kp];
-        for (b, block) in src.chunks(BLOCK).enumerate() {
-            let amax = block.iter().fold(0f32, |m, v| m.max(v.abs()));
-            let (scale, inv) = if amax > 0.0 { (amax / act_max, act_max / amax) } else { (0.0, 0.0) };
-            scales[r * nb + b] = scale;
-            for (i, v) in block.iter().enumerate() {
-                let q = round_ties_even((v * inv).clamp(-act_max, act_max)) as i32;
-                dst[b * BLOCK + i] = encode(q);
+    let rows_of = |v: &mut [T], s: &mut [f32], src: &[f32]| {
+        for ((block, dst), scale) in src.chunks(BLOCK).zip(v.chunks_mut(BLOCK)).zip(s.iter_mut()) {
+            let amax = max_abs(block);
+            let (sa, inv) = if amax > 0.0 { (amax / act_max, act_max / amax) } else { (0.0, 0.0) };
+            *scale = sa;
+            let q = |v: f32| encode(round_ties_even((v * inv).clamp(-act_max, act_max)) as i32);
+            match (<&[f32; BLOCK]>::try_from(block), <&mut [T; BLOCK]>::try_from(&mut *dst)) {
+                // Whole blocks as fixed-size arrays: a loop the compiler vectorizes.
+                (Ok(block), Ok(dst)) => dst.iter_mut().zip(block).for_each(|(d, v)| *d = q(*v)),
+                _ => dst.iter_mut().zip(block).for_each(|(d, v)| *d = q(*v)),
             }
         }
+    };
+    if kp == 0 {
+        return Activations { values, scales, rows };
     }
+    values[..m * kp]
+        .par_chunks_mut(kp)
+        .zip(scales[..m * nb].par_chunks_mut(nb))
+        .zip(x.par_chunks(k))
+        .for_each(|((v, s), src)| rows_of(v, s, src));
     Activations { values, scales, rows }
+}
+
+/// `max |v|` over `xs`, in eight interleaved lanes (so it vectorizes; the order does not
+/// matter for a maximum).
+#[inline(always)]
+fn max_abs(xs: &[f32]) -> f32 {
+    let mut acc = [0f32; 8];
+    let mut chunks = xs.chunks_exact(8);
+    for c in &mut chunks {
+        for (a, v) in acc.iter_mut().zip(c) {
+            *a = a.max(v.abs());
+        }
+    }
+    let tail = chunks.remainder().iter().fold(0f32, |m, v| m.max(v.abs()));
+    acc.into_iter().fold(tail, f32::max)
 }
 
 /// Rounds half to even for `|y| < 2^22` with two additions (no libm call, vectorizes).
@@ -228,6 +253,10 @@ pub trait Microkernel: Sync {
 }
 
 /// `y = x W^T + b` for a q8 `W` with any microkernel; `x` is `m x k` row-major.
+///
+/// With several threads the output columns are split into one contiguous range of panels per
+/// thread (each thread packs only its own panels; the activations are shared), and the parts
+/// are copied into place at the end.
 fn matmul_with<K: Microkernel>(
     kernel: &K,
     x: &[f32],
@@ -238,44 +267,68 @@ fn matmul_with<K: Microkernel>(
 ) -> Vec<f32> {
     let geo = Geometry::new(w.cols);
     let n = w.rows;
-    let (kp, nb) = (geo.kp(), geo.blocks);
     let act = quantize_activations(x, m, geo, precision, K::encode);
     let mut out = vec![0f32; m * n];
     if m == 0 || n == 0 {
         return out;
     }
-    let tiles = act.rows / MR;
-    let threads = rayon::current_num_threads().max(1);
-    let rows_per_chunk = tiles.div_ceil(threads) * MR;
-    out.par_chunks_mut(rows_per_chunk * n).enumerate().for_each(|(chunk, out)| {
-        let r0 = chunk * rows_per_chunk;
-        let rows = out.len() / n;
-        let mut panel = Panel::new(geo);
-        let mut tile = [0f32; MR * NR];
-        for col0 in (0..n).step_by(NR) {
-            panel.pack(w, col0, geo, K::OFFSETS);
-            let cols = NR.min(n - col0);
-            for t in (0..rows).step_by(MR) {
-                let r = r0 + t;
-                kernel.tile(
-                    &act.values[r * kp..(r + MR) * kp],
-                    &act.scales[r * nb..(r + MR) * nb],
-                    &panel,
-                    geo,
-                    &mut tile,
-                );
-                for i in 0..MR.min(rows - t) {
-                    let dst = &mut out[(t + i) * n + col0..(t + i) * n + col0 + cols];
-                    let src = &tile[i * NR..i * NR + cols];
-                    match bias {
-                        Some(b) => dst.iter_mut().zip(src).zip(&b[col0..]).for_each(|((d, s), b)| *d = s + b),
-                        None => dst.copy_from_slice(src),
-                    }
+    let panels = n.div_ceil(NR);
+    let threads = rayon::current_num_threads().clamp(1, panels);
+    if threads == 1 {
+        columns(kernel, &act, m, w, bias, geo, (0, n), &mut out);
+        return out;
+    }
+    let per = panels.div_ceil(threads);
+    let parts: Vec<(usize, usize, Vec<f32>)> = (0..threads)
+        .into_par_iter()
+        .map(|t| {
+            let (c0, c1) = ((t * per * NR).min(n), ((t + 1) * per * NR).min(n));
+            let mut part = vec![0f32; m * (c1 - c0)];
+            columns(kernel, &act, m, w, bias, geo, (c0, c1), &mut part);
+            (c0, c1, part)
+        })
+        .collect();
+    for (c0, c1, part) in parts {
+        if c1 > c0 {
+            for (dst, src) in out.chunks_exact_mut(n).zip(part.chunks_exact(c1 - c0)) {
+                dst[c0..c1].copy_from_slice(src);
+            }
+        }
+    }
+    out
+}
+
+/// Output columns `c0..c1` (`c0` a multiple of [`NR`]) of `x W^T + b` for all `m` rows, into
+/// `out` as `m x (c1 - c0)` row-major.
+#[allow(clippy::too_many_arguments)]
+fn columns<K: Microkernel>(
+    kernel: &K,
+    act: &Activations<K::A>,
+    m: usize,
+    w: &QuantMatrix,
+    bias: Option<&[f32]>,
+    geo: Geometry,
+    (c0, c1): (usize, usize),
+    out: &mut [f32],
+) {
+    let (kp, nb, width) = (geo.kp(), geo.blocks, c1 - c0);
+    let mut panel = Panel::new(geo);
+    let mut tile = [0f32; MR * NR];
+    for col0 in (c0..c1).step_by(NR) {
+        panel.pack(w, col0, geo, K::OFFSETS);
+        let cols = NR.min(c1 - col0);
+        for r in (0..m).step_by(MR) {
+            kernel.tile(&act.values[r * kp..(r + MR) * kp], &act.scales[r * nb..(r + MR) * nb], &panel, geo, &mut tile);
+            for i in 0..MR.min(m - r) {
+                let at = (r + i) * width + col0 - c0;
+                let (dst, src) = (&mut out[at..at + cols], &tile[i * NR..i * NR + cols]);
+                match bias {
+                    Some(b) => dst.iter_mut().zip(src).zip(&b[col0..]).for_each(|((d, s), b)| *d = s + b),
+                    None => dst.copy_from_slice(src),
                 }
             }
         }
-    });
-    out
+    }
 }
 
 /// Work to do with whichever microkernel [`dispatch`] picks.

@@ -5,7 +5,7 @@
 
 use core::arch::wasm32::*;
 
-use super::{tile_inputs_fit, Geometry, Microkernel, Panel, KG, MR, NR};
+use super::{tile_inputs_fit, Geometry, Microkernel, Panel, GROUPS_PER_BLOCK, KG, MR, NR};
 
 pub struct Simd128;
 
@@ -32,13 +32,23 @@ impl Microkernel for Simd128 {
                 for b in 0..nb {
                     let (g0, g1) = geo.block_groups(b);
                     let mut acc = [[i32x4_splat(0); 2]; MR];
-                    for g in g0..g1 {
+                    let step = |acc: &mut [[v128; 2]; MR], g: usize| {
                         let w = v128_load(wp.add(g * NR * KG + half * 16) as *const v128);
                         let (w01, w23) = (i16x8_extend_low_i8x16(w), i16x8_extend_high_i8x16(w));
                         for (i, acc) in acc.iter_mut().enumerate() {
                             let x = v128_load64_splat(ap.add(i * kp + g * KG) as *const u64);
                             acc[0] = i32x4_add(acc[0], i32x4_dot_i16x8(w01, x));
                             acc[1] = i32x4_add(acc[1], i32x4_dot_i16x8(w23, x));
+                        }
+                    };
+                    // Full blocks unrolled (a constant trip count), the last one as it comes.
+                    if g1 - g0 == GROUPS_PER_BLOCK {
+                        for g in 0..GROUPS_PER_BLOCK {
+                            step(&mut acc, g0 + g);
+                        }
+                    } else {
+                        for g in g0..g1 {
+                            step(&mut acc, g);
                         }
                     }
                     let sw = v128_load(panel.scales.as_ptr().add(b * NR + half * 4) as *const v128);

@@ -2,10 +2,11 @@
 //! layer norm, activations, attention, the MLP and the pre-norm encoder.
 
 use candle_core::{Device, Tensor};
+use rayon::prelude::*;
 
 use super::ops;
 use crate::error::{Error, Result};
-use crate::kernels::{self, ActPrecision};
+use crate::kernels::{self, f32 as f32mm, ActPrecision};
 use crate::profile;
 use crate::quant::QuantKind;
 use crate::weights::{Matrix, Weights};
@@ -137,7 +138,7 @@ impl Activation {
 
     fn apply(self, x: &Tensor) -> Result<Tensor> {
         Ok(match self {
-            Activation::GeluTanh => map_values(x, ops::gelu_tanh)?,
+            Activation::GeluTanh => map_values(x, |v| v.par_chunks_mut(1 << 14).for_each(ops::gelu_tanh))?,
             Activation::GeluErf => x.gelu_erf()?,
             Activation::QuickGelu => (x * candle_nn::ops::sigmoid(&(x * 1.702)?)?)?,
             Activation::Relu => x.relu()?,
@@ -162,18 +163,83 @@ pub fn attention(q: &Tensor, k: &Tensor, v: &Tensor, heads: usize, key_mask: Opt
 fn attention_inner(q: &Tensor, k: &Tensor, v: &Tensor, heads: usize, key_mask: Option<&Tensor>) -> Result<Tensor> {
     let (b, tq, d) = q.dims3()?;
     let tk = k.dims()[1];
-    let hd = d / heads;
-    let split =
-        |t: &Tensor, n: usize| -> Result<Tensor> { Ok(t.reshape((b, n, heads, hd))?.transpose(1, 2)?.contiguous()?) };
-    let (q, k, v) = (split(q, tq)?, split(k, tk)?, split(v, tk)?);
-    let scale = (hd as f64).powf(-0.5);
-    let mut scores = (q.matmul(&k.t()?)? * scale)?;
-    if let Some(mask) = key_mask {
-        scores = scores.broadcast_add(mask)?;
+    if heads == 0 || d % heads != 0 || k.dims() != [b, tk, d] || v.dims() != [b, tk, d] {
+        return Err(Error::Input(format!(
+            "attention: q {:?}, k {:?}, v {:?} with {heads} heads",
+            q.dims(),
+            k.dims(),
+            v.dims()
+        )));
     }
-    let probs = map_values(&scores, |v| ops::softmax_rows(v, tk))?;
-    let out = probs.matmul(&v)?; // [b, heads, tq, hd]
-    Ok(out.transpose(1, 2)?.reshape((b, tq, d))?)
+    let hd = d / heads;
+    let flat = |t: &Tensor| -> Result<Vec<f32>> { Ok(t.flatten_all()?.to_vec1::<f32>()?) };
+    let (qv, kv, vv) = (flat(q)?, flat(k)?, flat(v)?);
+    let mask = key_mask.map(flat).transpose()?;
+    if mask.as_ref().is_some_and(|m| m.len() != b * tk) {
+        return Err(Error::Input(format!("attention: key mask {:?} for {b} x {tk} keys", key_mask.map(Tensor::dims))));
+    }
+    let scale = (hd as f64).powf(-0.5) as f32;
+    // Each (sequence, head) on its own, in parallel where there are threads; heads are read in
+    // place from the [tokens, d] projections and their contexts written back side by side.
+    let contexts: Vec<Result<Vec<f32>>> = (0..b * heads)
+        .into_par_iter()
+        .map(|job| {
+            let (s, h) = (job / heads, job % heads);
+            // Sequence `s` of `t` tokens from head `h`'s first value on (rows stay `d` apart).
+            let rows = |t: usize| s * t * d + h * hd..(s + 1) * t * d;
+            let parts = (qv.get(rows(tq)), kv.get(rows(tk)), vv.get(rows(tk)));
+            let (Some(q), Some(k), Some(v)) = parts else {
+                return Ok(vec![0.0; tq * hd]); // a sequence without tokens (t = 0)
+            };
+            let mask = mask.as_ref().and_then(|m| m.get(s * tk..(s + 1) * tk));
+            head_attention(q, k, v, (tq, tk, hd, d), scale, mask)
+        })
+        .collect();
+    let mut out = vec![0f32; b * tq * d];
+    for (job, ctx) in contexts.into_iter().enumerate() {
+        let (s, h) = (job / heads, job % heads);
+        for (i, row) in ctx?.chunks_exact(hd).enumerate() {
+            let at = (s * tq + i) * d + h * hd;
+            out[at..at + hd].copy_from_slice(row);
+        }
+    }
+    Ok(Tensor::from_vec(out, (b, tq, d), &Device::Cpu)?)
+}
+
+/// One head: `softmax(q kᵀ * scale + mask) v` as `[tq, hd]`, where `q`, `k`, `v` are the head's
+/// rows (`hd` values each, rows `d` apart) and `mask` is added to every row of scores.
+fn head_attention(
+    q: &[f32],
+    k: &[f32],
+    v: &[f32],
+    (tq, tk, hd, d): (usize, usize, usize, usize),
+    scale: f32,
+    mask: Option<&[f32]>,
+) -> Result<Vec<f32>> {
+    let shape_error = || Error::Input(format!("attention head: {tq} x {tk} tokens of {hd} in rows of {d}"));
+    // kᵀ as [hd, tk], so that both products run down contiguous rows of their right operand.
+    let mut kt = vec![0f32; hd * tk];
+    for j in 0..tk {
+        let row = k.get(j * d..j * d + hd).ok_or_else(shape_error)?;
+        for (c, x) in row.iter().enumerate() {
+            kt[c * tk + j] = *x;
+        }
+    }
+    let mut scores = vec![0f32; tq * tk];
+    let qv = f32mm::View { data: q, rows: tq, cols: hd, stride: d };
+    f32mm::matmul(qv, f32mm::View { data: &kt, rows: hd, cols: tk, stride: tk }, &mut scores, tk)
+        .ok_or_else(shape_error)?;
+    for row in scores.chunks_exact_mut(tk) {
+        row.iter_mut().for_each(|s| *s *= scale);
+        if let Some(mask) = mask {
+            row.iter_mut().zip(mask).for_each(|(s, m)| *s += m);
+        }
+    }
+    ops::softmax_rows(&mut scores, tk);
+    let mut ctx = vec![0f32; tq * hd];
+    let pv = f32mm::View { data: &scores, rows: tq, cols: tk, stride: tk };
+    f32mm::matmul(pv, f32mm::View { data: v, rows: tk, cols: hd, stride: d }, &mut ctx, hd).ok_or_else(shape_error)?;
+    Ok(ctx)
 }
 
 /// Self-attention with separate q, k, v and output projections (`SiglipAttention`).
@@ -309,4 +375,84 @@ pub fn tensor_from(values: Vec<f32>, shape: &[usize]) -> Result<Tensor> {
 /// Picks row `i` of dimension 1 of a `[b, t, d]` tensor: `[b, d]`.
 pub fn select_position(x: &Tensor, i: usize) -> Result<Tensor> {
     Ok(x.narrow(1, i, 1)?.squeeze(1)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn values(n: usize, seed: u32) -> Vec<f32> {
+        let mut s = seed;
+        (0..n)
+            .map(|_| {
+                s = s.wrapping_mul(1664525).wrapping_add(1013904223);
+                ((s >> 8) as f32 / (1u32 << 24) as f32 - 0.5) * 4.0
+            })
+            .collect()
+    }
+
+    /// `softmax(q kᵀ / sqrt(hd) + mask) v` per sequence and head, in f64, straight from the
+    /// definition.
+    fn naive(
+        q: &[f32],
+        k: &[f32],
+        v: &[f32],
+        (b, tq, tk, d, heads): (usize, usize, usize, usize, usize),
+        keys: &[usize],
+    ) -> Vec<f64> {
+        let hd = d / heads;
+        let mut out = vec![0f64; b * tq * d];
+        for s in 0..b {
+            for h in 0..heads {
+                for i in 0..tq {
+                    let scores: Vec<f64> = (0..tk)
+                        .map(|j| {
+                            let dot: f64 = (0..hd)
+                                .map(|c| {
+                                    q[(s * tq + i) * d + h * hd + c] as f64 * k[(s * tk + j) * d + h * hd + c] as f64
+                                })
+                                .sum();
+                            if j < keys[s] {
+                                dot / (hd as f64).sqrt()
+                            } else {
+                                f64::NEG_INFINITY
+                            }
+                        })
+                        .collect();
+                    let max = scores.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+                    let e: Vec<f64> = scores.iter().map(|x| (x - max).exp()).collect();
+                    let sum: f64 = e.iter().sum();
+                    for c in 0..hd {
+                        out[(s * tq + i) * d + h * hd + c] =
+                            (0..tk).map(|j| e[j] / sum * v[(s * tk + j) * d + h * hd + c] as f64).sum();
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn attention_matches_the_definition_with_and_without_a_key_mask() {
+        // Two sequences, 5 heads of 12, uneven token counts (edge tiles in both products).
+        let (b, tq, tk, d, heads) = (2, 7, 13, 60, 5);
+        let (q, k, v) = (values(b * tq * d, 1), values(b * tk * d, 2), values(b * tk * d, 3));
+        let t = |x: &[f32], n: usize| Tensor::from_vec(x.to_vec(), (b, n, d), &Device::Cpu).expect("tensor");
+        for keys in [[tk, tk], [13, 4]] {
+            let mask: Vec<f32> =
+                keys.iter().flat_map(|&n| (0..tk).map(move |j| if j < n { 0.0 } else { f32::NEG_INFINITY })).collect();
+            let mask = Tensor::from_vec(mask, (b, 1, 1, tk), &Device::Cpu).expect("mask");
+            let got = attention(&t(&q, tq), &t(&k, tk), &t(&v, tk), heads, Some(&mask)).expect("attention");
+            let got = got.flatten_all().and_then(|x| x.to_vec1::<f32>()).expect("values");
+            let want = naive(&q, &k, &v, (b, tq, tk, d, heads), &keys);
+            // Written so that a NaN fails (a max over errors would skip it).
+            let off: Vec<_> = got.iter().zip(&want).filter(|(g, w)| !((**g as f64 - **w).abs() < 1e-5)).collect();
+            assert!(off.is_empty(), "keys {keys:?}: {} values off, e.g. {:?}", off.len(), off.first());
+        }
+        let unmasked = attention(&t(&q, tq), &t(&k, tk), &t(&v, tk), heads, None).expect("attention");
+        let unmasked = unmasked.flatten_all().and_then(|x| x.to_vec1::<f32>()).expect("values");
+        let want = naive(&q, &k, &v, (b, tq, tk, d, heads), &[tk, tk]);
+        assert!(unmasked.iter().zip(&want).all(|(g, w)| (*g as f64 - w).abs() < 1e-5));
+        assert!(attention(&t(&q, tq), &t(&k, tk), &t(&v, tk), 7, None).is_err(), "60 is not 7 heads");
+    }
 }

@@ -63,20 +63,38 @@ pub fn gelu_tanh(xs: &mut [f32]) {
 }
 
 /// Softmax over each row of `len` values (max subtracted first; `-inf` entries become 0).
+/// The max and the sum are taken over [`LANES`] interleaved partial results, so that every
+/// loop here vectorizes (a single running float sum would keep `exp` scalar).
 pub fn softmax_rows(xs: &mut [f32], len: usize) {
     if len == 0 {
         return;
     }
     for row in xs.chunks_exact_mut(len) {
-        let max = row.iter().fold(f32::NEG_INFINITY, |m, v| m.max(*v));
-        let mut sum = 0f32;
-        for v in row.iter_mut() {
-            *v = exp(*v - max);
-            sum += *v;
-        }
-        let inv = 1.0 / sum;
+        let max = lanes_fold(row, f32::NEG_INFINITY, f32::max);
+        row.iter_mut().for_each(|v| *v = exp(*v - max));
+        let inv = 1.0 / lanes_fold(row, 0.0, |a, b| a + b);
         row.iter_mut().for_each(|v| *v *= inv);
     }
+}
+
+/// Partial results per reduction, one per SIMD lane of two vectors.
+const LANES: usize = 8;
+
+/// Folds `xs` with `f` into [`LANES`] partial results (lane `i` takes every `LANES`-th value
+/// from `i`), then folds those in order.
+#[inline(always)]
+fn lanes_fold(xs: &[f32], init: f32, f: impl Fn(f32, f32) -> f32) -> f32 {
+    let mut acc = [init; LANES];
+    let mut chunks = xs.chunks_exact(LANES);
+    for c in &mut chunks {
+        for (a, v) in acc.iter_mut().zip(c) {
+            *a = f(*a, *v);
+        }
+    }
+    for (a, v) in acc.iter_mut().zip(chunks.remainder()) {
+        *a = f(*a, *v);
+    }
+    acc.into_iter().fold(init, f)
 }
 
 #[cfg(test)]

@@ -1,0 +1,153 @@
+//! A small f32 matrix product for attention (`q kᵀ` and `p v` per head), on strided views so
+//! that heads are read in place from the `[tokens, heads * head_dim]` projections.
+//!
+//! One register tile of [`MR`] x [`NR`] outputs is accumulated over the whole inner dimension
+//! with plain arrays the compiler turns into SIMD (wasm simd128, SSE natively): per step one
+//! row of `B` (two 4-lane vectors) and [`MR`] broadcast values of `A`. Each output is the sum
+//! over `p` in order, `c += a[i][p] * b[p][j]`, a multiply then an add (no fused multiply-add),
+//! so every build gives the same bits. Edge tiles are computed on zero-padded copies.
+
+/// Rows per tile.
+const MR: usize = 4;
+/// Columns per tile.
+const NR: usize = 8;
+
+/// A row-major matrix view: `rows x cols` values, row `r` starting at `r * stride`.
+#[derive(Clone, Copy)]
+pub struct View<'a> {
+    pub data: &'a [f32],
+    pub rows: usize,
+    pub cols: usize,
+    pub stride: usize,
+}
+
+impl<'a> View<'a> {
+    /// Whether every row fits in `data` (`stride >= cols`).
+    fn fits(&self) -> bool {
+        self.rows == 0
+            || (self.stride >= self.cols
+                && (self.rows - 1).checked_mul(self.stride).and_then(|s| s.checked_add(self.cols))
+                    <= Some(self.data.len()))
+    }
+
+    fn row(&self, r: usize) -> &'a [f32] {
+        &self.data[r * self.stride..r * self.stride + self.cols]
+    }
+}
+
+/// `C = A B` into `c` (`a.rows x b.cols`, row stride `ldc`); `None` if the shapes disagree or a
+/// view does not fit its slice.
+pub fn matmul(a: View<'_>, b: View<'_>, c: &mut [f32], ldc: usize) -> Option<()> {
+    let (m, k, n) = (a.rows, a.cols, b.cols);
+    let c_fits = m == 0 || (ldc >= n && (m - 1).checked_mul(ldc)?.checked_add(n)? <= c.len());
+    if b.rows != k || !a.fits() || !b.fits() || !c_fits {
+        return None;
+    }
+    // Zero-padded copies for edge tiles: `[k][NR]` columns of B, `[MR][k]` rows of A.
+    let mut bpad = Vec::new();
+    let mut apad = Vec::new();
+    for j0 in (0..n).step_by(NR) {
+        let cols = NR.min(n - j0);
+        let panel: View<'_> = if cols == NR {
+            View { data: &b.data[j0..], rows: k, cols: NR, stride: b.stride }
+        } else {
+            bpad.clear();
+            bpad.resize(k * NR, 0.0);
+            for p in 0..k {
+                bpad[p * NR..p * NR + cols].copy_from_slice(&b.row(p)[j0..j0 + cols]);
+            }
+            View { data: &bpad, rows: k, cols: NR, stride: NR }
+        };
+        for i0 in (0..m).step_by(MR) {
+            let rows = MR.min(m - i0);
+            let block: View<'_> = if rows == MR {
+                View { data: &a.data[i0 * a.stride..], rows: MR, cols: k, stride: a.stride }
+            } else {
+                apad.clear();
+                apad.resize(MR * k, 0.0);
+                for i in 0..rows {
+                    apad[i * k..(i + 1) * k].copy_from_slice(a.row(i0 + i));
+                }
+                View { data: &apad, rows: MR, cols: k, stride: k }
+            };
+            let tile = tile(block, panel);
+            for (i, row) in tile.iter().enumerate().take(rows) {
+                let at = (i0 + i) * ldc + j0;
+                c[at..at + cols].copy_from_slice(&row[..cols]);
+            }
+        }
+    }
+    Some(())
+}
+
+/// One `MR x NR` tile: `a` is `MR x k`, `b` is `k x NR` (both checked by the caller).
+#[inline(always)]
+fn tile(a: View<'_>, b: View<'_>) -> [[f32; NR]; MR] {
+    let k = a.cols;
+    let mut acc = [[0f32; NR]; MR];
+    // Rows cut to exactly `k` values, so the loop below needs no bounds checks.
+    let rows: [&[f32]; MR] = std::array::from_fn(|i| a.row(i));
+    if rows.iter().any(|r| r.len() != k) {
+        return acc; // unreachable: `a.cols == k`
+    }
+    for (p, bp) in b.data.chunks(b.stride).take(k).enumerate() {
+        let Some(bp) = bp.first_chunk::<NR>() else {
+            return acc; // unreachable: `b` fits and `b.cols == NR`
+        };
+        for (acc, row) in acc.iter_mut().zip(&rows) {
+            let x = row[p];
+            for (c, w) in acc.iter_mut().zip(bp) {
+                *c += x * w;
+            }
+        }
+    }
+    acc
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn values(n: usize, seed: u32) -> Vec<f32> {
+        let mut s = seed;
+        (0..n)
+            .map(|_| {
+                s = s.wrapping_mul(1664525).wrapping_add(1013904223);
+                (s >> 8) as f32 / (1u32 << 24) as f32 - 0.5
+            })
+            .collect()
+    }
+
+    #[test]
+    fn matches_a_plain_triple_loop_on_strided_views_and_edges() {
+        for (m, k, n) in [(1, 1, 1), (4, 64, 8), (5, 3, 13), (196, 64, 196), (7, 196, 64), (0, 4, 4), (3, 0, 5)] {
+            let (lda, ldb, ldc) = (k + 3, n + 5, n + 2);
+            let a = values(m * lda, 1);
+            let b = values(k * ldb, 2);
+            let mut c = vec![f32::NAN; m * ldc];
+            let av = View { data: &a, rows: m, cols: k, stride: lda };
+            let bv = View { data: &b, rows: k, cols: n, stride: ldb };
+            matmul(av, bv, &mut c, ldc).expect("shapes agree");
+            for i in 0..m {
+                for j in 0..n {
+                    // Same order of operations as the kernel: exact equality.
+                    let want = (0..k).fold(0f32, |s, p| s + a[i * lda + p] * b[p * ldb + j]);
+                    assert_eq!(c[i * ldc + j], want, "({m}x{k}x{n}) at {i},{j}");
+                }
+                assert!(c[i * ldc + n..(i + 1) * ldc].iter().all(|v| v.is_nan()), "wrote past the row");
+            }
+        }
+    }
+
+    #[test]
+    fn refuses_views_that_do_not_fit() {
+        let a = vec![0f32; 10];
+        let mut c = vec![0f32; 16];
+        let v = |rows, cols, stride| View { data: &a, rows, cols, stride };
+        assert!(matmul(v(2, 5, 5), v(5, 2, 2), &mut c, 2).is_some());
+        assert!(matmul(v(3, 5, 5), v(5, 2, 2), &mut c, 2).is_none(), "A past its slice");
+        assert!(matmul(v(2, 5, 5), v(4, 2, 2), &mut c, 2).is_none(), "inner dimensions differ");
+        assert!(matmul(v(2, 5, 4), v(5, 2, 2), &mut c, 2).is_none(), "stride below width");
+        assert!(matmul(v(2, 5, 5), v(5, 2, 2), &mut c[..3], 2).is_none(), "C too small");
+    }
+}
