@@ -246,7 +246,7 @@ impl Model {
 /// `[{kernel, precision, m, k, n, ms_per_call, gmacs}]`, each shape timed for `min_ms`.
 #[wasm_bindgen(js_name = kernelBench)]
 pub fn kernel_bench(min_ms: f64) -> Result<String, JsValue> {
-    let rows = crate::kernels::bench::run(&js_sys::Date::now, min_ms).map_err(js_error)?;
+    let rows = crate::kernels::bench::run(&crate::profile::now_ms, min_ms).map_err(js_error)?;
     to_json(&rows)
 }
 

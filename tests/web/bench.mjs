@@ -53,6 +53,9 @@ const RUNS = Number(arg('--runs', '5'));
 const N_LABELS = Number(arg('--labels', '8'));
 const LIVE_SECONDS = Number(arg('--live-seconds', '10'));
 const ROUNDS = Number(arg('--rounds', '1'));
+// Milliseconds each kernel shape is timed in kernelBench (after as long again of warm-up, so the
+// engine has tiered up to its optimizing compiler).
+const KERNEL_MS = Number(arg('--kernel-ms', '1000'));
 const DTYPES = list('--dtypes', 'q8,f32');
 const ENGINES = list('--engines', 'siglip,transformers.js');
 const VARIANTS = list('--variants', 'simd128,relaxed,threads');
@@ -489,17 +492,17 @@ async function kernelBenches(server) {
     try {
       const page = await browser.newPage();
       await page.goto(`${server.url}tests/bench/blank.html`);
-      const result = await page.evaluate(async (url) => {
+      const result = await page.evaluate(async ([url, ms]) => {
         try {
           const m = await import(url);
           await m.default();
           if (m.initThreadPool) await m.initThreadPool(navigator.hardwareConcurrency);
-          const r = await m.kernelBench();
+          const r = await m.kernelBench(ms);
           return typeof r === 'string' ? r : JSON.parse(JSON.stringify(r));
         } catch (e) {
           return { error: String(e?.message ?? e) };
         }
-      }, urlPath(js));
+      }, [urlPath(js), KERNEL_MS]);
       out.push({ build: dir, result });
       console.log(`kernelBench (www/${dir}): ${typeof result === 'string' ? result : JSON.stringify(result)}`);
     } finally {
