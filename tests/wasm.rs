@@ -301,3 +301,23 @@ fn kernels_match_reference_in_the_browser() {
     kernel_cases::reference_is_within_the_rounding_bound();
     kernel_cases::bad_sizes_are_errors();
 }
+
+/// Both forms of the relaxed kernel's dot product (one instruction on VNNI and Arm engines,
+/// `pmaddubsw` + `pmaddwd` on x86 without VNNI) equal the reference bit for bit, whichever
+/// form this machine's engine picks by itself.
+#[cfg(target_feature = "relaxed-simd")]
+#[wasm_bindgen_test]
+fn both_relaxed_dot_forms_match_reference_in_the_browser() {
+    console_log!("this engine's one-step relaxed dot: {}", siglip::kernels::relaxed_one_step_dot());
+    for (i, &shape) in kernel_cases::SHAPES.iter().enumerate() {
+        let c = kernel_cases::case(i, shape);
+        for bias in [None, Some(c.bias.as_slice())] {
+            let want = siglip::kernels::reference::matmul(&c.x, c.m, &c.w, bias, siglip::kernels::ActPrecision::Int7);
+            for one_step in [true, false] {
+                let got = siglip::kernels::q8_matmul_relaxed_form(&c.x, c.m, &c.w, bias, one_step).unwrap();
+                let same = got.iter().zip(&want).all(|(a, b)| a.to_bits() == b.to_bits()) && got.len() == want.len();
+                assert!(same, "one_step {one_step}, shape {shape:?}");
+            }
+        }
+    }
+}

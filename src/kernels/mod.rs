@@ -342,7 +342,7 @@ trait WithKernel {
 fn dispatch<W: WithKernel>(precision: ActPrecision, work: W) -> W::Out {
     #[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
     if precision == ActPrecision::Int7 {
-        return work.run(&wasm_relaxed::Relaxed);
+        return work.run(&wasm_relaxed::Relaxed(None));
     }
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     return {
@@ -400,6 +400,28 @@ pub fn q8_matmul(
 ) -> Result<Vec<f32>> {
     check(x, m, w, bias)?;
     Ok(dispatch(precision, Product { x, m, w, bias, precision }))
+}
+
+/// The relaxed-SIMD kernel with its dot-product form forced: `one_step` (what VNNI and Arm
+/// engines run) or the two-step form (x86 without VNNI), so that a test on one machine checks
+/// both against the reference. Int7 activations, as the kernel takes.
+#[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
+pub fn q8_matmul_relaxed_form(
+    x: &[f32],
+    m: usize,
+    w: &QuantMatrix,
+    bias: Option<&[f32]>,
+    one_step: bool,
+) -> Result<Vec<f32>> {
+    check(x, m, w, bias)?;
+    Ok(Product { x, m, w, bias, precision: ActPrecision::Int7 }.run(&wasm_relaxed::Relaxed(Some(one_step))))
+}
+
+/// Whether this engine's one-step relaxed dot product is a single instruction (see
+/// `wasm_relaxed.rs`); reported by the tests.
+#[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
+pub fn relaxed_one_step_dot() -> bool {
+    wasm_relaxed::one_step_dot()
 }
 
 /// The portable kernel, whatever the build (for tests that compare kernels).

@@ -16,7 +16,9 @@ use std::sync::OnceLock;
 
 use super::{tile_inputs_fit, Geometry, Microkernel, Panel, ACT_ZERO, GROUPS_PER_BLOCK, KG, MR, NR};
 
-pub struct Relaxed;
+/// The relaxed-SIMD microkernel: `None` picks the dot-product form for this engine (see
+/// [`one_step_dot`]); `Some(one_step)` forces one, for tests that check both on one machine.
+pub struct Relaxed(pub Option<bool>);
 
 impl Microkernel for Relaxed {
     type A = u8;
@@ -33,7 +35,7 @@ impl Microkernel for Relaxed {
         }
         // SAFETY: lengths checked above.
         unsafe {
-            if one_step_dot() {
+            if self.0.unwrap_or_else(one_step_dot) {
                 tile::<true>(a, sa, panel, geo, out)
             } else {
                 tile::<false>(a, sa, panel, geo, out)
