@@ -24,7 +24,8 @@ pub struct KernelTiming {
     pub gmacs: f64,
 }
 
-fn pseudo_random(n: usize, seed: u32) -> Vec<f32> {
+/// Deterministic values in `[-0.5, 0.5)` (a 32-bit LCG), for benchmarks and unit tests.
+pub(crate) fn pseudo_random(n: usize, seed: u32) -> Vec<f32> {
     let mut s = seed;
     (0..n)
         .map(|_| {

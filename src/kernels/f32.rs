@@ -107,16 +107,7 @@ fn tile(a: View<'_>, b: View<'_>) -> [[f32; NR]; MR] {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn values(n: usize, seed: u32) -> Vec<f32> {
-        let mut s = seed;
-        (0..n)
-            .map(|_| {
-                s = s.wrapping_mul(1664525).wrapping_add(1013904223);
-                (s >> 8) as f32 / (1u32 << 24) as f32 - 0.5
-            })
-            .collect()
-    }
+    use crate::kernels::bench::pseudo_random as values;
 
     #[test]
     fn matches_a_plain_triple_loop_on_strided_views_and_edges() {

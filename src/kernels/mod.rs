@@ -77,7 +77,7 @@ pub const MR: usize = 4;
 pub const NR: usize = 8;
 /// Consecutive `k` values packed together for one column (one 32-bit lane of a dot product).
 pub const KG: usize = 4;
-pub(crate) const GROUPS_PER_BLOCK: usize = BLOCK / KG;
+const GROUPS_PER_BLOCK: usize = BLOCK / KG;
 
 /// The block structure of the inner dimension `k`, padded to whole groups of [`KG`].
 #[derive(Debug, Clone, Copy)]
@@ -224,6 +224,22 @@ impl Panel {
                     self.offsets[b * NR + j] = -ACT_ZERO * sum;
                 }
             }
+        }
+    }
+}
+
+/// Calls `step` for each group `g0..g1` of one block: a full block as a loop of constant trip
+/// count (which the compiler unrolls), a short last block as it comes.
+#[cfg(target_arch = "wasm32")]
+#[inline(always)]
+pub(crate) fn each_group(g0: usize, g1: usize, mut step: impl FnMut(usize)) {
+    if g1 - g0 == GROUPS_PER_BLOCK {
+        for g in 0..GROUPS_PER_BLOCK {
+            step(g0 + g);
+        }
+    } else {
+        for g in g0..g1 {
+            step(g);
         }
     }
 }
@@ -413,8 +429,7 @@ pub fn q8_matmul_relaxed_form(
     bias: Option<&[f32]>,
     one_step: bool,
 ) -> Result<Vec<f32>> {
-    check(x, m, w, bias)?;
-    Ok(Product { x, m, w, bias, precision: ActPrecision::Int7 }.run(&wasm_relaxed::Relaxed(Some(one_step))))
+    checked_product(&wasm_relaxed::Relaxed(Some(one_step)), x, m, w, bias, ActPrecision::Int7)
 }
 
 /// Whether this engine's one-step relaxed dot product is a single instruction (see
@@ -432,8 +447,20 @@ pub fn q8_matmul_portable(
     bias: Option<&[f32]>,
     precision: ActPrecision,
 ) -> Result<Vec<f32>> {
+    checked_product(&portable::Portable, x, m, w, bias, precision)
+}
+
+/// The product with one given kernel, after the shape checks.
+fn checked_product<K: Microkernel>(
+    kernel: &K,
+    x: &[f32],
+    m: usize,
+    w: &QuantMatrix,
+    bias: Option<&[f32]>,
+    precision: ActPrecision,
+) -> Result<Vec<f32>> {
     check(x, m, w, bias)?;
-    Ok(Product { x, m, w, bias, precision }.run(&portable::Portable))
+    Ok(Product { x, m, w, bias, precision }.run(kernel))
 }
 
 fn check(x: &[f32], m: usize, w: &QuantMatrix, bias: Option<&[f32]>) -> Result<()> {

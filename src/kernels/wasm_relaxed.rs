@@ -14,7 +14,7 @@
 use core::arch::wasm32::*;
 use std::sync::OnceLock;
 
-use super::{tile_inputs_fit, Geometry, Microkernel, Panel, ACT_ZERO, GROUPS_PER_BLOCK, KG, MR, NR};
+use super::{each_group, tile_inputs_fit, Geometry, Microkernel, Panel, ACT_ZERO, KG, MR, NR};
 
 /// The relaxed-SIMD microkernel: `None` picks the dot-product form for this engine (see
 /// [`one_step_dot`]); `Some(one_step)` forces one, for tests that check both on one machine.
@@ -60,8 +60,7 @@ pub fn one_step_dot() -> bool {
 }
 
 /// The `MR x NR` tile. `ONE_STEP`: `relaxed_dot_add` per 16 products; otherwise the
-/// three-instruction form (see the module docs). Full blocks run an unrolled loop of
-/// [`GROUPS_PER_BLOCK`] groups.
+/// three-instruction form (see the module docs). Full blocks run unrolled ([`each_group`]).
 ///
 /// # Safety
 /// The inputs must have the lengths [`tile_inputs_fit`] checks.
@@ -92,15 +91,7 @@ unsafe fn tile<const ONE_STEP: bool>(a: &[u8], sa: &[f32], panel: &Panel, geo: G
         let op = panel.offsets.as_ptr().add(b * NR) as *const v128;
         let off = [v128_load(op), v128_load(op.add(1))];
         let mut acc = [off; MR];
-        if g1 - g0 == GROUPS_PER_BLOCK {
-            for g in 0..GROUPS_PER_BLOCK {
-                step(&mut acc, g0 + g);
-            }
-        } else {
-            for g in g0..g1 {
-                step(&mut acc, g);
-            }
-        }
+        each_group(g0, g1, |g| step(&mut acc, g));
         let sp = panel.scales.as_ptr().add(b * NR) as *const v128;
         let sw = [v128_load(sp), v128_load(sp.add(1))];
         for i in 0..MR {

@@ -5,7 +5,7 @@
 
 use core::arch::wasm32::*;
 
-use super::{tile_inputs_fit, Geometry, Microkernel, Panel, GROUPS_PER_BLOCK, KG, MR, NR};
+use super::{each_group, tile_inputs_fit, Geometry, Microkernel, Panel, KG, MR, NR};
 
 pub struct Simd128;
 
@@ -41,16 +41,7 @@ impl Microkernel for Simd128 {
                             acc[1] = i32x4_add(acc[1], i32x4_dot_i16x8(w23, x));
                         }
                     };
-                    // Full blocks unrolled (a constant trip count), the last one as it comes.
-                    if g1 - g0 == GROUPS_PER_BLOCK {
-                        for g in 0..GROUPS_PER_BLOCK {
-                            step(&mut acc, g0 + g);
-                        }
-                    } else {
-                        for g in g0..g1 {
-                            step(&mut acc, g);
-                        }
-                    }
+                    each_group(g0, g1, |g| step(&mut acc, g));
                     let sw = v128_load(panel.scales.as_ptr().add(b * NR + half * 4) as *const v128);
                     for i in 0..MR {
                         // [c0 c0' c1 c1'] + [c2 c2' c3 c3'] -> [c0 c1 c2 c3]

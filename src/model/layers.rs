@@ -381,14 +381,9 @@ pub fn select_position(x: &Tensor, i: usize) -> Result<Tensor> {
 mod tests {
     use super::*;
 
+    /// Values in [-2, 2).
     fn values(n: usize, seed: u32) -> Vec<f32> {
-        let mut s = seed;
-        (0..n)
-            .map(|_| {
-                s = s.wrapping_mul(1664525).wrapping_add(1013904223);
-                ((s >> 8) as f32 / (1u32 << 24) as f32 - 0.5) * 4.0
-            })
-            .collect()
+        crate::kernels::bench::pseudo_random(n, seed).into_iter().map(|v| v * 4.0).collect()
     }
 
     /// `softmax(q kᵀ / sqrt(hd) + mask) v` per sequence and head, in f64, straight from the
@@ -446,7 +441,14 @@ mod tests {
             let got = got.flatten_all().and_then(|x| x.to_vec1::<f32>()).expect("values");
             let want = naive(&q, &k, &v, (b, tq, tk, d, heads), &keys);
             // Written so that a NaN fails (a max over errors would skip it).
-            let off: Vec<_> = got.iter().zip(&want).filter(|(g, w)| !((**g as f64 - **w).abs() < 1e-5)).collect();
+            let off: Vec<_> = got
+                .iter()
+                .zip(&want)
+                .filter(|(g, w)| {
+                    let err = (**g as f64 - **w).abs();
+                    err.is_nan() || err >= 1e-5
+                })
+                .collect();
             assert!(off.is_empty(), "keys {keys:?}: {} values off, e.g. {:?}", off.len(), off.first());
         }
         let unmasked = attention(&t(&q, tq), &t(&k, tk), &t(&v, tk), heads, None).expect("attention");
