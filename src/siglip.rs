@@ -69,8 +69,13 @@ impl Siglip {
     /// Like [`Siglip::from_packed`], but takes ownership of the file: quantized and f16
     /// matrices stay in it rather than being copied, which halves peak memory for q8 / q4.
     pub fn from_packed_owned(bytes: Vec<u8>) -> Result<Self> {
-        let bytes = std::sync::Arc::new(bytes);
-        Self::packed(&bytes, || Weights::parse_shared(&bytes))
+        Self::from_packed_shared(&std::sync::Arc::new(bytes))
+    }
+
+    /// Like [`Siglip::from_packed_owned`], for a file the caller keeps a handle on (the
+    /// browser writes it to its cache after the model is up).
+    pub fn from_packed_shared(bytes: &std::sync::Arc<Vec<u8>>) -> Result<Self> {
+        Self::packed(bytes, || Weights::parse_shared(bytes))
     }
 
     /// The packed-file path: metadata first (so a foreign file gets the clearer error), then

@@ -2,6 +2,8 @@
 //! cross the boundary; results come back as JSON strings or `Float32Array`s; every error is
 //! a real JS `Error` whose `name` says what kind it is (see [`crate::Error::kind`]).
 
+use std::sync::Arc;
+
 use js_sys::Float32Array;
 use wasm_bindgen::prelude::*;
 
@@ -164,15 +166,39 @@ impl Converter {
 #[wasm_bindgen]
 pub struct Model {
     classifier: Classifier,
+    /// The packed file, kept whole until `releaseFile` (for the cache write after the load).
+    file: Option<Arc<Vec<u8>>>,
 }
 
 #[wasm_bindgen]
 impl Model {
-    /// Loads a packed model file already written into a [`ModelBuffer`] (consumed).
+    /// Loads a packed model file already written into a [`ModelBuffer`] (consumed). With
+    /// `keep_file`, the file's bytes stay in place and readable (`filePtr`, `fileLen`) until
+    /// `releaseFile`, so the page can cache them after the model is up; matrices a load copies
+    /// (f32 files) would otherwise let them go at once.
     #[wasm_bindgen(js_name = fromBuffer)]
-    pub fn from_buffer(buffer: ModelBuffer) -> Result<Model, JsValue> {
-        let siglip = Siglip::from_packed_owned(buffer.bytes).map_err(js_error)?;
-        Ok(Model { classifier: Classifier::new(siglip) })
+    pub fn from_buffer(buffer: ModelBuffer, keep_file: bool) -> Result<Model, JsValue> {
+        let bytes = Arc::new(buffer.bytes);
+        let siglip = Siglip::from_packed_shared(&bytes).map_err(js_error)?;
+        Ok(Model { classifier: Classifier::new(siglip), file: keep_file.then_some(bytes) })
+    }
+
+    /// Address of the kept file in the instance's memory (0 once released or never kept).
+    #[wasm_bindgen(js_name = filePtr)]
+    pub fn file_ptr(&self) -> usize {
+        self.file.as_ref().map_or(0, |f| f.as_ptr() as usize)
+    }
+
+    /// Length of the kept file (0 once released or never kept).
+    #[wasm_bindgen(js_name = fileLen)]
+    pub fn file_len(&self) -> usize {
+        self.file.as_ref().map_or(0, |f| f.len())
+    }
+
+    /// Lets the kept file go: bytes no matrix uses are freed.
+    #[wasm_bindgen(js_name = releaseFile)]
+    pub fn release_file(&mut self) {
+        self.file = None;
     }
 
     /// `{dtype, image_size, patch_size, embedding_dim, text_max_len, vocab_size, weight_bytes}` as JSON.

@@ -67,6 +67,7 @@ export class SiglipClient {
   #blob = null;
   #nextId = 1;
   #pending = new Map();
+  #onCached = new Map(); // id of a load that replied caching: true -> its onCached
   #started = false; // whether the worker ever answered
   #dead = null; // the Error every request gets once the worker died or was disposed
   #onDead;
@@ -93,6 +94,11 @@ export class SiglipClient {
 
   #onMessage(msg) {
     this.#started = true;
+    if (msg?.type === 'cached') {
+      this.#onCached.get(msg.id)?.(msg.stored);
+      this.#onCached.delete(msg.id);
+      return;
+    }
     const entry = this.#pending.get(msg?.id);
     if (!entry) return;
     if (msg.type === 'progress') {
@@ -100,6 +106,7 @@ export class SiglipClient {
       return;
     }
     this.#pending.delete(msg.id);
+    if (msg.ok && msg.result?.caching && entry.onCached) this.#onCached.set(msg.id, entry.onCached);
     if (msg.ok) entry.resolve(msg.result);
     else entry.reject(toError(msg.error));
   }
@@ -111,14 +118,16 @@ export class SiglipClient {
     if (this.#blob) URL.revokeObjectURL(this.#blob);
     for (const entry of this.#pending.values()) entry.reject(err);
     this.#pending.clear();
+    for (const settle of this.#onCached.values()) settle(false);
+    this.#onCached.clear();
     this.#onDead?.(err);
   }
 
-  #request(type, payload = {}, transfer = [], onProgress) {
+  #request(type, payload = {}, transfer = [], onProgress, onCached) {
     if (this.#dead) return Promise.reject(this.#dead);
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject, onProgress });
+      this.#pending.set(id, { resolve, reject, onProgress, onCached });
       this.#worker.postMessage({ id, type, ...payload }, transfer);
     });
   }
@@ -127,13 +136,25 @@ export class SiglipClient {
    * Loads a model file into the worker (replacing any model it holds). `variant` picks the
    * wasm build ('auto', 'simd128', 'relaxed', 'threads'); a worker runs one build, chosen by
    * its first load. `wasmUrl`: a directory laid out like the package (`pkg/siglip_bg.wasm`, ...).
-   * @returns {Promise<{info: object, fromCache: boolean, simd: boolean, build: {variant: string, simd: string, threads: number}, ms: number}>}
+   * `onCached(stored)` is called once the model file's place in the persistent cache is
+   * settled: at once with true when it was read from there, else after the load resolved
+   * (the download is cached in the background) with whether it was written.
+   * @returns {Promise<{info: object, fromCache: boolean, caching: boolean, simd: boolean, build: {variant: string, simd: string, threads: number}, ms: number}>}
    */
-  load(url, { integrity, onProgress, variant = 'auto', wasmUrl, hub, dtype } = {}) {
+  load(url, { integrity, onProgress, variant = 'auto', wasmUrl, hub, dtype, onCached } = {}) {
     const absolute = url.startsWith('hf:') ? url : new URL(url, document.baseURI).href;
     let wasm = wasmUrl ? new URL(wasmUrl, document.baseURI).href : undefined;
     if (wasm && !wasm.endsWith('/')) wasm += '/'; // a directory
-    return this.#request('load', { url: absolute, integrity, variant, wasmUrl: wasm, hub, dtype }, [], onProgress);
+    const settled = (stored) => {
+      onCached?.(stored);
+      onCached = null;
+    };
+    const loading = this.#request('load', { url: absolute, integrity, variant, wasmUrl: wasm, hub, dtype }, [], onProgress, settled);
+    loading.then(
+      (r) => r.caching || settled(r.fromCache),
+      () => settled(false),
+    );
+    return loading;
   }
 
   /**
@@ -222,12 +243,14 @@ export function openModel({ src, integrity, variant = 'auto', workerUrl, wasmUrl
     };
     const listeners = new Set();
     const client = new SiglipClient({ workerUrl: abs(workerUrl) || undefined, onDead: forget });
-    shared = { key, client, refs: 0, listeners, loaded: null, progress: null };
+    let onCached;
+    const cached = new Promise((resolve) => (onCached = resolve));
+    shared = { key, client, refs: 0, listeners, loaded: null, progress: null, cached };
     const onLoadProgress = (p) => {
       shared.progress = p;
       listeners.forEach((l) => l(p));
     };
-    shared.loaded = client.load(src, { integrity, variant, wasmUrl, hub: hub ? abs(hub) : undefined, dtype, onProgress: onLoadProgress });
+    shared.loaded = client.load(src, { integrity, variant, wasmUrl, hub: hub ? abs(hub) : undefined, dtype, onProgress: onLoadProgress, onCached });
     // A model that failed to load is not shared: the next open tries again.
     shared.loaded.catch(() => {
       forget();
@@ -257,6 +280,11 @@ export class ModelHandle {
     }
     /** Resolves with the load result, or rejects with why the model could not be loaded. */
     this.ready = shared.loaded;
+    /**
+     * Resolves with whether the model file is in the persistent cache, once that is settled:
+     * a downloaded file is written after `ready` (in the background), a cached one already is.
+     */
+    this.cached = shared.cached;
   }
 
   /** False once released, or once the worker behind it died. */

@@ -129,6 +129,13 @@ export class SiglipElementBase extends HTMLElement {
    */
   get ready() { return this.#ready; }
 
+  /**
+   * Resolves with whether the current model's file is in the persistent cache, once that is
+   * settled: a downloaded file is written in the background after `load` (see the `cached`
+   * event). False when no model is loading or the load failed.
+   */
+  get cached() { return this.client?.cached ?? Promise.resolve(false); }
+
   attributeChangedCallback(name, oldValue, value) {
     if (oldValue !== value && SiglipElementBase.modelAttributes.includes(name) && this.isConnected) this.#scheduleLoad();
   }
@@ -257,11 +264,16 @@ export class SiglipElementBase extends HTMLElement {
       (result) => {
         if (token !== this.#token) return;
         loading.hidden = true;
-        const { info, fromCache, simd, build, ms, timings, commit } = result;
-        const detail = { info, fromCache, simd, build, ms, timings, commit };
+        const { info, fromCache, caching, simd, build, ms, timings, commit } = result;
+        const detail = { info, fromCache, caching, simd, build, ms, timings, commit };
         this.#settleReady('resolve', detail);
         this.onModelLoaded(detail);
         this.dispatchEvent(new CustomEvent('load', { detail }));
+        // A downloaded model is written to the persistent cache after `load`: `cached` says
+        // when that is settled (at once for a model read from the cache).
+        handle.cached.then((stored) => {
+          if (token === this.#token) this.dispatchEvent(new CustomEvent('cached', { detail: { stored } }));
+        });
       },
       (err) => {
         if (token !== this.#token) return;

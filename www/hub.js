@@ -71,11 +71,11 @@ async function get(url, what, { optional = false, repo }) {
 /**
  * Loads `hf:` `src` as a packed model in a target from `sink` (wasm memory): from the cache when
  * it holds this revision's commit (or when the Hub cannot be reached), else downloaded and
- * converted (then cached).
- * @param {{hub?: string, dtype?: string, Converter: Function, sink: object, onProgress?: Function}} options  `Converter`: the wasm class that converts
- * @returns {Promise<{target, fromCache: boolean, commit: string|null, timings: object}>}
+ * converted (then cached; with `deferStore`, by the result's `store(source)`, as fetchModel).
+ * @param {{hub?: string, dtype?: string, Converter: Function, sink: object, onProgress?: Function, deferStore?: boolean}} options  `Converter`: the wasm class that converts
+ * @returns {Promise<{target, fromCache: boolean, commit: string|null, timings: object, store?: Function}>}
  */
-export async function fetchHubModel(src, { hub = DEFAULT_HUB, dtype = 'q8', Converter, sink, onProgress = () => {} }) {
+export async function fetchHubModel(src, { hub = DEFAULT_HUB, dtype = 'q8', Converter, sink, onProgress = () => {}, deferStore = false }) {
   if (!DTYPES.includes(dtype)) throw namedError('InputError', `unknown dtype "${dtype}"; use one of ${DTYPES.join(', ')}`);
   const { repo, revision } = parseHubSource(src);
   hub = hub.replace(/\/+$/, '');
@@ -168,7 +168,9 @@ export async function fetchHubModel(src, { hub = DEFAULT_HUB, dtype = 'q8', Conv
   }
   const t1 = performance.now();
   const target = sink.adopt(buffer);
-  await storeCached(key, target, commit ? { 'x-siglip-commit': commit } : {});
+  const store = (source) => storeCached(key, source, commit ? { 'x-siglip-commit': commit } : {});
+  if (deferStore) return { target, fromCache: false, commit, timings: { downloadMs: t1 - t0 }, store };
+  await store(target);
   return { target, fromCache: false, commit, timings: { downloadMs: t1 - t0, cacheWriteMs: performance.now() - t1 } };
 }
 

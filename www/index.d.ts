@@ -70,16 +70,23 @@ export interface BuildInfo {
 export interface LoadDetail {
   info: ModelInfo;
   fromCache: boolean;
+  /** A downloaded file is being written to the persistent cache, after `load` (see `cached`). */
+  caching: boolean;
   /** Whether the wasm uses 128-bit SIMD. */
   simd: boolean;
   /** The wasm build that runs. */
   build: BuildInfo;
   /** Time to fetch (or read from cache) and initialize, in milliseconds. */
   ms: number;
-  /** Where that time went, in milliseconds. */
-  timings: { downloadMs?: number; cacheWriteMs?: number; readMs?: number; initMs: number };
+  /** Where that time went, in milliseconds (the cache write comes after, see `cached`). */
+  timings: { downloadMs?: number; readMs?: number; initMs: number };
   /** For an `hf:` model, the Hub commit its files came from (when the Hub said). */
   commit?: string | null;
+}
+
+export interface CachedDetail {
+  /** False when the browser has no cache here, refused (quota), or the model was freed first. */
+  stored: boolean;
 }
 
 export interface ResultDetail {
@@ -136,6 +143,8 @@ export declare class Classifier {
   private constructor();
   readonly info: ModelInfo;
   readonly fromCache: boolean;
+  /** Whether the model file is in the persistent cache, once settled: a downloaded file is written in the background after the classifier is ready. */
+  readonly cached: Promise<boolean>;
   /** For an `hf:` model, the Hub commit it came from. */
   readonly commit: string | null;
   /** The wasm build that runs. */
@@ -159,6 +168,8 @@ export declare class Classifier {
 interface SiglipElementEventMap {
   progress: CustomEvent<ProgressDetail>;
   load: CustomEvent<LoadDetail>;
+  /** After `load`: whether the model file is now in the persistent cache (written in the background when it was downloaded). */
+  cached: CustomEvent<CachedDetail>;
   error: CustomEvent<ErrorDetail>;
 }
 
@@ -181,6 +192,8 @@ declare class SiglipElementBase extends HTMLElement {
   wasmUrl: string | undefined;
   /** Settles with the load of the current `src`; stays rejected after a failure until a new load starts. */
   readonly ready: Promise<LoadDetail>;
+  /** Whether the current model's file is in the persistent cache, once settled (a downloaded file is written in the background after `load`). */
+  readonly cached: Promise<boolean>;
   /** Releases the model (and stops the webcam); the element loads again when used. */
   dispose(): void;
 }

@@ -66,6 +66,11 @@ export class Classifier {
     this.info = loaded.info;
     /** Whether the model file came from the persistent cache. */
     this.fromCache = loaded.fromCache;
+    /**
+     * Resolves with whether the model file is in the persistent cache: a downloaded file is
+     * written in the background after the classifier is ready (so it is usable sooner).
+     */
+    this.cached = client.cached;
     /** For an `hf:` model, the Hub commit it came from (null otherwise). */
     this.commit = loaded.commit ?? null;
     /** The wasm build that runs: `{variant: 'simd128'|'relaxed'|'threads', simd: 'simd128'|'relaxed', threads}` */

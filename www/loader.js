@@ -110,14 +110,16 @@ export async function readCached(key, sink, onProgress = () => {}, accept = () =
 
 /**
  * Reads a model file: from the cache if it is there, otherwise from the network (and then
- * into the cache).
+ * into the cache). With `deferStore`, a downloaded file is not cached here: the result's
+ * `store(source)` does it when the caller is ready (after the model is up), from `source`
+ * (`{view()}`, see storeCached).
  * @param {string} url
  * @param {{onProgress?: (p: {loaded: number, total: number|null, fromCache: boolean}) => void,
- *          integrity?: string, sink?: Sink, stallTimeout?: number}} [options]
- * @returns {Promise<{target: Target, fromCache: boolean, timings: object}>}
+ *          integrity?: string, sink?: Sink, stallTimeout?: number, deferStore?: boolean}} [options]
+ * @returns {Promise<{target: Target, fromCache: boolean, timings: object, store?: (source: {view(): Uint8Array|null}) => Promise<boolean>}>}
  */
 export async function fetchModel(url, options = {}) {
-  const { onProgress = () => {}, integrity, sink = arraySink, stallTimeout } = options;
+  const { onProgress = () => {}, integrity, sink = arraySink, stallTimeout, deferStore = false } = options;
   const key = keyFor(url);
   const t = performance.now();
   const cached = await readCached(key, sink, onProgress);
@@ -137,20 +139,29 @@ export async function fetchModel(url, options = {}) {
       `the model at ${url} does not match its integrity value ${integrity} (the file changed or is corrupt)`,
     );
   }
-  await storeCached(key, target);
+  const store = (source) => storeCached(key, source);
+  if (deferStore) return { target, fromCache: false, timings: { downloadMs: t1 - t0 }, store };
+  await store(target);
   return { target, fromCache: false, timings: { downloadMs: t1 - t0, cacheWriteMs: performance.now() - t1 } };
 }
 
 const STORE_CHUNK = 1 << 20;
 
 /**
- * Writes a complete file to the cache, streamed from the target in small pieces, with
- * `headers` stored beside it (read back by readCached). Without a cache, does nothing.
+ * Writes a complete file to the cache, streamed from `source` in small pieces, with `headers`
+ * stored beside it (read back by readCached). `source.view()` is asked again for every piece
+ * (wasm memory may have grown meanwhile); when it answers null (the file was freed), the write
+ * is abandoned and nothing is cached. Resolves with whether the file was cached: false without
+ * a cache, over quota, or abandoned.
+ * @param {string} key
+ * @param {{view(): Uint8Array|null}} source
+ * @returns {Promise<boolean>}
  */
-export async function storeCached(key, target, headers = {}) {
+export async function storeCached(key, source, headers = {}) {
   const cache = await openCache();
-  if (!cache) return;
-  const length = target.view().length;
+  const first = cache && source.view();
+  if (!first) return false;
+  const length = first.length;
   let offset = 0;
   const body = new ReadableStream({
     pull(controller) {
@@ -158,8 +169,13 @@ export async function storeCached(key, target, headers = {}) {
         controller.close();
         return;
       }
+      const view = source.view();
+      if (!view) {
+        controller.error(namedError('AbortError', 'the model was freed before it was cached'));
+        return;
+      }
       const end = Math.min(offset + STORE_CHUNK, length);
-      controller.enqueue(target.view().slice(offset, end)); // view() again: wasm memory may have grown
+      controller.enqueue(view.slice(offset, end));
       offset = end;
     },
   });
@@ -168,8 +184,10 @@ export async function storeCached(key, target, headers = {}) {
       key,
       new Response(body, { headers: { ...headers, 'content-type': 'application/octet-stream', 'content-length': String(length) } }),
     );
+    return true;
   } catch {
-    // quota exceeded or storage disabled: the model still works, just uncached
+    // quota exceeded, storage disabled, or abandoned: the model still works, just uncached
+    return false;
   }
 }
 

@@ -2,11 +2,13 @@
 //
 // Protocol (one request, one reply; see client.js for the other side):
 //   page -> worker  {id, type, ...payload}
-//     load      {url, integrity?, variant?, wasmUrl?, hub?, dtype?} -> {info, fromCache, simd, build, ms, timings}
+//     load      {url, integrity?, variant?, wasmUrl?, hub?, dtype?} -> {info, fromCache, caching, simd, build, ms, timings}
 //               url: a packed file, or hf:owner/name[@revision] (hub.js: from `hub`, converted to `dtype`);
 //               variant: 'auto' (default) | 'simd128' | 'relaxed' | 'threads' (see pickVariant);
 //               wasmUrl: a directory laid out like the package (DIRS below), else next to the glue;
-//               build: {variant, simd, threads} of the wasm that runs (its buildInfo())
+//               build: {variant, simd, threads} of the wasm that runs (its buildInfo());
+//               caching: a downloaded file is being written to the cache, after the reply (the
+//               model is usable meanwhile); `cached` below says when that ended
 //     classify  {image, labels, template?, textMasking?} -> {results: [{label, score, logit}], embedding, ms}
 //     score     {embedding, labels, template?, textMasking?} -> {results, ms}   (text tower only, cached labels)
 //     embedImage {image}                          -> {embedding: Float32Array, ms}
@@ -18,6 +20,7 @@
 //   where image = {kind: 'bytes', bytes: ArrayBuffer} | {kind: 'rgba', width, height, data: ArrayBuffer}
 //   worker -> page  {id, ok: true, result} | {id, ok: false, error: {name, message}}
 //                   {id, type: 'progress', loaded, total, fromCache} while `load` runs
+//                   {id, type: 'cached', stored, ms} after a `load` replied with caching: true
 // Requests run one at a time in arrival order.
 
 import { fetchModel, forgetModel, namedError } from './loader.js';
@@ -204,6 +207,23 @@ function scoreLabels(m, embedding, labels, template, textMasking) {
   return JSON.parse(m.classify(embedding, labels));
 }
 
+/**
+ * Writes a just-downloaded model file to the cache after the load replied (its 1-2 s are off
+ * the load's critical path), from the bytes the model keeps in wasm memory until then. Requests
+ * run meanwhile; a model freed first (dispose, another load) ends the write, nothing cached.
+ * Posts `{id, type: 'cached', stored, ms}` when done.
+ */
+function cacheInBackground(owner, store, memory, id) {
+  const started = performance.now();
+  const view = () => (model === owner ? new Uint8Array(memory.buffer, owner.filePtr(), owner.fileLen()) : null);
+  store({ view })
+    .catch(() => false)
+    .then((stored) => {
+      if (model === owner) owner.releaseFile();
+      self.postMessage({ id, type: 'cached', stored, ms: performance.now() - started });
+    });
+}
+
 const handlers = {
   async load({ url, integrity, variant, wasmUrl, hub, dtype }, id) {
     const started = performance.now();
@@ -241,14 +261,15 @@ const handlers = {
     for (;;) {
       try {
         loaded = hubModel
-          ? await fetchHubModel(url, { hub, dtype, Converter: wasm.exports.Converter, sink, onProgress: progress })
-          : await fetchModel(url, { onProgress: progress, integrity, sink });
+          ? await fetchHubModel(url, { hub, dtype, Converter: wasm.exports.Converter, sink, onProgress: progress, deferStore: true })
+          : await fetchModel(url, { onProgress: progress, integrity, sink, deferStore: true });
       } catch (err) {
         throw err?.name === 'MemoryError' ? tooBig(err, wasm.memory, hubModel ? dtype ?? 'q8' : null) : err;
       }
       initStart = performance.now();
       try {
-        model = Model.fromBuffer(loaded.target.buffer); // consumes the buffer, even on failure
+        // Consumes the buffer, even on failure; a downloaded file is kept whole for the cache.
+        model = Model.fromBuffer(loaded.target.buffer, !!loaded.store);
         break;
       } catch (err) {
         // Never keep a file that does not load. A cached copy that no longer loads (e.g.
@@ -258,11 +279,14 @@ const handlers = {
         if (!loaded.fromCache) throw err;
       }
     }
-    const { fromCache, timings, commit } = loaded;
+    const { fromCache, timings, commit, store } = loaded;
+    const owner = model;
     return {
+      after: store && (() => cacheInBackground(owner, store, wasm.memory, id)),
       commit,
       info: JSON.parse(model.info()),
       fromCache,
+      caching: !!store,
       simd: simdEnabled(),
       build: JSON.parse(buildInfo()),
       ms: performance.now() - started,
@@ -329,8 +353,9 @@ self.onmessage = (event) => {
     try {
       const handler = handlers[type];
       if (!handler) throw namedError('StateError', `unknown request type ${type}`);
-      const { transfer = [], ...result } = (await handler(payload, id)) ?? {};
+      const { transfer = [], after, ...result } = (await handler(payload, id)) ?? {};
       self.postMessage({ id, ok: true, result }, transfer);
+      after?.(); // work that follows the reply (the cache write after a load)
     } catch (err) {
       self.postMessage({
         id,

@@ -34,7 +34,8 @@ async function loadFromHub(context, { hub, src = 'hf:test/tiny-224', dtype }) {
         const detail = await el.ready;
         const results = await el.classify(GRAY, labels);
         const text = el.shadowRoot.querySelector('.load-text').textContent;
-        return { detail, results, converting: progress.some((p) => p.converting), progress: progress.length, text };
+        const stored = await el.cached; // the background cache write, before the page closes
+        return { detail, results, converting: progress.some((p) => p.converting), progress: progress.length, text, stored };
       } catch (err) {
         return { error: `${err.name}: ${err.message}`, shown: el.shadowRoot.querySelector('.error').textContent };
       }
@@ -63,6 +64,7 @@ test('hf: models download once, convert while streaming, give the reference scor
     assert.equal(exact.detail.fromCache, false);
     assert.equal(exact.detail.info.dtype, 'f32');
     assert.equal(exact.detail.commit, 'a'.repeat(40));
+    assert.equal(exact.stored, true);
     assert.ok(exact.converting, 'progress says it converts');
     assertScores(exact.results, 1e-4);
     const paths = (await (await fetch(`${hub.url}__requests`)).json()).map((r) => r.path);

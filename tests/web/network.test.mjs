@@ -60,7 +60,9 @@ function classifyWith(page, src) {
     try {
       classifier = await createClassifier({ src });
       const image = await (await fetch('/tests/fixtures/images/gray.png')).blob();
-      return { results: await classifier.classify(image, ['cat', 'dog']) };
+      const results = await classifier.classify(image, ['cat', 'dog']);
+      await classifier.cached; // the background cache write ends before dispose() ends the worker
+      return { results };
     } catch (err) {
       return { error: { name: err.name, message: err.message } };
     } finally {
@@ -228,6 +230,44 @@ test('a cached copy that does not parse is deleted and fetched again', async () 
     [CACHE, file],
   );
   assert.equal(`sha256-${digest}`, INTEGRITY);
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test('a deferred cache write: nothing cached until store() runs, then the whole file; a source freed midway leaves nothing', async () => {
+  const { page, problems } = await blankPage();
+  const file = own('deferred');
+  const got = await page.evaluate(
+    async ([name, src]) => {
+      const { fetchModel, storeCached } = await import('/www/loader.js');
+      const cache = await caches.open(name);
+      const has = async (key) => !!(await cache.match(new URL(key, location.href).href));
+      const { target, fromCache, timings, store } = await fetchModel(src, { deferStore: true });
+      const before = await has(src);
+      const stored = await store(target);
+      const hit = await cache.match(new URL(src, location.href).href);
+      const same = hit && new Uint8Array(await hit.arrayBuffer()).every((b, i) => b === target.view()[i]);
+      // 3 MiB, written 1 MiB at a time; the source is gone after its first piece.
+      const big = new Uint8Array(3 << 20).map((_, i) => (i * 7) & 255);
+      let asked = 0;
+      const freed = await storeCached(new URL('/freed-midway', location.href).href, { view: () => (++asked <= 2 ? big : null) });
+      const whole = await storeCached(new URL('/whole', location.href).href, { view: () => big });
+      const wholeHit = await cache.match(new URL('/whole', location.href).href);
+      const wholeSame = wholeHit && new Uint8Array(await wholeHit.arrayBuffer()).every((b, i) => b === big[i]);
+      return { fromCache, timings, before, stored, same, freed, asked, freedCached: await has('/freed-midway'), whole, wholeSame };
+    },
+    [CACHE, file],
+  );
+  assert.equal(got.fromCache, false);
+  assert.equal(got.timings.cacheWriteMs, undefined);
+  assert.equal(got.before, false, 'nothing cached before store()');
+  assert.equal(got.stored, true);
+  assert.equal(got.same, true, 'the cached bytes are the file');
+  assert.equal(got.freed, false);
+  assert.equal(got.asked, 3, 'abandoned at the second piece');
+  assert.equal(got.freedCached, false, 'nothing partial cached');
+  assert.equal(got.whole, true);
+  assert.equal(got.wholeSame, true);
   assert.deepEqual(problems, []);
   await page.close();
 });

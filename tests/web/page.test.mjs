@@ -220,18 +220,23 @@ test('progress events, a resumed download, and the cached second load without th
       const events = [];
       el.addEventListener('progress', (e) => events.push(e.detail));
       const loaded = new Promise((resolve) => el.addEventListener('load', (e) => resolve(e.detail)));
+      const cached = new Promise((resolve) => el.addEventListener('cached', (e) => resolve(e.detail.stored)));
       el.setAttribute('src', src);
       el.setAttribute('labels', 'cat,dog');
       document.body.append(el);
       const detail = await loaded;
       const blob = await (await fetch('/tests/fixtures/images/alpha.png')).blob();
       const results = await el.classify(blob);
-      return { detail, events, results };
+      // A download is cached in the background after load; the element is removed only then.
+      return { detail, events, results, stored: await cached };
     }, src);
 
   // Slow first load: several progress events, increasing, ending at the file size.
   const first = await load(`/__slow${urlPath(own)}`);
   assert.equal(first.detail.fromCache, false);
+  assert.equal(first.detail.caching, true);
+  assert.equal(first.detail.timings.cacheWriteMs, undefined, 'the cache write is not part of the load');
+  assert.equal(first.stored, true);
   assert.ok(first.events.length >= 3, `only ${first.events.length} progress events`);
   const loadedSeq = first.events.map((e) => e.loaded);
   assert.deepEqual(loadedSeq, [...loadedSeq].sort((a, b) => a - b));
@@ -249,6 +254,8 @@ test('progress events, a resumed download, and the cached second load without th
   await page.reload();
   const second = await load(`/__slow${urlPath(own)}`);
   assert.equal(second.detail.fromCache, true);
+  assert.equal(second.detail.caching, false);
+  assert.equal(second.stored, true, 'cached: at once for a model read from the cache');
   assert.deepEqual(second.results.map((r) => r.label).sort(), ['cat', 'dog']);
   assert.deepEqual(problems.filter((p) => !p.includes('404')), []);
   await page.close();

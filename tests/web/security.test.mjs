@@ -173,6 +173,7 @@ test('offline: after one visit, the page and its model load with the server stop
   // The service worker reloads the page once, when it takes control, to isolate it.
   await page.waitForFunction(() => !!navigator.serviceWorker.controller && self.crossOriginIsolated, null, { timeout: 30000 });
   await page.locator('siglip-classifier').evaluate((e) => e.ready);
+  assert.equal(await page.locator('siglip-classifier').evaluate((e) => e.cached), true, 'the model file was cached after the load');
   assert.ok(await page.evaluate(() => !!navigator.serviceWorker.controller), 'service worker controls the page');
   await own.stop();
 
