@@ -169,7 +169,7 @@ impl Encoding {
         match self {
             Encoding::Quant(kind) => {
                 let q = QuantMatrix::quantize(kind, values, shape[0], shape[1]);
-                vec![q.data.to_vec(), f16_bytes(&q.scales)]
+                vec![q.data.to_vec(), q.scales.as_bytes().to_vec()]
             }
             Encoding::F16 => vec![f16_bytes(values)],
             Encoding::F32 => vec![f32_bytes(values)],

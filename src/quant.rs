@@ -34,6 +34,40 @@ impl SharedBytes {
     }
 }
 
+impl SharedBytes {
+    /// `len` bytes from `offset` within these bytes (same buffer, no copy).
+    pub fn sub(&self, offset: usize, len: usize) -> Option<Self> {
+        (offset.checked_add(len)? <= self.len).then(|| SharedBytes {
+            buf: self.buf.clone(),
+            start: self.start + offset,
+            len,
+        })
+    }
+}
+
+/// f32 values read in place from shared bytes (4-byte aligned, on a little-endian target), so
+/// an f32 tensor of a model file is not copied.
+#[derive(Debug, Clone)]
+pub struct SharedF32(SharedBytes);
+
+impl SharedF32 {
+    /// The bytes as f32 values, if they are aligned and a whole number of values.
+    pub fn new(bytes: SharedBytes) -> Option<Self> {
+        (cfg!(target_endian = "little") && bytemuck::try_cast_slice::<u8, f32>(&bytes).is_ok())
+            .then_some(SharedF32(bytes))
+    }
+
+    pub fn values(&self) -> &[f32] {
+        // Checked in `new`; the shared buffer never moves.
+        bytemuck::try_cast_slice(&self.0).unwrap_or_default()
+    }
+
+    /// Values `start..start + len`, still in place.
+    pub fn sub(&self, start: usize, len: usize) -> Option<Self> {
+        SharedF32::new(self.0.sub(start.checked_mul(4)?, len.checked_mul(4)?)?)
+    }
+}
+
 impl From<Vec<u8>> for SharedBytes {
     fn from(v: Vec<u8>) -> Self {
         let len = v.len();
@@ -51,6 +85,60 @@ impl Deref for SharedBytes {
 impl PartialEq<Vec<u8>> for SharedBytes {
     fn eq(&self, other: &Vec<u8>) -> bool {
         **self == other[..]
+    }
+}
+
+/// Per-block scales as the file stores them: little-endian f16, shared with the file when the
+/// matrix was loaded from one (widening them to f32 at load would add half the size of the
+/// scales again: 24 MB for base q8). Read with [`Scales::get`] or [`Scales::decode`].
+#[derive(Debug, Clone)]
+pub struct Scales(SharedBytes);
+
+impl Scales {
+    /// Scales from f16 little-endian bytes (an even number of them).
+    pub fn from_f16_bytes(bytes: SharedBytes) -> Option<Self> {
+        bytes.len().is_multiple_of(2).then_some(Scales(bytes))
+    }
+
+    /// Scales from values that are already f16 (each is rounded to f16 if not).
+    pub fn from_f32(values: &[f32]) -> Self {
+        Scales(values.iter().flat_map(|v| f16::from_f32(*v).to_le_bytes()).collect::<Vec<u8>>().into())
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len() / 2
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Scale `i` (panics past the end, as slice indexing does; callers check shapes first).
+    #[inline]
+    pub fn get(&self, i: usize) -> f32 {
+        let b = &self.0[2 * i..2 * i + 2];
+        f16::from_le_bytes([b[0], b[1]]).to_f32()
+    }
+
+    /// Scales `start..start + out.len()` widened into `out`.
+    #[inline]
+    pub fn decode(&self, start: usize, out: &mut [f32]) {
+        let bytes = &self.0[2 * start..2 * (start + out.len())];
+        for (o, b) in out.iter_mut().zip(bytes.chunks_exact(2)) {
+            *o = f16::from_le_bytes([b[0], b[1]]).to_f32();
+        }
+    }
+
+    /// All scales widened (for tests and for writing files).
+    pub fn to_vec(&self) -> Vec<f32> {
+        let mut out = vec![0f32; self.len()];
+        self.decode(0, &mut out);
+        out
+    }
+
+    /// The stored f16 bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
     }
 }
 
@@ -99,8 +187,8 @@ pub struct QuantMatrix {
     pub(crate) cols: usize,
     /// Encoded values: `rows * kind.row_bytes(cols)` bytes.
     pub(crate) data: SharedBytes,
-    /// One scale per block, `rows * kind.row_scales(cols)` values, already widened from f16.
-    pub(crate) scales: Vec<f32>,
+    /// One f16 scale per block, `rows * kind.row_scales(cols)` of them.
+    pub(crate) scales: Scales,
 }
 
 impl QuantMatrix {
@@ -111,7 +199,7 @@ impl QuantMatrix {
         rows: usize,
         cols: usize,
         data: SharedBytes,
-        scales: Vec<f32>,
+        scales: Scales,
     ) -> crate::error::Result<Self> {
         let bytes = rows.checked_mul(kind.row_bytes(cols));
         let n_scales = rows.checked_mul(kind.row_scales(cols));
@@ -180,7 +268,7 @@ impl QuantMatrix {
                 }
             }
         }
-        QuantMatrix { kind, rows, cols, data: data.into(), scales }
+        QuantMatrix { kind, rows, cols, data: data.into(), scales: Scales::from_f32(&scales) }
     }
 
     /// Writes row `r` as f32 values into `out` (`out.len() == cols`).
@@ -188,7 +276,8 @@ impl QuantMatrix {
         let cols = self.cols;
         let bytes = &self.data[r * self.kind.row_bytes(cols)..(r + 1) * self.kind.row_bytes(cols)];
         let nscales = self.kind.row_scales(cols);
-        let scales = &self.scales[r * nscales..(r + 1) * nscales];
+        let mut scales = vec![0f32; nscales];
+        self.scales.decode(r * nscales, &mut scales);
         match self.kind {
             QuantKind::F16 => {
                 for (o, b) in out.iter_mut().zip(bytes.chunks_exact(2)) {
@@ -196,7 +285,7 @@ impl QuantMatrix {
                 }
             }
             QuantKind::Q8 => {
-                for ((o, q), s) in out.chunks_mut(BLOCK).zip(bytes.chunks(BLOCK)).zip(scales) {
+                for ((o, q), s) in out.chunks_mut(BLOCK).zip(bytes.chunks(BLOCK)).zip(&scales) {
                     for (o, q) in o.iter_mut().zip(q) {
                         *o = (*q as i8) as f32 * s;
                     }
@@ -225,7 +314,7 @@ impl QuantMatrix {
 
     /// Bytes this matrix occupies in memory (shared file bytes included).
     pub fn memory_bytes(&self) -> usize {
-        self.data.len() + self.scales.len() * 4
+        self.data.len() + self.scales.as_bytes().len()
     }
 }
 
@@ -250,8 +339,9 @@ mod tests {
             QuantMatrix::from_parts(QuantKind::Q4, 3, 40, short, scales.clone()),
             Err(crate::Error::Weights(_))
         ));
-        let mut more = scales.clone();
+        let mut more = scales.to_vec();
         more.push(1.0);
+        let more = Scales::from_f32(&more);
         assert!(QuantMatrix::from_parts(QuantKind::Q4, 3, 40, data.clone(), more).is_err());
         assert!(QuantMatrix::from_parts(QuantKind::Q8, usize::MAX, 40, data, scales).is_err());
     }
@@ -263,7 +353,7 @@ mod tests {
         let values = [1.27f32, -0.635, 0.0, 0.004];
         let q = QuantMatrix::quantize(QuantKind::Q8, &values, 1, 4);
         let scale = f16::from_f32(0.01).to_f32();
-        assert_eq!(q.scales, vec![scale]);
+        assert_eq!(q.scales.to_vec(), vec![scale]);
         let expected: Vec<u8> = values.iter().map(|v| ((v / scale).round() as i8) as u8).collect();
         assert_eq!(q.data, expected);
         assert_eq!(q.data[0] as i8, 127);
@@ -277,7 +367,7 @@ mod tests {
         let values = [-0.8f32, 0.7, 0.1, -0.05, 0.0];
         let q = QuantMatrix::quantize(QuantKind::Q4, &values, 1, 5);
         let scale = f16::from_f32(0.1).to_f32();
-        assert_eq!(q.scales, vec![scale]);
+        assert_eq!(q.scales.to_vec(), vec![scale]);
         // -0.8/0.1 = -8 -> 0; 0.7/0.1 = 7 -> 15; 1 -> 9; -0.5 rounds away to -1 -> 7; 0 -> 8
         assert_eq!(q.data, vec![15 << 4, 9 | (7 << 4), 8 | (8 << 4)]);
         let d = q.dequantize();

@@ -11,7 +11,14 @@ use candle_core::{Device, Tensor};
 use safetensors::{Dtype, SafeTensors};
 
 use crate::error::{Error, Result};
-use crate::quant::{QuantKind, QuantMatrix, SharedBytes};
+use crate::quant::{QuantKind, QuantMatrix, Scales, SharedBytes, SharedF32};
+
+/// Whether f32 matrices of a shared buffer are used in place ([`Matrix::InPlace`]) rather than
+/// copied. In wasm our f32 product runs at candle's speed (~7-9 GMAC/s) and the copy would cost
+/// a browser tab 29 MB for a q8 base model (the f32 pooling head), the whole model again for
+/// an f32 file; natively candle's AVX2/FMA product is ~4x faster than ours and memory is not
+/// short, so matrices are copied into candle tensors there.
+const IN_PLACE_F32: bool = cfg!(target_arch = "wasm32");
 
 /// Suffix of the encoded values of a block-quantized matrix `NAME`.
 pub fn quant_data_name(name: &str, kind: QuantKind) -> String {
@@ -36,6 +43,8 @@ pub fn quant_scales_name(name: &str, kind: QuantKind) -> String {
 pub enum Matrix {
     /// Dense f32, `[rows, cols]`.
     Dense(Tensor),
+    /// Dense f32 read in place from the model file: `rows x cols` values, row-major.
+    InPlace { values: SharedF32, rows: usize, cols: usize },
     /// Compressed; expanded to f32 when used (see [`crate::model::Linear`]).
     Quant(QuantMatrix),
 }
@@ -44,6 +53,7 @@ impl Matrix {
     pub fn rows(&self) -> usize {
         match self {
             Matrix::Dense(t) => t.dims()[0],
+            Matrix::InPlace { rows, .. } => *rows,
             Matrix::Quant(q) => q.rows,
         }
     }
@@ -52,6 +62,7 @@ impl Matrix {
     pub fn memory_bytes(&self) -> usize {
         match self {
             Matrix::Dense(t) => t.elem_count() * 4,
+            Matrix::InPlace { values, .. } => values.values().len() * 4,
             Matrix::Quant(q) => q.memory_bytes(),
         }
     }
@@ -60,8 +71,24 @@ impl Matrix {
     pub fn to_dense(&self) -> Result<Tensor> {
         match self {
             Matrix::Dense(t) => Ok(t.clone()),
+            Matrix::InPlace { values, rows, cols } => {
+                Ok(Tensor::from_slice(values.values(), (*rows, *cols), &Device::Cpu)?)
+            }
             Matrix::Quant(q) => Ok(Tensor::from_vec(q.dequantize(), (q.rows, q.cols), &Device::Cpu)?),
         }
+    }
+
+    /// Rows `start..start + rows` (a stacked q/k/v projection's parts): in place when the
+    /// matrix is, else a dense copy.
+    pub fn row_range(&self, start: usize, rows: usize) -> Result<Matrix> {
+        if let Matrix::InPlace { values, cols, .. } = self {
+            let part = start.checked_mul(*cols).zip(rows.checked_mul(*cols)).and_then(|(s, n)| values.sub(s, n));
+            return match part {
+                Some(values) => Ok(Matrix::InPlace { values, rows, cols: *cols }),
+                None => Err(Error::Input(format!("rows {start}..{} of a {}-row matrix", start + rows, self.rows()))),
+            };
+        }
+        Ok(Matrix::Dense(self.to_dense()?.narrow(0, start, rows)?.contiguous()?))
     }
 }
 
@@ -166,9 +193,19 @@ impl<'a> Weights<'a> {
                 ));
             }
             if view.dtype() == Dtype::F16 && shape.len() == 2 {
-                let q = QuantMatrix::from_parts(QuantKind::F16, rows, cols, self.bytes_of(view.data()), Vec::new())?;
+                let q = QuantMatrix::from_parts(
+                    QuantKind::F16,
+                    rows,
+                    cols,
+                    self.bytes_of(view.data()),
+                    Scales::from_f32(&[]),
+                )?;
                 check_finite(name, &q.dequantize())?;
                 return Ok(Matrix::Quant(q));
+            }
+            if let Some(values) = self.in_place_f32(view.dtype(), view.data()) {
+                check_finite(name, values.values())?;
+                return Ok(Matrix::InPlace { values, rows, cols });
             }
             let values = floats(name, view.dtype(), view.data())?;
             return Ok(Matrix::Dense(Tensor::from_vec(values, (rows, cols), &Device::Cpu)?));
@@ -190,8 +227,7 @@ impl<'a> Weights<'a> {
                         ),
                     ));
                 }
-                let scales_name = quant_scales_name(name, kind);
-                let scales = self.dense_values(&scales_name, &[rows, kind.row_scales(cols)])?;
+                let scales = self.scales(&quant_scales_name(name, kind), rows, kind.row_scales(cols))?;
                 return Ok(Matrix::Quant(QuantMatrix::from_parts(
                     kind,
                     rows,
@@ -202,6 +238,35 @@ impl<'a> Weights<'a> {
             }
         }
         Err(self.missing(name))
+    }
+
+    /// f32 data usable in place (see [`IN_PLACE_F32`]): a shared buffer, aligned.
+    fn in_place_f32(&self, dtype: Dtype, data: &[u8]) -> Option<SharedF32> {
+        if !IN_PLACE_F32 || dtype != Dtype::F32 || self.shared.is_none() {
+            return None;
+        }
+        SharedF32::new(self.bytes_of(data))
+    }
+
+    /// The `[rows, per_row]` f16 scales of a quantized matrix, checked finite; shared with the
+    /// buffer when possible (other float dtypes are narrowed to f16, what the format defines).
+    fn scales(&self, name: &str, rows: usize, per_row: usize) -> Result<Scales> {
+        let view = self.view(name)?;
+        if view.shape() != [rows, per_row] {
+            return Err(Error::tensor(
+                name,
+                format!("expected shape {:?}, found {:?} (is this the right model?)", [rows, per_row], view.shape()),
+            ));
+        }
+        if view.dtype() != Dtype::F16 {
+            return Ok(Scales::from_f32(&floats(name, view.dtype(), view.data())?));
+        }
+        let scales = Scales::from_f16_bytes(self.bytes_of(view.data()))
+            .ok_or_else(|| Error::tensor(name, "an odd number of bytes for f16 values"))?;
+        if let Some(i) = (0..scales.len()).find(|&i| !scales.get(i).is_finite()) {
+            return Err(Error::tensor(name, format!("value #{i} is {} (corrupt weights?)", scales.get(i))));
+        }
+        Ok(scales)
     }
 
     fn view(&self, name: &str) -> Result<safetensors::tensor::TensorView<'a>> {

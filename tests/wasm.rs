@@ -246,6 +246,39 @@ fn packed_q8_loads_and_stays_close_in_the_browser() {
     }
 }
 
+/// A packed file loaded as the page loads it (owned, shared with the model): f32 matrices are
+/// read in place and run on our f32 product; the logits still match the reference (f32) and
+/// the q8 embeddings stay as close as a copied load's.
+#[wasm_bindgen_test]
+fn packed_files_used_in_place_match_the_reference_in_the_browser() {
+    for f in fixtures() {
+        let r: Value = serde_json::from_str(f.reference).unwrap();
+        let w = Weights::parse(f.weights).unwrap();
+        for dtype in [StorageDtype::F32, StorageDtype::Q8] {
+            let bytes = format::pack(&w, dtype, f.config, Some(f.preprocessor), f.tokenizer()).unwrap();
+            let model = Siglip::from_packed_owned(bytes).unwrap();
+            let texts = model.embed_texts(&strings(&r["texts"])).unwrap();
+            let want: Vec<Vec<f32>> = r["text_embeds"].as_array().unwrap().iter().map(floats).collect();
+            for (t, w) in texts.iter().zip(&want) {
+                assert!(cosine(t, w) >= 0.9999, "{dtype:?} text");
+            }
+            for (file, png) in f.pixels {
+                let want = image_ref(&r, file);
+                let pixels = preprocess::normalize(&preprocess::decode(png).unwrap(), model.preprocess_config());
+                let emb = model.embed_pixels(&pixels).unwrap();
+                if dtype == StorageDtype::F32 {
+                    for (t, w) in texts.iter().zip(floats(&want["logits"])) {
+                        let got = model.logit(&emb, t);
+                        assert!((got - w).abs() <= 1e-4, "{file}: {got} vs {w}");
+                    }
+                } else {
+                    assert!(cosine(&emb, &floats(&want["image_embeds"])) >= 0.9999, "{file} q8 image");
+                }
+            }
+        }
+    }
+}
+
 #[wasm_bindgen_test]
 fn bad_input_is_an_error_not_a_panic() {
     let f = fixture!("tiny-224");

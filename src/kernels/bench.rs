@@ -1,5 +1,6 @@
 //! A micro-benchmark of the q8 product at SigLIP-base shapes, for the CLI (`siglip
-//! bench-kernels`) and the browser (`kernelBench()`), against candle's f32 product.
+//! bench-kernels`) and the browser (`kernelBench()`), against candle's f32 product and ours
+//! (`f32-linear`, what f32 weights read in place from the file run on).
 
 use candle_core::{Device, Tensor};
 
@@ -69,6 +70,20 @@ pub fn run(now_ms: &dyn Fn() -> f64, min_ms: f64) -> Result<Vec<KernelTiming>> {
                 gmacs: macs / ms / 1e6,
             });
         }
+        let ms = time(&mut || {
+            super::f32::linear(&x, m, &wv, n, k, None)
+                .map(drop)
+                .ok_or_else(|| crate::Error::Input("f32 linear: shapes disagree".into()))
+        })?;
+        out.push(KernelTiming {
+            kernel: "f32-linear",
+            precision: "f32",
+            m,
+            k,
+            n,
+            ms_per_call: ms,
+            gmacs: macs / ms / 1e6,
+        });
         let xt = Tensor::from_vec(x.clone(), (m, k), &Device::Cpu)?;
         let wt = Tensor::from_vec(wv, (n, k), &Device::Cpu)?.t()?;
         let ms = time(&mut || xt.matmul(&wt).map(drop).map_err(Into::into))?;

@@ -1,5 +1,6 @@
 //! A small f32 matrix product for attention (`q kᵀ` and `p v` per head), on strided views so
-//! that heads are read in place from the `[tokens, heads * head_dim]` projections.
+//! that heads are read in place from the `[tokens, heads * head_dim]` projections; and
+//! [`linear`], `x Wᵀ + b` for f32 weights read in place from the model file.
 //!
 //! One register tile of [`MR`] x [`NR`] outputs is accumulated over the whole inner dimension
 //! with plain arrays the compiler turns into SIMD (wasm simd128, SSE natively): per step one
@@ -80,6 +81,85 @@ pub fn matmul(a: View<'_>, b: View<'_>, c: &mut [f32], ldc: usize) -> Option<()>
     Some(())
 }
 
+/// `y = x Wᵀ + b` for `x` (`m x k`) and an f32 weight `w` (`n x k`, row-major as a linear
+/// layer stores it), `m x n` row-major; `None` if the lengths disagree with the shape.
+///
+/// From [`MR`] rows up, each panel of [`NR`] rows of `W` is transposed into a `[k][NR]` buffer
+/// and run through [`matmul`] (so each output is the in-order sum, as there); panels are split
+/// across threads. Fewer rows (the pooling head's single probe) take dot products in
+/// [`LANES`] interleaved partial sums, a fixed order on every build.
+pub fn linear(x: &[f32], m: usize, w: &[f32], n: usize, k: usize, bias: Option<&[f32]>) -> Option<Vec<f32>> {
+    use rayon::prelude::*;
+    if Some(x.len()) != m.checked_mul(k) || Some(w.len()) != n.checked_mul(k) || bias.is_some_and(|b| b.len() != n) {
+        return None;
+    }
+    let mut out = vec![0f32; m.checked_mul(n)?];
+    if m == 0 || n == 0 {
+        return Some(out);
+    }
+    if m < MR || k == 0 {
+        for (xr, yr) in x.chunks_exact(k.max(1)).zip(out.chunks_exact_mut(n)) {
+            yr.par_iter_mut().zip(w.par_chunks(k.max(1))).for_each(|(y, wr)| *y = dot(xr, wr));
+        }
+    } else {
+        let panels = n.div_ceil(NR);
+        let threads = rayon::current_num_threads().clamp(1, panels);
+        let per = panels.div_ceil(threads) * NR;
+        let a = View { data: x, rows: m, cols: k, stride: k };
+        let parts: Vec<(usize, usize, Vec<f32>)> = (0..threads)
+            .into_par_iter()
+            .map(|t| {
+                let (c0, c1) = ((t * per).min(n), ((t + 1) * per).min(n));
+                let mut part = vec![0f32; m * (c1 - c0)];
+                let mut panel = vec![0f32; k * NR];
+                for j0 in (c0..c1).step_by(NR) {
+                    let cols = NR.min(c1 - j0);
+                    for (j, wr) in w[j0 * k..(j0 + cols) * k].chunks_exact(k).enumerate() {
+                        for (p, v) in wr.iter().enumerate() {
+                            panel[p * NR + j] = *v;
+                        }
+                    }
+                    let b = View { data: &panel, rows: k, cols, stride: NR };
+                    // Shapes are consistent by construction; `matmul` checks them again.
+                    if matmul(a, b, &mut part[j0 - c0..], c1 - c0).is_none() {
+                        part.fill(f32::NAN);
+                    }
+                }
+                (c0, c1, part)
+            })
+            .collect();
+        for (c0, c1, part) in parts {
+            if c1 > c0 {
+                for (dst, src) in out.chunks_exact_mut(n).zip(part.chunks_exact(c1 - c0)) {
+                    dst[c0..c1].copy_from_slice(src);
+                }
+            }
+        }
+    }
+    if let Some(b) = bias {
+        out.chunks_exact_mut(n).for_each(|row| row.iter_mut().zip(b).for_each(|(y, b)| *y += b));
+    }
+    Some(out)
+}
+
+/// Partial sums per output in [`linear`]'s dot products.
+const LANES: usize = 8;
+
+/// `Σ a·b` over [`LANES`] interleaved partial sums (lane `i` takes every `LANES`-th product
+/// from `i`), then the lanes in order, then the tail.
+#[inline(always)]
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let mut acc = [0f32; LANES];
+    let (ca, cb) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
+    let tail: f32 = ca.remainder().iter().zip(cb.remainder()).fold(0.0, |s, (x, y)| s + x * y);
+    for (x, y) in ca.zip(cb) {
+        for ((s, x), y) in acc.iter_mut().zip(x).zip(y) {
+            *s += x * y;
+        }
+    }
+    acc.into_iter().fold(0.0, |s, v| s + v) + tail
+}
+
 /// One `MR x NR` tile: `a` is `MR x k`, `b` is `k x NR` (both checked by the caller).
 #[inline(always)]
 fn tile(a: View<'_>, b: View<'_>) -> [[f32; NR]; MR] {
@@ -128,6 +208,37 @@ mod tests {
                 assert!(c[i * ldc + n..(i + 1) * ldc].iter().all(|v| v.is_nan()), "wrote past the row");
             }
         }
+    }
+
+    #[test]
+    fn linear_matches_the_definition_in_f64() {
+        // Rows below MR take dot products, from MR up the transposed panels; ragged n and k.
+        for (m, k, n) in [(1, 768, 37), (3, 33, 9), (4, 64, 8), (197, 70, 21), (5, 1, 3), (2, 0, 4), (0, 5, 5)] {
+            let x = values(m * k, 3);
+            let w = values(n * k, 4);
+            let bias = values(n, 5);
+            let y = linear(&x, m, &w, n, k, Some(&bias)).expect("shapes agree");
+            for i in 0..m {
+                for j in 0..n {
+                    let want = (0..k).map(|p| x[i * k + p] as f64 * w[j * k + p] as f64).sum::<f64>() + bias[j] as f64;
+                    let got = y[i * n + j];
+                    // f32 sums of k products of values in [-1, 1]: within k ulps of 1.
+                    assert!(
+                        (got as f64 - want).abs() <= 1e-6 * (k as f64 + 1.0),
+                        "({m}x{k}x{n}) at {i},{j}: {got} vs {want}"
+                    );
+                }
+            }
+            if m >= MR {
+                // Exactly the in-order sum, as `matmul` (the panel path).
+                for (i, j) in [(0, 0), (m - 1, n - 1)] {
+                    let want = (0..k).fold(0f32, |s, p| s + x[i * k + p] * w[j * k + p]) + bias[j];
+                    assert_eq!(y[i * n + j], want);
+                }
+            }
+        }
+        assert!(linear(&[0.0; 6], 2, &[0.0; 6], 2, 3, Some(&[0.0; 3])).is_none(), "bias of the wrong length");
+        assert!(linear(&[0.0; 5], 2, &[0.0; 6], 2, 3, None).is_none(), "x of the wrong length");
     }
 
     #[test]

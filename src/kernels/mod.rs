@@ -217,7 +217,9 @@ impl Panel {
                 self.w[d..d + KG].fill(0);
                 self.w[d..d + tail.len()].copy_from_slice(tail);
             }
-            self.scales[j..].iter_mut().step_by(NR).zip(&w.scales[c * nb..(c + 1) * nb]).for_each(|(d, s)| *d = *s);
+            for (b, d) in self.scales[j..].iter_mut().step_by(NR).enumerate() {
+                *d = w.scales.get(c * nb + b);
+            }
             if offsets {
                 for (b, block) in row.chunks(BLOCK).enumerate() {
                     let sum: i32 = block.iter().map(|v| *v as i8 as i32).sum();

@@ -17,7 +17,7 @@ pub fn matmul(x: &[f32], m: usize, w: &QuantMatrix, bias: Option<&[f32]>, precis
             for b in 0..nb {
                 let range = b * BLOCK..((b + 1) * BLOCK).min(k);
                 let dot: i32 = range.map(|i| act.values[r * kp + i] * w.data[c * k + i] as i8 as i32).sum();
-                acc += dot as f32 * (act.scales[r * nb + b] * w.scales[c * nb + b]);
+                acc += dot as f32 * (act.scales[r * nb + b] * w.scales.get(c * nb + b));
             }
             out[r * n + c] = match bias {
                 Some(bias) => acc + bias[c],

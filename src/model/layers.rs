@@ -31,10 +31,11 @@ impl Linear {
         Ok(Linear { weight, bias, in_dim, out_dim, precision })
     }
 
-    /// A dense layer from parts already in memory (used for fused projections).
-    pub fn from_parts(weight: Tensor, bias: Option<Tensor>, in_dim: usize) -> Self {
-        let out_dim = weight.dims()[0];
-        Linear { weight: Matrix::Dense(weight), bias, in_dim, out_dim, precision: ActPrecision::default() }
+    /// A layer from parts already loaded (the parts of a stacked q/k/v projection; f32 or
+    /// expanded, so `precision` does not apply).
+    pub fn from_parts(weight: Matrix, bias: Option<Tensor>, in_dim: usize) -> Self {
+        let out_dim = weight.rows();
+        Linear { weight, bias, in_dim, out_dim, precision: ActPrecision::default() }
     }
 
     /// Applies the layer to the last dimension of `x`.
@@ -48,6 +49,13 @@ impl Linear {
         let x2 = x.reshape((m, k))?;
         let y = match &self.weight {
             Matrix::Dense(w) => profile::scope("linear f32", || add_bias(x2.matmul(&w.t()?)?, self.bias.as_ref()))?,
+            Matrix::InPlace { values, rows, cols } => profile::scope("linear f32 (in place)", || {
+                let bias = self.bias.as_ref().map(Tensor::to_vec1::<f32>).transpose()?;
+                let x = x2.flatten_all()?.to_vec1::<f32>()?;
+                let y = f32mm::linear(&x, m, values.values(), *rows, *cols, bias.as_deref())
+                    .ok_or_else(|| Error::Input(format!("f32 layer [{rows}, {cols}] on {m} x {k} values")))?;
+                Ok::<_, Error>(Tensor::from_vec(y, (m, *rows), &Device::Cpu)?)
+            })?,
             // q8: int8 products straight from the stored blocks (see `crate::kernels`).
             Matrix::Quant(q) if q.kind == QuantKind::Q8 => {
                 let bias = self.bias.as_ref().map(Tensor::to_vec1::<f32>).transpose()?;

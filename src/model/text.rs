@@ -105,6 +105,10 @@ impl TextTower {
             match &self.token_embedding {
                 Matrix::Quant(q) => q.dequantize_row(id, row),
                 Matrix::Dense(w) => row.copy_from_slice(&w.get(id)?.to_vec1::<f32>()?),
+                Matrix::InPlace { values, cols, .. } => {
+                    let src = values.values().get(id * cols..(id + 1) * cols);
+                    row.copy_from_slice(src.ok_or_else(|| Error::Input(format!("token id {id} past the table")))?)
+                }
             }
             for (r, p) in row.iter_mut().zip(&pos_table[*pos]) {
                 *r += p;

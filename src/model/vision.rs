@@ -30,14 +30,10 @@ impl PoolingHead {
     fn load(c: &VisionConfig, w: &Weights<'_>, prefix: &str) -> Result<Self> {
         let d = c.hidden_size;
         // torch.nn.MultiheadAttention keeps q, k and v projections stacked in one tensor.
-        let in_proj = w.matrix(&format!("{prefix}.attention.in_proj_weight"), 3 * d, d)?.to_dense()?;
+        let in_proj = w.matrix(&format!("{prefix}.attention.in_proj_weight"), 3 * d, d)?;
         let in_bias = w.dense(&format!("{prefix}.attention.in_proj_bias"), &[3 * d])?;
         let part = |i: usize| -> Result<Linear> {
-            Ok(Linear::from_parts(
-                in_proj.narrow(0, i * d, d)?.contiguous()?,
-                Some(in_bias.narrow(0, i * d, d)?.contiguous()?),
-                d,
-            ))
+            Ok(Linear::from_parts(in_proj.row_range(i * d, d)?, Some(in_bias.narrow(0, i * d, d)?.contiguous()?), d))
         };
         Ok(PoolingHead {
             probe: w.dense(&format!("{prefix}.probe"), &[1, 1, d])?,
