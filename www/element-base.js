@@ -272,7 +272,9 @@ export class SiglipElementBase extends HTMLElement {
         // A downloaded model is written to the persistent cache after `load`: `cached` says
         // when that is settled (at once for a model read from the cache).
         handle.cached.then((stored) => {
-          if (token === this.#token) this.dispatchEvent(new CustomEvent('cached', { detail: { stored } }));
+          if (token !== this.#token) return;
+          this.onModelCached(stored);
+          this.dispatchEvent(new CustomEvent('cached', { detail: { stored } }));
         });
       },
       (err) => {
@@ -312,6 +314,9 @@ export class SiglipElementBase extends HTMLElement {
 
   /** Called once a model is ready. */
   onModelLoaded(_detail) {}
+
+  /** Called once the model file's place in the persistent cache is settled (after load). */
+  onModelCached(_stored) {}
 
   /** Shows an error in the element and dispatches `error`; returns it as a real Error. */
   fail(err) {

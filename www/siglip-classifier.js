@@ -85,6 +85,7 @@ export class SiglipClassifier extends SiglipElementBase {
   #live = false;
   #busy = false;
   #els = {};
+  #readyText = ''; // the load status shown, until a result replaces it
   #onPaste = (e) => this.#paste(e);
 
   constructor() {
@@ -144,7 +145,18 @@ export class SiglipClassifier extends SiglipElementBase {
   }
 
   onModelLoaded(detail) {
-    this.#els.resultText.textContent = `Model ready (${detail.info.dtype}, ${Math.round(detail.ms)} ms${detail.fromCache ? ', from cache' : ''}).`;
+    const ready = `Model ready (${detail.info.dtype}, ${Math.round(detail.ms)} ms${detail.fromCache ? ', from cache' : ''})`;
+    this.#readyText = detail.caching ? `${ready}; saving it for offline use…` : `${ready}.`;
+    this.#els.resultText.textContent = this.#readyText;
+  }
+
+  onModelCached(stored) {
+    // Only while the status still shows the load (a result may have replaced it meanwhile).
+    if (!this.#readyText.endsWith('…') || this.#els.resultText.textContent !== this.#readyText) return;
+    const ready = this.#readyText.slice(0, this.#readyText.indexOf(';'));
+    this.#els.resultText.textContent = stored
+      ? `${ready}; saved for offline use.`
+      : `${ready}; not saved for offline use (this browser's storage refused it).`;
   }
 
   // ---- public API -----------------------------------------------------------------------

@@ -225,10 +225,12 @@ test('progress events, a resumed download, and the cached second load without th
       el.setAttribute('labels', 'cat,dog');
       document.body.append(el);
       const detail = await loaded;
+      const statusAtLoad = el.shadowRoot.querySelector('.result-text').textContent;
+      const stored = await cached; // a download is cached in the background after load
+      const status = el.shadowRoot.querySelector('.result-text').textContent;
       const blob = await (await fetch('/tests/fixtures/images/alpha.png')).blob();
       const results = await el.classify(blob);
-      // A download is cached in the background after load; the element is removed only then.
-      return { detail, events, results, stored: await cached };
+      return { detail, events, results, stored, statusAtLoad, status };
     }, src);
 
   // Slow first load: several progress events, increasing, ending at the file size.
@@ -237,6 +239,8 @@ test('progress events, a resumed download, and the cached second load without th
   assert.equal(first.detail.caching, true);
   assert.equal(first.detail.timings.cacheWriteMs, undefined, 'the cache write is not part of the load');
   assert.equal(first.stored, true);
+  assert.match(first.statusAtLoad, /^Model ready \(q8, \d+ ms\); saving it for offline use…$/);
+  assert.match(first.status, /^Model ready \(q8, \d+ ms\); saved for offline use\.$/);
   assert.ok(first.events.length >= 3, `only ${first.events.length} progress events`);
   const loadedSeq = first.events.map((e) => e.loaded);
   assert.deepEqual(loadedSeq, [...loadedSeq].sort((a, b) => a - b));
@@ -256,6 +260,7 @@ test('progress events, a resumed download, and the cached second load without th
   assert.equal(second.detail.fromCache, true);
   assert.equal(second.detail.caching, false);
   assert.equal(second.stored, true, 'cached: at once for a model read from the cache');
+  assert.match(second.status, /^Model ready \(q8, \d+ ms, from cache\)\.$/);
   assert.deepEqual(second.results.map((r) => r.label).sort(), ['cat', 'dog']);
   assert.deepEqual(problems.filter((p) => !p.includes('404')), []);
   await page.close();
