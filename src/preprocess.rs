@@ -108,8 +108,28 @@ pub fn decode(bytes: &[u8]) -> Result<Rgb8> {
     let mut img = DynamicImage::from_decoder(decoder)
         .map_err(|e| Error::Image(format!("the image data is corrupt or truncated: {e}")))?;
     img.apply_orientation(orientation);
-    let rgb = img.to_rgb8();
-    Ok(Rgb8 { width: rgb.width() as usize, height: rgb.height() as usize, data: rgb.into_raw() })
+    let (width, height) = (img.width() as usize, img.height() as usize);
+    // 16-bit PNGs become 8 bits as Pillow converts them, not by rounding: colour and grey with
+    // alpha open as 8-bit modes that keep each sample's high byte ("RGB;16B", "LA;16B"), plain
+    // 16-bit grey opens as I;16, which convert("RGB") clips to 0..=255 (a photo's values above
+    // 255 all become white, as in transformers). A tRNS chunk on such grey gives us an alpha
+    // channel, not Pillow a different mode: the PNG header's colour type tells them apart.
+    let i16_grey = bytes.starts_with(b"\x89PNG\r\n\x1a\n") && bytes.get(24..26) == Some(&[16, 0]);
+    let clip = |v: u16| v.min(255) as u8;
+    let data = match img {
+        DynamicImage::ImageLuma16(g) => g.into_raw().into_iter().flat_map(|v| [clip(v); 3]).collect(),
+        DynamicImage::ImageLumaA16(g) => g
+            .into_raw()
+            .chunks_exact(2)
+            .flat_map(|p| [if i16_grey { clip(p[0]) } else { (p[0] >> 8) as u8 }; 3])
+            .collect(),
+        DynamicImage::ImageRgb16(c) => c.into_raw().into_iter().map(|v| (v >> 8) as u8).collect(),
+        DynamicImage::ImageRgba16(c) => {
+            c.into_raw().chunks_exact(4).flat_map(|p| [p[0], p[1], p[2]].map(|v| (v >> 8) as u8)).collect()
+        }
+        other => other.to_rgb8().into_raw(),
+    };
+    Ok(Rgb8 { width, height, data })
 }
 
 /// RGB from raw RGBA pixels (e.g. a browser `ImageData`); alpha is dropped as `convert("RGB")` does.

@@ -96,9 +96,41 @@ const JPEGS: &[(&str, &[u8], &[u8])] = &[
     jpeg_case!("exif-orientation-8-progressive"),
 ];
 
+/// `tests/fixtures/jpeg/png-NAME.png` and the pixels Pillow converts it to (png-NAME.rgb.png).
+macro_rules! png_case {
+    ($name:literal) => {
+        (
+            $name,
+            include_bytes!(concat!("fixtures/jpeg/png-", $name, ".png")) as &[u8],
+            include_bytes!(concat!("fixtures/jpeg/png-", $name, ".rgb.png")) as &[u8],
+        )
+    };
+}
+
+/// PNGs that Pillow converts in its own way: 16-bit (high byte; grey clipped), alpha, low bit
+/// depths, palettes and tRNS.
+const PNGS: &[(&str, &[u8], &[u8])] = &[
+    png_case!("rgb16"),
+    png_case!("rgba16"),
+    png_case!("gray16"),
+    png_case!("gray16-small-values"),
+    png_case!("gray16-trns"),
+    png_case!("rgb16-trns"),
+    png_case!("gray-alpha16"),
+    png_case!("gray-alpha8"),
+    png_case!("rgba8"),
+    png_case!("gray1"),
+    png_case!("gray2"),
+    png_case!("gray4"),
+    png_case!("palette4-trns"),
+    png_case!("palette8-trns"),
+    png_case!("rgb8-trns"),
+    png_case!("gray8-trns"),
+];
+
 #[wasm_bindgen_test]
-fn jpegs_decode_to_pillows_pixels_in_the_browser() {
-    for (name, jpeg, png) in JPEGS {
+fn jpegs_and_pngs_decode_to_pillows_pixels_in_the_browser() {
+    for (name, jpeg, png) in JPEGS.iter().chain(PNGS) {
         let got = preprocess::decode(jpeg).unwrap();
         let want = preprocess::decode(png).unwrap();
         assert_eq!((got.width(), got.height()), (want.width(), want.height()), "{name}");
