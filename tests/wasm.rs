@@ -60,72 +60,68 @@ const IMAGES: &[(&str, &[u8])] = &[
     ("exif-rotated.jpg", include_bytes!("fixtures/images/exif-rotated.jpg")),
 ];
 
-/// `tests/fixtures/jpeg/NAME.jpg` and the pixels Pillow decodes from it (NAME.png).
-macro_rules! jpeg_case {
-    ($name:literal) => {
+/// A file of `tests/fixtures/jpeg/` and the pixels Pillow decodes from it: `jpeg NAME` is
+/// NAME.jpg with NAME.png, `png NAME` is png-NAME.png with png-NAME.rgb.png.
+macro_rules! decoded {
+    (jpeg $name:literal) => {
+        decoded!($name, concat!($name, ".jpg"), concat!($name, ".png"))
+    };
+    (png $name:literal) => {
+        decoded!($name, concat!("png-", $name, ".png"), concat!("png-", $name, ".rgb.png"))
+    };
+    ($name:literal, $file:expr, $pixels:expr) => {
         (
             $name,
-            include_bytes!(concat!("fixtures/jpeg/", $name, ".jpg")) as &[u8],
-            include_bytes!(concat!("fixtures/jpeg/", $name, ".png")) as &[u8],
+            include_bytes!(concat!("fixtures/jpeg/", $file)) as &[u8],
+            include_bytes!(concat!("fixtures/jpeg/", $pixels)) as &[u8],
         )
     };
 }
 
 /// Every kind of JPEG Pillow writes (tests/fixtures/make_jpeg_fixtures.py).
 const JPEGS: &[(&str, &[u8], &[u8])] = &[
-    jpeg_case!("baseline-444"),
-    jpeg_case!("baseline-422"),
-    jpeg_case!("baseline-420"),
-    jpeg_case!("baseline-420-q30"),
-    jpeg_case!("baseline-420-q100"),
-    jpeg_case!("progressive-444"),
-    jpeg_case!("progressive-422"),
-    jpeg_case!("progressive-420"),
-    jpeg_case!("restart-blocks-420"),
-    jpeg_case!("restart-rows-progressive-444"),
-    jpeg_case!("gray"),
-    jpeg_case!("gray-progressive"),
-    jpeg_case!("cmyk"),
-    jpeg_case!("odd-33x17-420"),
-    jpeg_case!("odd-17x33-422"),
-    jpeg_case!("odd-7x3-420-progressive"),
-    jpeg_case!("odd-2x2-420"),
-    jpeg_case!("odd-1x1-444"),
-    jpeg_case!("exif-orientation-6-420"),
-    jpeg_case!("exif-orientation-3-444"),
-    jpeg_case!("exif-orientation-8-progressive"),
+    decoded!(jpeg "baseline-444"),
+    decoded!(jpeg "baseline-422"),
+    decoded!(jpeg "baseline-420"),
+    decoded!(jpeg "baseline-420-q30"),
+    decoded!(jpeg "baseline-420-q100"),
+    decoded!(jpeg "progressive-444"),
+    decoded!(jpeg "progressive-422"),
+    decoded!(jpeg "progressive-420"),
+    decoded!(jpeg "restart-blocks-420"),
+    decoded!(jpeg "restart-rows-progressive-444"),
+    decoded!(jpeg "gray"),
+    decoded!(jpeg "gray-progressive"),
+    decoded!(jpeg "cmyk"),
+    decoded!(jpeg "odd-33x17-420"),
+    decoded!(jpeg "odd-17x33-422"),
+    decoded!(jpeg "odd-7x3-420-progressive"),
+    decoded!(jpeg "odd-2x2-420"),
+    decoded!(jpeg "odd-1x1-444"),
+    decoded!(jpeg "exif-orientation-6-420"),
+    decoded!(jpeg "exif-orientation-3-444"),
+    decoded!(jpeg "exif-orientation-8-progressive"),
 ];
-
-/// `tests/fixtures/jpeg/png-NAME.png` and the pixels Pillow converts it to (png-NAME.rgb.png).
-macro_rules! png_case {
-    ($name:literal) => {
-        (
-            $name,
-            include_bytes!(concat!("fixtures/jpeg/png-", $name, ".png")) as &[u8],
-            include_bytes!(concat!("fixtures/jpeg/png-", $name, ".rgb.png")) as &[u8],
-        )
-    };
-}
 
 /// PNGs that Pillow converts in its own way: 16-bit (high byte; grey clipped), alpha, low bit
 /// depths, palettes and tRNS.
 const PNGS: &[(&str, &[u8], &[u8])] = &[
-    png_case!("rgb16"),
-    png_case!("rgba16"),
-    png_case!("gray16"),
-    png_case!("gray16-small-values"),
-    png_case!("gray16-trns"),
-    png_case!("rgb16-trns"),
-    png_case!("gray-alpha16"),
-    png_case!("gray-alpha8"),
-    png_case!("rgba8"),
-    png_case!("gray1"),
-    png_case!("gray2"),
-    png_case!("gray4"),
-    png_case!("palette4-trns"),
-    png_case!("palette8-trns"),
-    png_case!("rgb8-trns"),
-    png_case!("gray8-trns"),
+    decoded!(png "rgb16"),
+    decoded!(png "rgba16"),
+    decoded!(png "gray16"),
+    decoded!(png "gray16-small-values"),
+    decoded!(png "gray16-trns"),
+    decoded!(png "rgb16-trns"),
+    decoded!(png "gray-alpha16"),
+    decoded!(png "gray-alpha8"),
+    decoded!(png "rgba8"),
+    decoded!(png "gray1"),
+    decoded!(png "gray2"),
+    decoded!(png "gray4"),
+    decoded!(png "palette4-trns"),
+    decoded!(png "palette8-trns"),
+    decoded!(png "rgb8-trns"),
+    decoded!(png "gray8-trns"),
 ];
 
 #[wasm_bindgen_test]
