@@ -1,7 +1,7 @@
 //! JPEG decoding against Pillow: every pixel of every kind of JPEG Pillow writes (baseline and
 //! progressive; 4:4:4, 4:2:2, 4:2:0; grayscale; CMYK; restart markers; odd sizes; EXIF
 //! orientations), and of PNGs Pillow converts in its own way (16-bit colour keeps the high
-//! byte, 16-bit grey is clipped to 255; alpha, 1/2/4-bit grey, palettes and tRNS), equals what
+//! byte, 16-bit grey is clipped to 255; alpha, 1/2/4-bit grey, palettes, tRNS, eXIf), equals what
 //! `ImageOps.exif_transpose(Image.open(f)).convert("RGB")` gives
 //! (tests/fixtures/make_jpeg_fixtures.py). The same cases run in the browser (tests/wasm.rs).
 

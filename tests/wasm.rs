@@ -104,7 +104,7 @@ const JPEGS: &[(&str, &[u8], &[u8])] = &[
 ];
 
 /// PNGs that Pillow converts in its own way: 16-bit (high byte; grey clipped), alpha, low bit
-/// depths, palettes and tRNS.
+/// depths, palettes and tRNS; and an eXIf orientation.
 const PNGS: &[(&str, &[u8], &[u8])] = &[
     decoded!(png "rgb16"),
     decoded!(png "rgba16"),
@@ -122,6 +122,7 @@ const PNGS: &[(&str, &[u8], &[u8])] = &[
     decoded!(png "palette8-trns"),
     decoded!(png "rgb8-trns"),
     decoded!(png "gray8-trns"),
+    decoded!(png "exif-orientation-6"),
 ];
 
 #[wasm_bindgen_test]
