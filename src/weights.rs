@@ -167,6 +167,12 @@ impl<'a> Weights<'a> {
 
     /// The raw f32 values of a dense tensor of exactly `shape`.
     pub fn dense_values(&self, name: &str, shape: &[usize]) -> Result<Vec<f32>> {
+        let view = self.shaped_view(name, shape)?;
+        floats(name, view.dtype(), view.data())
+    }
+
+    /// A tensor that must have exactly `shape`.
+    fn shaped_view(&self, name: &str, shape: &[usize]) -> Result<safetensors::tensor::TensorView<'a>> {
         let view = self.view(name)?;
         if view.shape() != shape {
             return Err(Error::tensor(
@@ -174,7 +180,7 @@ impl<'a> Weights<'a> {
                 format!("expected shape {shape:?}, found {:?} (is this the right model?)", view.shape()),
             ));
         }
-        floats(name, view.dtype(), view.data())
+        Ok(view)
     }
 
     /// A `[rows, cols]` matrix, dense or block-quantized, whichever the file holds.
@@ -251,13 +257,7 @@ impl<'a> Weights<'a> {
     /// The `[rows, per_row]` f16 scales of a quantized matrix, checked finite; shared with the
     /// buffer when possible (other float dtypes are narrowed to f16, what the format defines).
     fn scales(&self, name: &str, rows: usize, per_row: usize) -> Result<Scales> {
-        let view = self.view(name)?;
-        if view.shape() != [rows, per_row] {
-            return Err(Error::tensor(
-                name,
-                format!("expected shape {:?}, found {:?} (is this the right model?)", [rows, per_row], view.shape()),
-            ));
-        }
+        let view = self.shaped_view(name, &[rows, per_row])?;
         if view.dtype() != Dtype::F16 {
             return Ok(Scales::from_f32(&floats(name, view.dtype(), view.data())?));
         }

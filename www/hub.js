@@ -71,11 +71,12 @@ async function get(url, what, { optional = false, repo }) {
 /**
  * Loads `hf:` `src` as a packed model in a target from `sink` (wasm memory): from the cache when
  * it holds this revision's commit (or when the Hub cannot be reached), else downloaded and
- * converted (then cached; with `deferStore`, by the result's `store(source)`, as fetchModel).
- * @param {{hub?: string, dtype?: string, Converter: Function, sink: object, onProgress?: Function, deferStore?: boolean}} options  `Converter`: the wasm class that converts
+ * converted; a converted model is cached by the result's `store(source)` when the caller is
+ * ready (as fetchModel's `deferStore`: the worker does it after the load).
+ * @param {{hub?: string, dtype?: string, Converter: Function, sink: object, onProgress?: Function}} options  `Converter`: the wasm class that converts
  * @returns {Promise<{target, fromCache: boolean, commit: string|null, timings: object, store?: Function}>}
  */
-export async function fetchHubModel(src, { hub = DEFAULT_HUB, dtype = 'q8', Converter, sink, onProgress = () => {}, deferStore = false }) {
+export async function fetchHubModel(src, { hub = DEFAULT_HUB, dtype = 'q8', Converter, sink, onProgress = () => {} }) {
   if (!DTYPES.includes(dtype)) throw namedError('InputError', `unknown dtype "${dtype}"; use one of ${DTYPES.join(', ')}`);
   const { repo, revision } = parseHubSource(src);
   hub = hub.replace(/\/+$/, '');
@@ -169,9 +170,7 @@ export async function fetchHubModel(src, { hub = DEFAULT_HUB, dtype = 'q8', Conv
   const t1 = performance.now();
   const target = sink.adopt(buffer);
   const store = (source) => storeCached(key, source, commit ? { 'x-siglip-commit': commit } : {});
-  if (deferStore) return { target, fromCache: false, commit, timings: { downloadMs: t1 - t0 }, store };
-  await store(target);
-  return { target, fromCache: false, commit, timings: { downloadMs: t1 - t0, cacheWriteMs: performance.now() - t1 } };
+  return { target, fromCache: false, commit, timings: { downloadMs: t1 - t0 }, store };
 }
 
 /** A download target that pushes each chunk, in order, into a wasm Converter. */

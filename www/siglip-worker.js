@@ -261,7 +261,7 @@ const handlers = {
     for (;;) {
       try {
         loaded = hubModel
-          ? await fetchHubModel(url, { hub, dtype, Converter: wasm.exports.Converter, sink, onProgress: progress, deferStore: true })
+          ? await fetchHubModel(url, { hub, dtype, Converter: wasm.exports.Converter, sink, onProgress: progress })
           : await fetchModel(url, { onProgress: progress, integrity, sink, deferStore: true });
       } catch (err) {
         throw err?.name === 'MemoryError' ? tooBig(err, wasm.memory, hubModel ? dtype ?? 'q8' : null) : err;

@@ -12,6 +12,8 @@
 const MR: usize = 4;
 /// Columns per tile.
 const NR: usize = 8;
+// `linear` takes its column ranges from the q8 products' split, which cuts at their panels.
+const _: () = assert!(NR == super::NR);
 
 /// A row-major matrix view: `rows x cols` values, row `r` starting at `r * stride`.
 #[derive(Clone, Copy)]
@@ -86,7 +88,7 @@ pub fn matmul(a: View<'_>, b: View<'_>, c: &mut [f32], ldc: usize) -> Option<()>
 ///
 /// From [`MR`] rows up, each panel of [`NR`] rows of `W` is transposed into a `[k][NR]` buffer
 /// and run through [`matmul`] (so each output is the in-order sum, as there); panels are split
-/// across threads. Fewer rows (the pooling head's single probe) take dot products in
+/// across threads as the q8 products split theirs ([`super::by_column_ranges`]). Fewer rows (the pooling head's single probe) take dot products in
 /// [`LANES`] interleaved partial sums, a fixed order on every build.
 pub fn linear(x: &[f32], m: usize, w: &[f32], n: usize, k: usize, bias: Option<&[f32]>) -> Option<Vec<f32>> {
     use rayon::prelude::*;
@@ -102,39 +104,23 @@ pub fn linear(x: &[f32], m: usize, w: &[f32], n: usize, k: usize, bias: Option<&
             yr.par_iter_mut().zip(w.par_chunks(k.max(1))).for_each(|(y, wr)| *y = dot(xr, wr));
         }
     } else {
-        let panels = n.div_ceil(NR);
-        let threads = rayon::current_num_threads().clamp(1, panels);
-        let per = panels.div_ceil(threads) * NR;
         let a = View { data: x, rows: m, cols: k, stride: k };
-        let parts: Vec<(usize, usize, Vec<f32>)> = (0..threads)
-            .into_par_iter()
-            .map(|t| {
-                let (c0, c1) = ((t * per).min(n), ((t + 1) * per).min(n));
-                let mut part = vec![0f32; m * (c1 - c0)];
-                let mut panel = vec![0f32; k * NR];
-                for j0 in (c0..c1).step_by(NR) {
-                    let cols = NR.min(c1 - j0);
-                    for (j, wr) in w[j0 * k..(j0 + cols) * k].chunks_exact(k).enumerate() {
-                        for (p, v) in wr.iter().enumerate() {
-                            panel[p * NR + j] = *v;
-                        }
-                    }
-                    let b = View { data: &panel, rows: k, cols, stride: NR };
-                    // Shapes are consistent by construction; `matmul` checks them again.
-                    if matmul(a, b, &mut part[j0 - c0..], c1 - c0).is_none() {
-                        part.fill(f32::NAN);
+        super::by_column_ranges(m, n, &mut out, |(c0, c1), part| {
+            let mut panel = vec![0f32; k * NR];
+            for j0 in (c0..c1).step_by(NR) {
+                let cols = NR.min(c1 - j0);
+                for (j, wr) in w[j0 * k..(j0 + cols) * k].chunks_exact(k).enumerate() {
+                    for (p, v) in wr.iter().enumerate() {
+                        panel[p * NR + j] = *v;
                     }
                 }
-                (c0, c1, part)
-            })
-            .collect();
-        for (c0, c1, part) in parts {
-            if c1 > c0 {
-                for (dst, src) in out.chunks_exact_mut(n).zip(part.chunks_exact(c1 - c0)) {
-                    dst[c0..c1].copy_from_slice(src);
+                let b = View { data: &panel, rows: k, cols, stride: NR };
+                // Shapes are consistent by construction; `matmul` checks them again.
+                if matmul(a, b, &mut part[j0 - c0..], c1 - c0).is_none() {
+                    part.fill(f32::NAN);
                 }
             }
-        }
+        });
     }
     if let Some(b) = bias {
         out.chunks_exact_mut(n).for_each(|row| row.iter_mut().zip(b).for_each(|(y, b)| *y += b));

@@ -272,9 +272,8 @@ pub trait Microkernel: Sync {
 
 /// `y = x W^T + b` for a q8 `W` with any microkernel; `x` is `m x k` row-major.
 ///
-/// With several threads the output columns are split into one contiguous range of panels per
-/// thread (each thread packs only its own panels; the activations are shared), and the parts
-/// are copied into place at the end.
+/// Output columns are split across threads by [`by_column_ranges`]; the activations are
+/// quantized once and shared.
 fn matmul_with<K: Microkernel>(
     kernel: &K,
     x: &[f32],
@@ -290,19 +289,28 @@ fn matmul_with<K: Microkernel>(
     if m == 0 || n == 0 {
         return out;
     }
+    by_column_ranges(m, n, &mut out, |range, part| columns(kernel, &act, m, w, bias, geo, range, part));
+    out
+}
+
+/// Fills `out` (`m x n` row-major) by output columns: with several threads, one contiguous
+/// range of [`NR`]-column panels per thread, each computed by `fill((c0, c1), part)` into its
+/// own `m x (c1 - c0)` buffer and copied into place; with one, `fill((0, n), out)` directly.
+/// Each thread then prepares (packs) only its own panels.
+pub(crate) fn by_column_ranges(m: usize, n: usize, out: &mut [f32], fill: impl Fn((usize, usize), &mut [f32]) + Sync) {
     let panels = n.div_ceil(NR);
-    let threads = rayon::current_num_threads().clamp(1, panels);
+    let threads = rayon::current_num_threads().clamp(1, panels.max(1));
     if threads == 1 {
-        columns(kernel, &act, m, w, bias, geo, (0, n), &mut out);
-        return out;
+        fill((0, n), out);
+        return;
     }
-    let per = panels.div_ceil(threads);
+    let per = panels.div_ceil(threads) * NR;
     let parts: Vec<(usize, usize, Vec<f32>)> = (0..threads)
         .into_par_iter()
         .map(|t| {
-            let (c0, c1) = ((t * per * NR).min(n), ((t + 1) * per * NR).min(n));
+            let (c0, c1) = ((t * per).min(n), ((t + 1) * per).min(n));
             let mut part = vec![0f32; m * (c1 - c0)];
-            columns(kernel, &act, m, w, bias, geo, (c0, c1), &mut part);
+            fill((c0, c1), &mut part);
             (c0, c1, part)
         })
         .collect();
@@ -313,7 +321,6 @@ fn matmul_with<K: Microkernel>(
             }
         }
     }
-    out
 }
 
 /// Output columns `c0..c1` (`c0` a multiple of [`NR`]) of `x W^T + b` for all `m` rows, into
