@@ -41,11 +41,22 @@ pub struct VisionConfig {
     pub layer_norm_eps: f64,
 }
 
-/// Image preprocessing (`SiglipImageProcessor`): resize to `size` x `size` with bicubic,
+/// The resampling filter of the resize, as Pillow's `Image.resize` runs it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Resample {
+    /// `Resampling.BICUBIC` (3): `SiglipImageProcessor`'s default, SigLIP's.
+    #[default]
+    Bicubic,
+    /// `Resampling.BILINEAR` (2): what SigLIP 2 was trained with.
+    Bilinear,
+}
+
+/// Image preprocessing (`SiglipImageProcessor`): resize to `size` x `size` with `resample`,
 /// multiply by `rescale_factor`, normalize with `mean` / `std`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PreprocessConfig {
     pub size: usize,
+    pub resample: Resample,
     pub rescale_factor: f32,
     pub mean: [f32; 3],
     pub std: [f32; 3],
@@ -165,7 +176,8 @@ mod d {
     pub const MEAN_STD: f32 = 0.5;
     /// `rescale_factor` default: 1/255.
     pub const RESCALE: f32 = 1.0 / 255.0;
-    /// PIL's `Resampling.BICUBIC`, the only resample SigLIP checkpoints use.
+    /// PIL's `Resampling.BILINEAR` and `Resampling.BICUBIC`.
+    pub const BILINEAR: u32 = 2;
     pub const BICUBIC: u32 = 3;
 }
 
@@ -239,6 +251,7 @@ impl SiglipConfig {
             Some(p) => parse_preprocess(p, vision.image_size)?,
             None => PreprocessConfig {
                 size: vision.image_size,
+                resample: Resample::Bicubic,
                 rescale_factor: d::RESCALE,
                 mean: [d::MEAN_STD; 3],
                 std: [d::MEAN_STD; 3],
@@ -377,11 +390,15 @@ fn parse_preprocess(json: &str, image_size: usize) -> Result<PreprocessConfig> {
             "preprocessor_config.json asks for a center crop; SigLIP resizes without one".into(),
         ));
     }
-    if let Some(r) = raw.resample {
-        if r != d::BICUBIC {
-            return Err(Error::Config(format!("resample = {r} is not supported; SigLIP uses bicubic (3)")));
+    let resample = match raw.resample {
+        None | Some(d::BICUBIC) => Resample::Bicubic,
+        Some(d::BILINEAR) => Resample::Bilinear,
+        Some(r) => {
+            return Err(Error::Config(format!(
+                "resample = {r} is not supported; SigLIP uses bicubic (3) and SigLIP 2 bilinear (2)"
+            )))
         }
-    }
+    };
     let triple = |v: Option<Vec<f32>>, what: &str| -> Result<[f32; 3]> {
         match v {
             None => Ok([d::MEAN_STD; 3]),
@@ -398,6 +415,7 @@ fn parse_preprocess(json: &str, image_size: usize) -> Result<PreprocessConfig> {
             Some(v) => square(&v, "preprocessor size")?,
             None => image_size,
         },
+        resample,
         rescale_factor: raw.rescale_factor.unwrap_or(d::RESCALE),
         mean: triple(raw.image_mean, "image_mean")?,
         std,
@@ -467,7 +485,9 @@ mod tests {
         let crop = r#"{"do_center_crop": true}"#;
         assert!(SiglipConfig::from_json(json, Some(crop)).is_err());
         let bilinear = r#"{"resample": 2}"#;
-        assert!(SiglipConfig::from_json(json, Some(bilinear)).is_err());
+        assert_eq!(SiglipConfig::from_json(json, Some(bilinear)).unwrap().preprocess.resample, Resample::Bilinear);
+        let lanczos = r#"{"resample": 1}"#;
+        assert!(SiglipConfig::from_json(json, Some(lanczos)).is_err());
         let ok = r#"{"resample": 3, "size": {"height": 224, "width": 224}, "image_mean": [0.5,0.5,0.5]}"#;
         assert_eq!(SiglipConfig::from_json(json, Some(ok)).unwrap().preprocess.size, 224);
     }

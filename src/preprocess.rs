@@ -4,7 +4,8 @@
 //! 1. `load_image`: decode, apply the EXIF orientation, `convert("RGB")` (alpha is dropped,
 //!    not composited; grayscale is replicated; an animated GIF gives its first frame);
 //! 2. `SiglipImageProcessor`: resize straight to `size x size` (no crop, no aspect ratio) with
-//!    PIL's bicubic, which is reproduced here bit for bit ([`resize_bicubic`]);
+//!    PIL's bicubic (SigLIP) or bilinear (SigLIP 2), as the checkpoint's `resample` says,
+//!    reproduced here bit for bit ([`resize`]);
 //! 3. `x * rescale_factor`, then `(x - mean) / std` per channel, channels first.
 //!
 //! Images larger than [`MAX_PIXELS`] or [`MAX_SIDE`] are refused from their header, before any
@@ -14,7 +15,7 @@ use std::io::Cursor;
 
 use image::{DynamicImage, ImageDecoder, ImageReader, Limits};
 
-use crate::config::PreprocessConfig;
+use crate::config::{PreprocessConfig, Resample};
 use crate::error::{Error, Result};
 
 /// Largest accepted width or height, in pixels.
@@ -149,6 +150,16 @@ pub fn from_rgba(width: usize, height: usize, rgba: &[u8]) -> Result<Rgb8> {
 /// PIL's fixed-point precision for 8-bit resampling (`PRECISION_BITS` in `Resample.c`).
 const PRECISION_BITS: u32 = 32 - 8 - 2;
 
+/// PIL's bilinear (triangle) kernel, support 1.
+fn bilinear(x: f64) -> f64 {
+    let x = x.abs();
+    if x < 1.0 {
+        1.0 - x
+    } else {
+        0.0
+    }
+}
+
 /// PIL's bicubic kernel (`a = -0.5`), support 2.
 fn bicubic(x: f64) -> f64 {
     const A: f64 = -0.5;
@@ -164,10 +175,14 @@ fn bicubic(x: f64) -> f64 {
 
 /// Per output index: first input index, and fixed-point weights (PIL's `precompute_coeffs`
 /// followed by `normalize_coeffs_8bpc`).
-fn coefficients(in_size: usize, out_size: usize) -> Vec<(usize, Vec<i32>)> {
+fn coefficients(in_size: usize, out_size: usize, resample: Resample) -> Vec<(usize, Vec<i32>)> {
+    let (filter, filter_support): (fn(f64) -> f64, f64) = match resample {
+        Resample::Bicubic => (bicubic, 2.0),
+        Resample::Bilinear => (bilinear, 1.0),
+    };
     let scale = in_size as f64 / out_size as f64;
     let filterscale = scale.max(1.0);
-    let support = 2.0 * filterscale;
+    let support = filter_support * filterscale;
     let mut out = Vec::with_capacity(out_size);
     for xx in 0..out_size {
         let center = (xx as f64 + 0.5) * scale;
@@ -176,7 +191,7 @@ fn coefficients(in_size: usize, out_size: usize) -> Vec<(usize, Vec<i32>)> {
         let xmin = ((center - support + 0.5) as i64).max(0) as usize;
         let xmax = ((center + support + 0.5) as i64).min(in_size as i64) as usize;
         let n = xmax.saturating_sub(xmin);
-        let mut w: Vec<f64> = (0..n).map(|x| bicubic((x as f64 + xmin as f64 - center + 0.5) * ss)).collect();
+        let mut w: Vec<f64> = (0..n).map(|x| filter((x as f64 + xmin as f64 - center + 0.5) * ss)).collect();
         let total: f64 = w.iter().sum();
         if total != 0.0 {
             w.iter_mut().for_each(|v| *v /= total);
@@ -193,28 +208,28 @@ fn clip8(acc: i64) -> u8 {
     (acc >> PRECISION_BITS).clamp(0, 255) as u8
 }
 
-/// Resizes with PIL's `Image.resize(size, Resampling.BICUBIC)` on an RGB image: two passes,
-/// each rounding to 8 bits, so results match Pillow exactly. Their order is Pillow 13's
+/// Resizes with PIL's `Image.resize(size, resample)` on an RGB image: two passes, each
+/// rounding to 8 bits, so results match Pillow exactly. Their order is Pillow 13's
 /// (`ImagingResampleInner`): horizontal first, unless the height shrinks by more than twice
 /// as many pixels as the width does (then vertical first, which changes the rounding).
-pub fn resize_bicubic(img: &Rgb8, out_w: usize, out_h: usize) -> Rgb8 {
+pub fn resize(img: &Rgb8, out_w: usize, out_h: usize, resample: Resample) -> Rgb8 {
     let (w, h) = (img.width as i64, img.height as i64);
     let shrink_y = h - out_h as i64;
     let vertical_first = shrink_y > 0 && shrink_y > (w - out_w as i64) * 2;
     if vertical_first {
-        resize_horizontal(&resize_vertical(img, out_h), out_w)
+        resize_horizontal(&resize_vertical(img, out_h, resample), out_w, resample)
     } else {
-        resize_vertical(&resize_horizontal(img, out_w), out_h)
+        resize_vertical(&resize_horizontal(img, out_w, resample), out_h, resample)
     }
 }
 
-fn resize_horizontal(img: &Rgb8, out_w: usize) -> Rgb8 {
+fn resize_horizontal(img: &Rgb8, out_w: usize, resample: Resample) -> Rgb8 {
     let (w, h) = (img.width, img.height);
     if out_w == w {
         return img.clone();
     }
     let half = 1i64 << (PRECISION_BITS - 1);
-    let coeffs = coefficients(w, out_w);
+    let coeffs = coefficients(w, out_w, resample);
     let mut out = vec![0u8; out_w * h * 3];
     for y in 0..h {
         let row = &img.data[y * w * 3..(y + 1) * w * 3];
@@ -235,13 +250,13 @@ fn resize_horizontal(img: &Rgb8, out_w: usize) -> Rgb8 {
     Rgb8 { width: out_w, height: h, data: out }
 }
 
-fn resize_vertical(img: &Rgb8, out_h: usize) -> Rgb8 {
+fn resize_vertical(img: &Rgb8, out_h: usize, resample: Resample) -> Rgb8 {
     let (w, h) = (img.width, img.height);
     if out_h == h {
         return img.clone();
     }
     let half = 1i64 << (PRECISION_BITS - 1);
-    let coeffs = coefficients(h, out_h);
+    let coeffs = coefficients(h, out_h, resample);
     let src = &img.data;
     let mut out = vec![0u8; w * out_h * 3];
     for (yy, (ymin, k)) in coeffs.iter().enumerate() {
@@ -270,7 +285,7 @@ pub fn normalize(img: &Rgb8, cfg: &PreprocessConfig) -> Vec<f32> {
 
 /// The whole pipeline for one RGB image: resize to the model's size, then normalize.
 pub fn pixel_values(img: &Rgb8, cfg: &PreprocessConfig) -> Vec<f32> {
-    normalize(&resize_bicubic(img, cfg.size, cfg.size), cfg)
+    normalize(&resize(img, cfg.size, cfg.size, cfg.resample), cfg)
 }
 
 #[cfg(test)]
@@ -300,16 +315,18 @@ mod tests {
     #[test]
     fn same_size_is_identity_and_constant_stays_constant() {
         let img = Rgb8 { width: 5, height: 4, data: (0..60).map(|v| (v * 4) as u8).collect() };
-        assert_eq!(resize_bicubic(&img, 5, 4), img);
+        assert_eq!(resize(&img, 5, 4, Resample::Bicubic), img);
         let flat = Rgb8 { width: 37, height: 11, data: vec![77; 37 * 11 * 3] };
-        let r = resize_bicubic(&flat, 8, 30);
+        let r = resize(&flat, 8, 30, Resample::Bilinear);
         assert!(r.data.iter().all(|v| *v == 77));
     }
 
     #[test]
     fn coefficients_sum_to_one() {
         for (i, o) in [(640, 224), (9, 224), (224, 224), (30000, 224)] {
-            for (_, k) in coefficients(i, o) {
+            for (_, k) in
+                coefficients(i, o, Resample::Bicubic).into_iter().chain(coefficients(i, o, Resample::Bilinear))
+            {
                 let s: i64 = k.iter().map(|v| *v as i64).sum();
                 assert!((s - (1 << PRECISION_BITS)).abs() <= k.len() as i64, "{i}->{o}: {s}");
             }

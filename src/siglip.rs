@@ -12,16 +12,18 @@ use crate::preprocess::{self, Rgb8};
 use crate::tokenizer::{Encoded, SiglipTokenizer, TokenizerFiles};
 use crate::weights::Weights;
 
-/// How the text tower treats the padding after `</s>`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+/// How the text tower treats the padding after `</s>`. A model starts in the mode the
+/// `transformers` zero-shot pipeline uses for it ([`Siglip::pipeline_text_masking`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TextMasking {
     /// Padding is masked out as keys, as the `transformers` zero-shot pipeline and
-    /// `SiglipProcessor` + `SiglipModel` do (their tokenizer returns an `attention_mask`).
-    /// Also the cheaper mode: only the real tokens and the final position are computed.
-    #[default]
+    /// `SiglipProcessor` + `SiglipModel` do when the tokenizer returns an `attention_mask`
+    /// (SigLIP's does). Also the cheaper mode: only the real tokens and the final position
+    /// are computed.
     Padding,
-    /// All 64 positions attend to each other, as when `SiglipModel` is given `input_ids` only
-    /// (and as big_vision trained the model).
+    /// All 64 positions attend to each other, as when the model is given `input_ids` only:
+    /// what the pipeline does for SigLIP 2 (its tokenizer returns no mask) and how big_vision
+    /// trained both.
     None,
 }
 
@@ -101,10 +103,26 @@ impl Siglip {
             )));
         }
         let model = SiglipModel::load(config, weights)?;
-        Ok(Siglip { model, tokenizer, masking: TextMasking::default(), dtype })
+        let masking = Self::pipeline_masking(&tokenizer);
+        Ok(Siglip { model, tokenizer, masking, dtype })
     }
 
-    /// Chooses how text padding is treated (default: [`TextMasking::Padding`]).
+    fn pipeline_masking(tokenizer: &SiglipTokenizer) -> TextMasking {
+        if tokenizer.attention_mask() {
+            TextMasking::Padding
+        } else {
+            TextMasking::None
+        }
+    }
+
+    /// How the zero-shot pipeline treats this checkpoint's text padding: masked when its
+    /// tokenizer returns an `attention_mask` (SigLIP), attended to when it does not (SigLIP 2,
+    /// whose `model_input_names` is `["input_ids"]`). The default.
+    pub fn pipeline_text_masking(&self) -> TextMasking {
+        Self::pipeline_masking(&self.tokenizer)
+    }
+
+    /// Chooses how text padding is treated (default: [`Siglip::pipeline_text_masking`]).
     pub fn set_text_masking(&mut self, masking: TextMasking) {
         self.masking = masking;
     }
@@ -150,13 +168,20 @@ impl Siglip {
                 // Real tokens never attend to padding, so their states are those of the
                 // unpadded text; the pooled state is that of the last padding position,
                 // which attends to the real tokens only. Nothing else needs computing.
-                TextMasking::Padding if e.len < max_len => {
+                TextMasking::Padding if e.start == 0 && e.len < max_len => {
                     let mut ids = e.ids[..e.len].to_vec();
                     ids.push(e.ids[max_len - 1]);
                     let mut positions: Vec<usize> = (0..e.len).collect();
                     positions.push(max_len - 1);
                     TextSequence { ids, positions, keys: e.len }
                 }
+                // Padded on the left: the last position is a real token, and the real tokens
+                // attend only to each other, so the padding drops out entirely.
+                TextMasking::Padding if e.start > 0 => TextSequence {
+                    ids: e.real().to_vec(),
+                    positions: (e.start..e.start + e.len).collect(),
+                    keys: e.len,
+                },
                 TextMasking::Padding => TextSequence { positions: (0..max_len).collect(), keys: max_len, ids: e.ids },
             })
             .collect();

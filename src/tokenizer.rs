@@ -15,6 +15,13 @@
 //! The model comes from `spiece.model`, or from a `tokenizer.json` holding the same Unigram
 //! model (as transformers' converter writes it). A `tokenizer.json` of any other kind is
 //! canonicalized and then run through the `tokenizers` crate.
+//!
+//! SigLIP 2 checkpoints name `GemmaTokenizer` or `Siglip2Tokenizer` in `tokenizer_config.json`
+//! and ship a Gemma `tokenizer.json` (BPE with byte fallback). Those run as transformers 5 runs
+//! them (see [`gemma_backend`]): no canonicalization, the file's vocabulary, merges and
+//! post-processor (`$A <eos>`), the class's own normalizer (`Siglip2Tokenizer` lowercases,
+//! `GemmaTokenizer` does not), truncation that leaves room for the post-processor's tokens, and
+//! padding with `<pad>` on the configured side (the classes default to the left).
 
 use std::collections::{HashMap, HashSet};
 
@@ -31,12 +38,21 @@ pub const DEFAULT_TEMPLATE: &str = "This is a photo of {}.";
 /// limit only stops absurd inputs from costing time.
 pub const MAX_LABEL_BYTES: usize = 16 * 1024;
 
-/// Token ids for one text, `max_len` long, plus how many of them are real (not padding).
+/// Token ids for one text, `max_len` long, plus where the real (not padding) ones are.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Encoded {
     pub ids: Vec<u32>,
-    /// Number of leading ids that are text or `</s>`; the rest are padding.
+    /// Index of the first real id: 0, unless the tokenizer pads on the left.
+    pub start: usize,
+    /// Number of real ids (text and special tokens), from `start` on; the rest are padding.
     pub len: usize,
+}
+
+impl Encoded {
+    /// The real ids, without padding.
+    pub fn real(&self) -> &[u32] {
+        &self.ids[self.start..self.start + self.len]
+    }
 }
 
 /// The tokenizer files of a checkpoint; at least one of `spiece_model` and `tokenizer_json`.
@@ -58,22 +74,65 @@ struct AddedToken {
     lstrip: bool,
     rstrip: bool,
     single_word: bool,
+    /// Matched on the normalized text (`normalized`, when the config says).
+    normalized: Option<bool>,
+    special: bool,
 }
 
-/// What `tokenizer_config.json` says, with `SiglipTokenizer`'s defaults.
+/// Which transformers tokenizer class a checkpoint's files select.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Class {
+    /// `SiglipTokenizer` (SentencePiece, canonicalized text): SigLIP, and the default.
+    Siglip,
+    /// `GemmaTokenizer` (the fixed-resolution SigLIP 2 checkpoints) or `Siglip2Tokenizer`
+    /// (which lowercases): a Gemma BPE `tokenizer.json`.
+    Gemma { lowercase: bool },
+}
+
+impl Class {
+    /// From `tokenizer_class` in `tokenizer_config.json` (the `…Fast` names are the same class
+    /// in transformers 5).
+    fn named(name: Option<&str>) -> Self {
+        match name.map(|n| n.strip_suffix("Fast").unwrap_or(n)) {
+            Some("GemmaTokenizer") => Class::Gemma { lowercase: false },
+            Some("Siglip2Tokenizer") => Class::Gemma { lowercase: true },
+            _ => Class::Siglip,
+        }
+    }
+}
+
+/// What `tokenizer_config.json` says, with the class's defaults.
 struct TokenizerConfig {
+    class: Class,
     added: Vec<AddedToken>,
-    /// `eos_token`, `unk_token`, `pad_token`, then the additional special tokens.
+    /// `eos_token`, `unk_token`, `pad_token` (and for Gemma `bos_token`, `mask_token`), then
+    /// the additional special tokens.
     special: Vec<String>,
     eos: String,
     unk: String,
     pad: String,
     legacy: bool,
     lower: bool,
+    /// `padding_side` / `truncation_side`, when the config names them.
+    padding_left: Option<bool>,
+    truncation_left: Option<bool>,
+    /// Whether the tokenizer returns an `attention_mask` (`model_input_names`; every class
+    /// defaults to yes), i.e. whether the zero-shot pipeline masks the padding.
+    attention_mask: bool,
 }
 
 fn token_content(v: &Value) -> Option<String> {
     v.as_str().map(str::to_string).or_else(|| v["content"].as_str().map(str::to_string))
+}
+
+/// `"left"` / `"right"` (any case) as "is it the left".
+fn side(v: &Value, key: &str) -> Result<Option<bool>> {
+    match v[key].as_str().map(str::to_ascii_lowercase).as_deref() {
+        None => Ok(None),
+        Some("left") => Ok(Some(true)),
+        Some("right") => Ok(Some(false)),
+        Some(other) => Err(Error::Tokenizer(format!("{key} is {other:?}; expected \"left\" or \"right\""))),
+    }
 }
 
 impl TokenizerConfig {
@@ -83,6 +142,7 @@ impl TokenizerConfig {
                 .map_err(|e| Error::Tokenizer(format!("tokenizer_config.json could not be read: {e}")))?,
             None => Value::Null,
         };
+        let class = Class::named(v["tokenizer_class"].as_str());
         let mut added = Vec::new();
         if let Some(map) = v["added_tokens_decoder"].as_object() {
             for (id, t) in map {
@@ -99,17 +159,35 @@ impl TokenizerConfig {
                     lstrip: flag("lstrip"),
                     rstrip: flag("rstrip"),
                     single_word: flag("single_word"),
+                    normalized: t["normalized"].as_bool(),
+                    special: flag("special"),
                 });
             }
         }
         added.sort_by_key(|t| t.id);
         let named = |k: &str, default: &str| token_content(&v[k]).unwrap_or_else(|| default.to_string());
-        let (eos, unk, pad) = (named("eos_token", "</s>"), named("unk_token", "<unk>"), named("pad_token", "</s>"));
-        let mut special = vec![eos.clone(), unk.clone(), pad.clone()];
+        let (eos, unk, pad, mut special) = match class {
+            Class::Siglip => {
+                let (eos, unk, pad) =
+                    (named("eos_token", "</s>"), named("unk_token", "<unk>"), named("pad_token", "</s>"));
+                (eos.clone(), unk.clone(), pad.clone(), vec![eos, unk, pad])
+            }
+            Class::Gemma { .. } => {
+                let (eos, unk, pad) =
+                    (named("eos_token", "<eos>"), named("unk_token", "<unk>"), named("pad_token", "<pad>"));
+                let (bos, mask) = (named("bos_token", "<bos>"), named("mask_token", "<mask>"));
+                (eos.clone(), unk.clone(), pad.clone(), vec![eos, unk, pad, bos, mask])
+            }
+        };
         for key in ["extra_special_tokens", "additional_special_tokens"] {
             special.extend(v[key].as_array().into_iter().flatten().filter_map(token_content));
         }
+        let attention_mask = match v["model_input_names"].as_array() {
+            Some(names) => names.iter().any(|n| n == "attention_mask"),
+            None => true,
+        };
         Ok(TokenizerConfig {
+            class,
             added,
             special,
             eos,
@@ -117,6 +195,9 @@ impl TokenizerConfig {
             pad,
             legacy: v["legacy"].as_bool().unwrap_or(true),
             lower: v["do_lower_case"].as_bool().unwrap_or(true),
+            padding_left: side(&v, "padding_side")?,
+            truncation_left: side(&v, "truncation_side")?,
+            attention_mask,
         })
     }
 }
@@ -130,6 +211,9 @@ enum Backend {
     },
     /// Any other `tokenizer.json`: canonicalized text through the `tokenizers` crate.
     Other(Box<Tokenizer>),
+    /// A Gemma `tokenizer.json` as `GemmaTokenizer` / `Siglip2Tokenizer` rebuild it
+    /// ([`gemma_backend`]): raw text in, ids with the post-processor's tokens out.
+    Gemma(Box<Tokenizer>),
 }
 
 /// SigLIP's tokenizer: the checkpoint's tokenizer files plus the reference's text rules.
@@ -143,6 +227,10 @@ pub struct SiglipTokenizer {
     lower: bool,
     eos_id: u32,
     pad_id: u32,
+    /// Padding goes before the text (Gemma classes without a `padding_side`).
+    pad_left: bool,
+    /// Whether the checkpoint's tokenizer returns an attention mask (see [`Self::attention_mask`]).
+    attention_mask: bool,
     vocab_size: usize,
     max_len: usize,
 }
@@ -160,6 +248,9 @@ impl SiglipTokenizer {
             return Err(Error::Config(format!("max_position_embeddings = {max_len} leaves no room for text")));
         }
         let config = TokenizerConfig::parse(files.tokenizer_config)?;
+        if let Class::Gemma { lowercase } = config.class {
+            return Self::gemma(files, config, lowercase, max_len);
+        }
         let spm = match (files.spiece_model, files.tokenizer_json) {
             (Some(bytes), _) => Some(SpmModel::parse(bytes)?),
             (None, Some(json)) => {
@@ -214,6 +305,8 @@ impl SiglipTokenizer {
             lower: config.lower,
             eos_id: 0,
             pad_id: 0,
+            pad_left: false,
+            attention_mask: config.attention_mask,
             vocab_size: pieces,
             max_len,
         };
@@ -233,6 +326,8 @@ impl SiglipTokenizer {
                 lstrip: false,
                 rstrip: false,
                 single_word: false,
+                normalized: None,
+                special: true,
             });
         }
         tokenizer.added_ids = tokenizer.added.iter().map(|t| (t.content.clone(), t.id)).collect();
@@ -246,6 +341,42 @@ impl SiglipTokenizer {
         Ok(tokenizer)
     }
 
+    /// `GemmaTokenizer` / `Siglip2Tokenizer`: the `tokenizer.json` as they rebuild it.
+    fn gemma(files: TokenizerFiles<'_>, config: TokenizerConfig, lowercase: bool, max_len: usize) -> Result<Self> {
+        let json = files.tokenizer_json.ok_or_else(|| {
+            Error::Tokenizer(
+                "tokenizer_config.json names a Gemma tokenizer (SigLIP 2), which needs the checkpoint's tokenizer.json"
+                    .into(),
+            )
+        })?;
+        let (inner, sides) = gemma_backend(json, &config, lowercase, max_len)?;
+        let id = |token: &str, what: &str| {
+            inner.token_to_id(token).ok_or_else(|| {
+                Error::Tokenizer(format!("the tokenizer has no {what} token {token:?}; is it SigLIP 2's?"))
+            })
+        };
+        Ok(SiglipTokenizer {
+            eos_id: id(&config.eos, "end-of-text")?,
+            pad_id: id(&config.pad, "padding")?,
+            pad_left: sides.pad_left,
+            attention_mask: config.attention_mask,
+            vocab_size: inner.get_vocab_size(true),
+            backend: Backend::Gemma(Box::new(inner)),
+            added: Vec::new(),
+            added_ids: HashMap::new(),
+            special: HashSet::new(),
+            unk_token: config.unk,
+            lower: lowercase,
+            max_len,
+        })
+    }
+
+    /// Whether the reference pipeline masks the padding: the checkpoint's tokenizer returns
+    /// an `attention_mask` (its `model_input_names`; SigLIP 2's conversion leaves it out).
+    pub fn attention_mask(&self) -> bool {
+        self.attention_mask
+    }
+
     /// The id of a piece in the model's own vocabulary.
     fn vocab_id(&self, piece: &str) -> Option<u32> {
         match &self.backend {
@@ -253,7 +384,7 @@ impl SiglipTokenizer {
                 let id = encoder.piece_to_id(piece);
                 (id != encoder.piece_to_id(&self.unk_token) || piece == self.unk_token).then_some(id)
             }
-            Backend::Other(inner) => inner.token_to_id(piece),
+            Backend::Other(inner) | Backend::Gemma(inner) => inner.token_to_id(piece),
         }
     }
 
@@ -273,9 +404,25 @@ impl SiglipTokenizer {
 
     /// Encodes one text (already templated) to `max_len` ids.
     pub fn encode(&self, text: &str) -> Result<Encoded> {
+        if let Backend::Gemma(inner) = &self.backend {
+            // Truncated by the crate, with room for the post-processor's tokens.
+            let mut ids = inner
+                .encode(text, true)
+                .map_err(|e| Error::Tokenizer(format!("could not encode {text:?}: {e}")))?
+                .get_ids()
+                .to_vec();
+            let len = ids.len();
+            let pad = self.max_len.saturating_sub(len);
+            if self.pad_left {
+                ids.splice(0..0, std::iter::repeat_n(self.pad_id, pad));
+            } else {
+                ids.resize(self.max_len, self.pad_id);
+            }
+            return Ok(Encoded { ids, start: if self.pad_left { pad } else { 0 }, len });
+        }
         let mut ids = match &self.backend {
             Backend::Spm { encoder, unk_prefix_len } => self.spm_ids(encoder, *unk_prefix_len, text)?,
-            Backend::Other(inner) => inner
+            Backend::Other(inner) | Backend::Gemma(inner) => inner
                 .encode(canonicalize(text, self.lower).as_str(), false)
                 .map_err(|e| Error::Tokenizer(format!("could not encode {text:?}: {e}")))?
                 .get_ids()
@@ -289,7 +436,7 @@ impl SiglipTokenizer {
         }
         let len = ids.len();
         ids.resize(self.max_len, self.pad_id);
-        Ok(Encoded { ids, len })
+        Ok(Encoded { ids, start: 0, len })
     }
 
     /// `SiglipTokenizer.tokenize` followed by `convert_tokens_to_ids`.
@@ -363,6 +510,77 @@ impl SiglipTokenizer {
         }
         parts
     }
+}
+
+/// Where a Gemma tokenizer pads and truncates.
+struct Sides {
+    pad_left: bool,
+}
+
+/// A Gemma `tokenizer.json` rebuilt as transformers 5's `GemmaTokenizer.__init__` (and
+/// `Siglip2Tokenizer`'s) rebuilds it (`TokenizersBackend.convert_to_native_format`): only the
+/// vocabulary, merges, post-processor, padding and truncation come from the file; the BPE
+/// flags (`fuse_unk`, `byte_fallback`, the unknown token), the normalizer (`" "` → `▁`, after
+/// `Lowercase` for `Siglip2Tokenizer`) and the pre-tokenizer are the class's. Added tokens
+/// come from `tokenizer_config.json` when it lists them, as transformers re-adds them from
+/// there, then the named special tokens. Truncation keeps `max_len` ids including the
+/// post-processor's.
+fn gemma_backend(json: &[u8], config: &TokenizerConfig, lowercase: bool, max_len: usize) -> Result<(Tokenizer, Sides)> {
+    use serde_json::json;
+    use tokenizers::{AddedToken as CrateToken, TruncationDirection, TruncationParams};
+
+    let mut v: Value =
+        serde_json::from_slice(json).map_err(|e| Error::Tokenizer(format!("tokenizer.json could not be read: {e}")))?;
+    let kind = v["model"]["type"].as_str().unwrap_or("untyped").to_string();
+    if kind != "BPE" || !v["model"]["vocab"].is_object() {
+        return Err(Error::Tokenizer(format!(
+            "tokenizer_config.json names a Gemma tokenizer (SigLIP 2), but tokenizer.json holds a {kind} model, \
+             not a BPE vocabulary; are these files from one checkpoint?"
+        )));
+    }
+    let file_side = |key: &str| v[key]["direction"].as_str().map(|d| d.eq_ignore_ascii_case("left"));
+    let sides = Sides { pad_left: config.padding_left.or(file_side("padding")).unwrap_or(true) };
+    let truncate_left = config.truncation_left.or(file_side("truncation")).unwrap_or(false);
+    let vocab = v["model"]["vocab"].take();
+    let merges = v["model"]["merges"].take();
+    v["model"] = json!({
+        "type": "BPE", "dropout": null, "unk_token": config.unk, "continuing_subword_prefix": null,
+        "end_of_word_suffix": null, "fuse_unk": true, "byte_fallback": true, "ignore_merges": false,
+        "vocab": vocab, "merges": if merges.is_null() { json!([]) } else { merges },
+    });
+    let replace = json!({"type": "Replace", "pattern": {"String": " "}, "content": SPACE_SYMBOL});
+    v["normalizer"] =
+        if lowercase { json!({"type": "Sequence", "normalizers": [{"type": "Lowercase"}, replace]}) } else { replace };
+    v["pre_tokenizer"] =
+        json!({"type": "Split", "pattern": {"String": " "}, "behavior": "MergedWithPrevious", "invert": false});
+    for key in ["decoder", "padding", "truncation"] {
+        v[key] = Value::Null;
+    }
+    if !config.added.is_empty() {
+        v["added_tokens"] = config
+            .added
+            .iter()
+            .map(|t| {
+                json!({"id": t.id, "content": t.content, "single_word": t.single_word, "lstrip": t.lstrip,
+                       "rstrip": t.rstrip, "normalized": t.normalized.unwrap_or(!t.special), "special": t.special})
+            })
+            .collect();
+    }
+    let bytes = serde_json::to_vec(&v).map_err(|e| Error::Tokenizer(format!("tokenizer.json: {e}")))?;
+    let mut inner = Tokenizer::from_bytes(&bytes)
+        .map_err(|e| Error::Tokenizer(format!("tokenizer.json could not be read: {e}")))?;
+    let missing: Vec<CrateToken> = config
+        .special
+        .iter()
+        .filter(|t| !t.is_empty() && !config.added.iter().any(|a| &a.content == *t))
+        .map(|t| CrateToken::from(t.clone(), true))
+        .collect();
+    inner.add_special_tokens(missing).map_err(|e| Error::Tokenizer(format!("tokenizer.json: {e}")))?;
+    let direction = if truncate_left { TruncationDirection::Left } else { TruncationDirection::Right };
+    inner
+        .with_truncation(Some(TruncationParams { max_length: max_len, direction, ..Default::default() }))
+        .map_err(|e| Error::Tokenizer(format!("tokenizer.json: {e}")))?;
+    Ok((inner, sides))
 }
 
 /// The `tokenizers` crate panics on a malformed `Precompiled` map, so one is only accepted with

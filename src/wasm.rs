@@ -212,10 +212,16 @@ impl Model {
         self.classifier.set_template(template).map_err(js_error)
     }
 
-    /// `true`: mask text padding as the transformers pipeline does (default); `false`: attend to it.
+    /// `true`: mask text padding; `false`: attend to it; `undefined`: as the transformers
+    /// pipeline does for this checkpoint (the default: masked for SigLIP, not for SigLIP 2).
     #[wasm_bindgen(js_name = setTextMasking)]
-    pub fn set_text_masking(&mut self, masked: bool) {
-        self.classifier.set_text_masking(if masked { TextMasking::Padding } else { TextMasking::None });
+    pub fn set_text_masking(&mut self, masked: Option<bool>) {
+        let masking = match masked {
+            Some(true) => TextMasking::Padding,
+            Some(false) => TextMasking::None,
+            None => self.classifier.siglip().pipeline_text_masking(),
+        };
+        self.classifier.set_text_masking(masking);
     }
 
     /// L2-normalized embeddings of texts used verbatim (cached), concatenated.

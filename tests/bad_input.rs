@@ -211,7 +211,7 @@ fn wrong_model_and_config_are_refused() {
 fn truncated_or_corrupt_tokenizer_files_are_errors_not_panics() {
     use siglip::tokenizer::{SiglipTokenizer, TokenizerFiles};
     let f = hf_files("tiny-224");
-    let spiece = &f.spiece_model;
+    let spiece = f.spiece_model.as_deref().unwrap();
     // Every 97th prefix of spiece.model, and the model with bytes flipped along its length.
     for len in (0..spiece.len()).step_by(97) {
         let files = TokenizerFiles { spiece_model: Some(&spiece[..len]), ..Default::default() };
@@ -220,7 +220,7 @@ fn truncated_or_corrupt_tokenizer_files_are_errors_not_panics() {
         }
     }
     for (i, pos) in (0..spiece.len()).step_by(1013).enumerate() {
-        let mut bad = spiece.clone();
+        let mut bad = spiece.to_vec();
         bad[pos] ^= 0x5a ^ (i as u8);
         let files = TokenizerFiles { spiece_model: Some(&bad), ..Default::default() };
         if let Ok(t) = SiglipTokenizer::from_files(files, 64) {

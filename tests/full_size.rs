@@ -6,7 +6,8 @@
 //! cargo test --release --test full_size -- --ignored --nocapture
 //! ```
 //!
-//! Set `SIGLIP_FULL_DIR` to use another folder (any SigLIP config made with `--config`).
+//! Set `SIGLIP_FULL_DIR` to use another folder (any SigLIP config made with `--config`, or the
+//! SigLIP 2 one: `make_fixtures.py --full-siglip2 models/siglip2-base-random`).
 
 #![cfg(not(target_arch = "wasm32"))]
 
@@ -30,15 +31,19 @@ fn full_size_parity_per_dtype() {
     let read = |f: &str| std::fs::read(dir.join(f)).unwrap_or_else(|e| panic!("{}: {e}", dir.join(f).display()));
     let config = String::from_utf8(read("config.json")).unwrap();
     let preprocessor = String::from_utf8(read("preprocessor_config.json")).unwrap();
-    let (spiece, tokenizer_config) = (read("spiece.model"), read("tokenizer_config.json"));
+    let optional = |f: &str| std::fs::read(dir.join(f)).ok();
+    let (spiece, tokenizer_json) = (optional("spiece.model"), optional("tokenizer.json"));
+    let tokenizer_config = read("tokenizer_config.json");
+    // SigLIP: spiece.model (as google/siglip-* ship it); SigLIP 2: the Gemma tokenizer.json.
     let tokenizer = siglip::tokenizer::TokenizerFiles {
-        spiece_model: Some(&spiece),
-        tokenizer_json: None,
+        spiece_model: spiece.as_deref(),
+        tokenizer_json: if spiece.is_some() { None } else { tokenizer_json.as_deref() },
         tokenizer_config: Some(&tokenizer_config),
     };
     let weights = read("model.safetensors");
     let r: serde_json::Value = serde_json::from_slice(&read("reference.json")).unwrap();
     let texts = strings(&r["texts"]);
+    let (text_key, logits_key) = pipeline_keys(&r);
 
     for dtype in [StorageDtype::F32, StorageDtype::F16, StorageDtype::Q8, StorageDtype::Q4] {
         let bytes = {
@@ -50,15 +55,14 @@ fn full_size_parity_per_dtype() {
         drop(bytes);
         let cfg = model.preprocess_config().clone();
         let text_embeds = model.embed_texts(&texts).unwrap();
-        let text_cos =
-            text_embeds.iter().zip(matrix(&r["text_embeds"])).map(|(a, b)| cosine(a, &b)).fold(1f32, f32::min);
+        let text_cos = text_embeds.iter().zip(matrix(&r[text_key])).map(|(a, b)| cosine(a, &b)).fold(1f32, f32::min);
         let (mut image_cos, mut logit_err, mut score_err) = (1f32, 0f32, 0f32);
         for image in r["images"].as_array().unwrap() {
             let resized = siglip::preprocess::decode(&read(image["resized_png"].as_str().unwrap())).unwrap();
             let emb = model.embed_pixels(&preprocess::normalize(&resized, &cfg)).unwrap();
             image_cos = image_cos.min(cosine(&emb, &floats(&image["image_embeds"])));
             for ((t, want), want_score) in
-                text_embeds.iter().zip(floats(&image["logits"])).zip(floats(&image["scores"]))
+                text_embeds.iter().zip(floats(&image[logits_key])).zip(floats(&image["scores"]))
             {
                 let logit = model.logit(&emb, t);
                 logit_err = logit_err.max((logit - want).abs());

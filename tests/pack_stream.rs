@@ -118,7 +118,8 @@ fn peak_memory_is_the_packed_file_plus_about_two_tensors() {
         // The packed buffer; one tensor's input bytes and its f32 values (or its values and their
         // encoding); the header being written (its metadata, the tokenizer mostly, a few times).
         let header = u64::from_le_bytes(f.weights[..8].try_into().unwrap()) as usize;
-        let meta = f.tokenizer_json.len() + f.spiece_model.len() * 4 / 3 + f.config.len() + header;
+        let meta =
+            f.tokenizer_json.len() + f.spiece_model.as_ref().map_or(0, Vec::len) * 4 / 3 + f.config.len() + header;
         let bound = packed + 2 * largest + 4 * meta + 64 * 1024;
         eprintln!(
             "{}: peak {peak} bytes while converting = packed {packed} + {} (largest tensor {largest} bytes)",

@@ -158,7 +158,8 @@ export class SiglipClient {
   }
 
   /**
-   * `textMasking` (here and below): 'padding' (default; as the transformers pipeline) or 'none'
+   * `textMasking` (here and below): 'auto' (default; as the transformers pipeline does for the
+   * checkpoint: masked for SigLIP, not for SigLIP 2), 'padding' (masked) or 'none'
    * (padding attended to, as big_vision and open_clip run SigLIP).
    */
   async classify(image, labels, template, textMasking) {

@@ -108,10 +108,11 @@ export class SiglipElementBase extends HTMLElement {
   set dtype(v) { if (v == null) this.removeAttribute('dtype'); else this.setAttribute('dtype', v); }
 
   /**
-   * How the text tower treats padding: `padding` (default: masked, as the transformers
-   * zero-shot pipeline) or `none` (attended to, as big_vision and open_clip). Does not reload.
+   * How the text tower treats padding: `auto` (default: as the transformers zero-shot pipeline
+   * does for the checkpoint, masked for SigLIP, attended to for SigLIP 2), `padding` (masked)
+   * or `none` (attended to, as big_vision and open_clip). Does not reload.
    */
-  get textMasking() { return this.getAttribute('text-masking') || 'padding'; }
+  get textMasking() { return this.getAttribute('text-masking') || 'auto'; }
   set textMasking(v) { if (v == null) this.removeAttribute('text-masking'); else this.setAttribute('text-masking', v); }
 
   /** URL of `siglip-worker.js` when it is not next to this module (a CDN, another path). */

@@ -120,7 +120,7 @@ export interface CreateClassifierOptions {
   integrity?: string;
   /** Label template; `{}` is the label. Default `This is a photo of {}.` */
   template?: string;
-  /** How the text tower treats padding: masked as the transformers pipeline does (default), or attended to as big_vision and open_clip do. */
+  /** How the text tower treats padding: as the transformers pipeline does for the checkpoint (default `auto`), masked, or attended to as big_vision and open_clip do. */
   textMasking?: TextMasking;
   /** Which wasm build to run (default `auto`); forcing one this browser cannot run is an error. */
   variant?: WasmVariant;
@@ -133,8 +133,12 @@ export interface CreateClassifierOptions {
 
 export declare const DEFAULT_TEMPLATE: string;
 
-/** `padding`: padding tokens masked, as the transformers zero-shot pipeline; `none`: attended to, as big_vision and open_clip. */
-export type TextMasking = 'padding' | 'none';
+/**
+ * `auto`: as the transformers zero-shot pipeline does for the checkpoint (masked for SigLIP,
+ * whose tokenizer returns an attention mask; attended to for SigLIP 2, whose tokenizer does not);
+ * `padding`: padding tokens masked; `none`: attended to, as big_vision and open_clip.
+ */
+export type TextMasking = 'auto' | 'padding' | 'none';
 
 /** Loads a model in a Web Worker; calls with the same options share one worker and model. */
 export declare function createClassifier(options: CreateClassifierOptions): Promise<Classifier>;

@@ -15,7 +15,8 @@
 //     embedText {texts, textMasking?}             -> {embeddings: Float32Array (n x dim), dim, ms}
 //     rank      {query, embeddings: Float32Array, textMasking?} -> {ranking: [{index, score, logit}], ms}
 //     stats     {}                                -> {wasmMemoryBytes, cachedTexts}
-//   textMasking: 'padding' (default, as the transformers pipeline) | 'none' (as big_vision, open_clip)
+//   textMasking: 'auto' (default: as the transformers pipeline does for the checkpoint, i.e. 'padding'
+//                for SigLIP, 'none' for SigLIP 2) | 'padding' (masked) | 'none' (as big_vision, open_clip)
 //     dispose   {}                                -> {}
 //   where image = {kind: 'bytes', bytes: ArrayBuffer} | {kind: 'rgba', width, height, data: ArrayBuffer}
 //   worker -> page  {id, ok: true, result} | {id, ok: false, error: {name, message}}
@@ -190,14 +191,17 @@ function checkLabels(labels) {
   }
 }
 
-const TEXT_MASKINGS = ['padding', 'none'];
+const TEXT_MASKINGS = ['auto', 'padding', 'none'];
 
-/** Sets how the text tower treats padding for this request (each mode has its own cache). */
-function setTextMasking(m, textMasking = 'padding') {
+/**
+ * Sets how the text tower treats padding for this request (each mode has its own cache):
+ * 'auto' is what the transformers pipeline does for the loaded checkpoint.
+ */
+function setTextMasking(m, textMasking = 'auto') {
   if (!TEXT_MASKINGS.includes(textMasking)) {
     throw namedError('InputError', `unknown textMasking "${textMasking}"; use one of ${TEXT_MASKINGS.join(', ')}`);
   }
-  m.setTextMasking(textMasking === 'padding');
+  m.setTextMasking(textMasking === 'auto' ? undefined : textMasking === 'padding');
 }
 
 /** Text tower (cached per label) and dot products: `[{label, score, logit}]`, best first. */

@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 use siglip::Siglip;
 
-pub const MODELS: [&str; 2] = ["tiny-224", "tiny-p14"];
+/// SigLIP (patch 16 at 224, patch 14 at 112) and a fixed-resolution SigLIP 2 (Gemma
+/// tokenizer, bilinear resize, 256 px).
+pub const MODELS: [&str; 3] = ["tiny-224", "tiny-p14", "tiny-siglip2-256"];
 
 pub fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
@@ -24,17 +26,18 @@ pub fn reference(name: &str) -> Value {
 pub struct HfFiles {
     pub config: String,
     pub preprocessor: Option<String>,
-    pub spiece_model: Vec<u8>,
+    /// SigLIP only; SigLIP 2 has a Gemma tokenizer.json alone.
+    pub spiece_model: Option<Vec<u8>>,
     pub tokenizer_json: String,
     pub tokenizer_config: String,
     pub weights: Vec<u8>,
 }
 
 impl HfFiles {
-    /// The tokenizer files as `SiglipTokenizer` reads them: spiece.model and the config.
+    /// All the tokenizer files the checkpoint has.
     pub fn tokenizer(&self) -> siglip::tokenizer::TokenizerFiles<'_> {
         siglip::tokenizer::TokenizerFiles {
-            spiece_model: Some(&self.spiece_model),
+            spiece_model: self.spiece_model.as_deref(),
             tokenizer_json: Some(self.tokenizer_json.as_bytes()),
             tokenizer_config: Some(self.tokenizer_config.as_bytes()),
         }
@@ -46,7 +49,7 @@ pub fn hf_files(name: &str) -> HfFiles {
     HfFiles {
         config: std::fs::read_to_string(dir.join("config.json")).unwrap(),
         preprocessor: std::fs::read_to_string(dir.join("preprocessor_config.json")).ok(),
-        spiece_model: std::fs::read(dir.join("spiece.model")).unwrap(),
+        spiece_model: std::fs::read(dir.join("spiece.model")).ok(),
         tokenizer_json: std::fs::read_to_string(dir.join("tokenizer.json")).unwrap(),
         tokenizer_config: std::fs::read_to_string(dir.join("tokenizer_config.json")).unwrap(),
         weights: std::fs::read(dir.join("model.safetensors")).unwrap(),
@@ -90,4 +93,13 @@ pub fn reference_resized(name: &str, image: &Value) -> siglip::preprocess::Rgb8 
 
 pub fn is_jpeg(file: &str) -> bool {
     file.ends_with(".jpg") || file.ends_with(".jpeg")
+}
+
+/// The reference keys of the text embeddings and logits the zero-shot pipeline uses for this
+/// checkpoint: masked padding (SigLIP) or not (SigLIP 2, whose tokenizer returns no mask).
+pub fn pipeline_keys(r: &Value) -> (&'static str, &'static str) {
+    match r["pipeline_text_masking"].as_str() {
+        Some("none") => ("text_embeds_unmasked", "logits_unmasked"),
+        _ => ("text_embeds", "logits"),
+    }
 }

@@ -36,10 +36,21 @@ mod cli {
         /// owner/name[@revision] (downloaded once into the Hugging Face cache).
         #[arg(long, short)]
         model: PathBuf,
-        /// Let the text tower attend to padding (SigLIP given input ids only), instead of
-        /// masking it as the transformers pipeline does.
-        #[arg(long)]
+        /// How the text tower treats padding: `auto` (as the transformers pipeline does for
+        /// this checkpoint: masked for SigLIP, whose tokenizer returns an attention mask;
+        /// attended to for SigLIP 2, whose tokenizer does not), `padding` (masked) or `none`.
+        #[arg(long, value_enum, default_value_t = Masking::Auto)]
+        text_masking: Masking,
+        /// Same as `--text-masking none`.
+        #[arg(long, conflicts_with = "text_masking")]
         unmasked_text: bool,
+    }
+
+    #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+    enum Masking {
+        Auto,
+        Padding,
+        None,
     }
 
     #[derive(Subcommand)]
@@ -218,8 +229,10 @@ mod cli {
         } else {
             Siglip::from_packed_owned(read(&path)?)?
         };
-        if args.unmasked_text {
-            model.set_text_masking(TextMasking::None);
+        match (args.text_masking, args.unmasked_text) {
+            (_, true) | (Masking::None, _) => model.set_text_masking(TextMasking::None),
+            (Masking::Padding, _) => model.set_text_masking(TextMasking::Padding),
+            (Masking::Auto, _) => {}
         }
         Ok(model)
     }
