@@ -273,3 +273,41 @@ fn unknown_format_version_is_refused() {
     assert!(err.to_string().contains("not supported"), "{err}");
     assert_reference_scores(&mut Classifier::new(Siglip::from_packed(&bytes).unwrap()), 0.02);
 }
+
+#[test]
+fn gemma_tokenizer_config_needs_a_gemma_tokenizer_json() {
+    use siglip::tokenizer::{SiglipTokenizer, TokenizerFiles};
+    let siglip2 = hf_files("tiny-siglip2-256");
+    let siglip = hf_files("tiny-224");
+    let config = Some(siglip2.tokenizer_config.as_bytes());
+    // A SigLIP 2 config beside SigLIP's files: spiece.model only, or its Unigram tokenizer.json.
+    let files =
+        TokenizerFiles { spiece_model: siglip.spiece_model.as_deref(), tokenizer_config: config, ..Default::default() };
+    let err = SiglipTokenizer::from_files(files, 64).err().unwrap().to_string();
+    assert!(err.contains("Gemma") && err.contains("tokenizer.json"), "{err}");
+    let files = TokenizerFiles {
+        tokenizer_json: Some(siglip.tokenizer_json.as_bytes()),
+        tokenizer_config: config,
+        ..Default::default()
+    };
+    let err = SiglipTokenizer::from_files(files, 64).err().unwrap().to_string();
+    assert!(err.contains("Unigram") && err.contains("BPE"), "{err}");
+    // A padding side that is neither.
+    let odd = siglip2.tokenizer_config.replace("\"right\"", "\"middle\"");
+    let files = TokenizerFiles {
+        tokenizer_json: Some(siglip2.tokenizer_json.as_bytes()),
+        tokenizer_config: Some(odd.as_bytes()),
+        ..Default::default()
+    };
+    let err = SiglipTokenizer::from_files(files, 64).err().unwrap().to_string();
+    assert!(err.contains("padding_side"), "{err}");
+    // Truncated anywhere: an error or a working tokenizer, never a panic.
+    let json = siglip2.tokenizer_json.as_bytes();
+    for len in (0..json.len()).step_by(701) {
+        let files =
+            TokenizerFiles { tokenizer_json: Some(&json[..len]), tokenizer_config: config, ..Default::default() };
+        if let Ok(t) = SiglipTokenizer::from_files(files, 64) {
+            let _ = t.encode("This is a photo of <eos> 猫.");
+        }
+    }
+}

@@ -1,14 +1,15 @@
-//! Tokenization against transformers' `SiglipTokenizer` on the committed corpus.
+//! Tokenization against transformers' `SiglipTokenizer`, `GemmaTokenizer` and
+//! `Siglip2Tokenizer` on the committed corpus.
 
 #[path = "common/tokenizer_cases.rs"]
 mod tokenizer_cases;
 
-use tokenizer_cases::{mismatches, MODELS, SOURCES};
+use tokenizer_cases::{mismatches, sources, MODELS};
 
 #[test]
 fn corpus_matches_transformers() {
     for model in MODELS {
-        for &source in SOURCES {
+        for &source in sources(model) {
             let (n, bad) = mismatches(model, source);
             eprintln!("{} via {source:?}: {n} strings, {} mismatches", model.name, bad.len());
         }

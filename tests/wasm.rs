@@ -14,7 +14,9 @@ wasm_bindgen_test_configure!(run_in_browser);
 struct Fixture {
     config: &'static str,
     preprocessor: &'static str,
-    spiece_model: &'static [u8],
+    /// SigLIP: `spiece.model`; SigLIP 2: the Gemma `tokenizer.json`.
+    spiece_model: Option<&'static [u8]>,
+    tokenizer_json: Option<&'static [u8]>,
     tokenizer_config: &'static [u8],
     weights: &'static [u8],
     reference: &'static str,
@@ -24,19 +26,40 @@ struct Fixture {
 impl Fixture {
     fn tokenizer(&self) -> TokenizerFiles<'static> {
         TokenizerFiles {
-            spiece_model: Some(self.spiece_model),
-            tokenizer_json: None,
+            spiece_model: self.spiece_model,
+            tokenizer_json: self.tokenizer_json,
             tokenizer_config: Some(self.tokenizer_config),
         }
+    }
+
+    /// Bytes of tokenizer data that go into a packed file's metadata.
+    fn tokenizer_len(&self) -> usize {
+        self.spiece_model.or(self.tokenizer_json).map_or(0, <[u8]>::len)
+    }
+}
+
+/// The reference keys of what the zero-shot pipeline computes for a checkpoint (text
+/// embeddings, logits): masked padding for SigLIP, unmasked for SigLIP 2.
+fn pipeline_keys(r: &Value) -> (&'static str, &'static str) {
+    match r["pipeline_text_masking"].as_str() {
+        Some("none") => ("text_embeds_unmasked", "logits_unmasked"),
+        _ => ("text_embeds", "logits"),
     }
 }
 
 macro_rules! fixture {
-    ($dir:literal) => {
+    (spm $dir:literal) => {
+        fixture!($dir, Some(include_bytes!(concat!("fixtures/", $dir, "/spiece.model"))), None)
+    };
+    (gemma $dir:literal) => {
+        fixture!($dir, None, Some(include_bytes!(concat!("fixtures/", $dir, "/tokenizer.json"))))
+    };
+    ($dir:literal, $spiece:expr, $json:expr) => {
         Fixture {
             config: include_str!(concat!("fixtures/", $dir, "/config.json")),
             preprocessor: include_str!(concat!("fixtures/", $dir, "/preprocessor_config.json")),
-            spiece_model: include_bytes!(concat!("fixtures/", $dir, "/spiece.model")),
+            spiece_model: $spiece,
+            tokenizer_json: $json,
             tokenizer_config: include_bytes!(concat!("fixtures/", $dir, "/tokenizer_config.json")),
             weights: include_bytes!(concat!("fixtures/", $dir, "/model.safetensors")),
             reference: include_str!(concat!("fixtures/", $dir, "/reference.json")),
@@ -136,8 +159,9 @@ fn jpegs_and_pngs_decode_to_pillows_pixels_in_the_browser() {
     }
 }
 
-fn fixtures() -> [Fixture; 2] {
-    [fixture!("tiny-224"), fixture!("tiny-p14")]
+/// SigLIP at 224 and 112 px, and a fixed-resolution SigLIP 2 (Gemma tokenizer, bilinear).
+fn fixtures() -> [Fixture; 3] {
+    [fixture!(spm "tiny-224"), fixture!(spm "tiny-p14"), fixture!(gemma "tiny-siglip2-256")]
 }
 
 fn floats(v: &Value) -> Vec<f32> {
@@ -182,13 +206,15 @@ fn f32_logits_match_reference_in_the_browser() {
     for f in fixtures() {
         let r: Value = serde_json::from_str(f.reference).unwrap();
         let model = Siglip::from_hf(f.config, Some(f.preprocessor), f.tokenizer(), f.weights).unwrap();
+        // In the pipeline's masking mode, which the model starts in.
+        let logits_key = pipeline_keys(&r).1;
         let texts = model.embed_texts(&strings(&r["texts"])).unwrap();
         // Model parity from the reference's own pixels (JPEG included).
         for (file, png) in f.pixels {
             let want = image_ref(&r, file);
             let pixels = preprocess::normalize(&preprocess::decode(png).unwrap(), model.preprocess_config());
             let emb = model.embed_pixels(&pixels).unwrap();
-            for (t, w) in texts.iter().zip(floats(&want["logits"])) {
+            for (t, w) in texts.iter().zip(floats(&want[logits_key])) {
                 let got = model.logit(&emb, t);
                 assert!((got - w).abs() <= 1e-4, "{file}: {got} vs {w}");
             }
@@ -241,7 +267,7 @@ fn converting_while_streaming_equals_pack_within_bounded_memory() {
         let grew = pages(wasm_bindgen::memory()) - before;
         let st = safetensors::SafeTensors::deserialize(f.weights).unwrap();
         let largest = st.tensors().iter().map(|(_, v)| v.data().len()).max().unwrap();
-        let bound = got.len() + 2 * largest + 4 * (f.spiece_model.len() + f.config.len()) + (1 << 20);
+        let bound = got.len() + 2 * largest + 4 * (f.tokenizer_len() + f.config.len()) + (1 << 20);
         assert!(grew <= bound, "memory grew {grew} bytes converting, bound {bound}");
         let (a, b) = (
             safetensors::SafeTensors::deserialize(&want).unwrap(),
@@ -264,7 +290,7 @@ fn packed_q8_loads_and_stays_close_in_the_browser() {
         let bytes = format::pack(&w, StorageDtype::Q8, f.config, Some(f.preprocessor), f.tokenizer()).unwrap();
         let model = Siglip::from_packed(&bytes).unwrap();
         let texts = model.embed_texts(&strings(&r["texts"])).unwrap();
-        let want: Vec<Vec<f32>> = r["text_embeds"].as_array().unwrap().iter().map(floats).collect();
+        let want: Vec<Vec<f32>> = r[pipeline_keys(&r).0].as_array().unwrap().iter().map(floats).collect();
         for (t, w) in texts.iter().zip(&want) {
             assert!(cosine(t, w) >= 0.9999);
         }
@@ -286,8 +312,9 @@ fn packed_files_used_in_place_match_the_reference_in_the_browser() {
         for dtype in [StorageDtype::F32, StorageDtype::Q8] {
             let bytes = format::pack(&w, dtype, f.config, Some(f.preprocessor), f.tokenizer()).unwrap();
             let model = Siglip::from_packed_owned(bytes).unwrap();
+            let (text_key, logits_key) = pipeline_keys(&r);
             let texts = model.embed_texts(&strings(&r["texts"])).unwrap();
-            let want: Vec<Vec<f32>> = r["text_embeds"].as_array().unwrap().iter().map(floats).collect();
+            let want: Vec<Vec<f32>> = r[text_key].as_array().unwrap().iter().map(floats).collect();
             for (t, w) in texts.iter().zip(&want) {
                 assert!(cosine(t, w) >= 0.9999, "{dtype:?} text");
             }
@@ -296,7 +323,7 @@ fn packed_files_used_in_place_match_the_reference_in_the_browser() {
                 let pixels = preprocess::normalize(&preprocess::decode(png).unwrap(), model.preprocess_config());
                 let emb = model.embed_pixels(&pixels).unwrap();
                 if dtype == StorageDtype::F32 {
-                    for (t, w) in texts.iter().zip(floats(&want["logits"])) {
+                    for (t, w) in texts.iter().zip(floats(&want[logits_key])) {
                         let got = model.logit(&emb, t);
                         assert!((got - w).abs() <= 1e-4, "{file}: {got} vs {w}");
                     }
@@ -310,7 +337,7 @@ fn packed_files_used_in_place_match_the_reference_in_the_browser() {
 
 #[wasm_bindgen_test]
 fn bad_input_is_an_error_not_a_panic() {
-    let f = fixture!("tiny-224");
+    let f = fixture!(spm "tiny-224");
     let r: Value = serde_json::from_str(f.reference).unwrap();
     assert!(Siglip::from_packed(&f.weights[..1000]).is_err());
     let model = Siglip::from_hf(f.config, Some(f.preprocessor), f.tokenizer(), f.weights).unwrap();
