@@ -64,13 +64,24 @@ export async function launch(extraArgs = []) {
   });
 }
 
-/** Packs a fixture checkpoint with the CLI (built by build.sh) into target/web-test. */
+let cliBuilt = false;
+
+/**
+ * Packs a fixture checkpoint with the CLI into target/web-test, again whenever the fixture or
+ * the CLI changed since (cargo brings the CLI up to date once per test process).
+ */
 export function packedModel(name, dtype = 'f32') {
   const out = path.join(OUT, `${name}-${dtype}.safetensors`);
-  if (!existsSync(out)) {
-    const bin = path.join(ROOT, 'target/release/siglip');
-    if (!existsSync(bin)) execFileSync('cargo', ['build', '--release', '--bin', 'siglip'], { cwd: ROOT, stdio: 'inherit' });
-    execFileSync(bin, ['quantize', path.join(FIXTURES, name), '--dtype', dtype, '-o', out], { stdio: 'inherit' });
+  const bin = path.join(ROOT, 'target/release/siglip');
+  if (!cliBuilt) {
+    execFileSync('cargo', ['build', '--release', '--bin', 'siglip'], { cwd: ROOT, stdio: 'inherit' });
+    cliBuilt = true;
+  }
+  const dir = path.join(FIXTURES, name);
+  const inputs = [bin, ...readdirSync(dir).map((f) => path.join(dir, f))];
+  const newest = Math.max(...inputs.map((f) => statSync(f).mtimeMs));
+  if (!existsSync(out) || statSync(out).mtimeMs < newest) {
+    execFileSync(bin, ['quantize', dir, '--dtype', dtype, '-o', out], { stdio: 'inherit' });
   }
   return out;
 }

@@ -17,7 +17,7 @@ const env = serverAndBrowser();
 const hubServer = (args = []) => startServer({ root: FIXTURES, args: ['--hub', ...args] });
 
 /** Loads `src` from `hub` in an element of a fresh page in `context`; returns what it saw. */
-async function loadFromHub(context, { hub, src = 'hf:test/tiny-224', dtype }) {
+async function loadFromHub(context, { hub, src = 'hf:test/tiny-224', dtype, labels = ref.labels }) {
   const page = await context.newPage();
   const problems = watch(page);
   await page.goto(`${env.server.url}tests/web/blank.html`);
@@ -40,7 +40,7 @@ async function loadFromHub(context, { hub, src = 'hf:test/tiny-224', dtype }) {
         return { error: `${err.name}: ${err.message}`, shown: el.shadowRoot.querySelector('.error').textContent };
       }
     },
-    { hub, src, dtype, GRAY, labels: ref.labels },
+    { hub, src, dtype, GRAY, labels },
   );
   await page.close();
   return { ...out, problems };
@@ -53,6 +53,28 @@ function assertScores(results, tolerance) {
     assert.ok(Math.abs(r.score - expected) <= tolerance, `${r.label}: ${r.score} vs ${expected}`);
   }
 }
+
+test('hf: a SigLIP 2 checkpoint (Gemma tokenizer.json, no spiece.model) converts and gives the pipeline\'s scores', async () => {
+  const ref2 = reference('tiny-siglip2-256');
+  const hub = await hubServer(['--cors']);
+  const context = await env.browser.newContext();
+  try {
+    const out = await loadFromHub(context, { hub: hub.url, src: 'hf:test/tiny-siglip2-256', dtype: 'f32', labels: ref2.labels });
+    assert.equal(out.error, undefined, out.error);
+    assert.equal(out.detail.info.image_size, 256);
+    const scores = ref2.images.find((i) => i.file === 'gray.png').scores;
+    for (const r of out.results) {
+      const i = ref2.labels.indexOf(r.label);
+      assert.ok(Math.abs(r.score - scores[i]) <= 1e-4, `${r.label}: ${r.score} vs ${scores[i]}`);
+    }
+    const paths = (await (await fetch(`${hub.url}__requests`)).json()).map((r) => r.path);
+    assert.ok(paths.includes(`/test/tiny-siglip2-256/resolve/${'a'.repeat(40)}/tokenizer.json`), 'read its tokenizer.json');
+    assert.deepEqual(out.problems, []);
+  } finally {
+    await context.close();
+    await hub.stop();
+  }
+});
 
 test('hf: models download once, convert while streaming, give the reference scores, and load offline from the cache', async () => {
   let hub = await hubServer(['--cors']);

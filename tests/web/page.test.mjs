@@ -94,6 +94,44 @@ test('demo page: a file chosen in the element is classified with the reference s
   await page.close();
 });
 
+test('SigLIP 2 (fixed resolution) in the page: the pipeline\'s scores, unmasked by default, masked on request', async () => {
+  // Gemma tokenizer (case kept, <eos> appended, <pad> = 0), bilinear resize to 256 px, and the
+  // pipeline's text masking for it: none, since SigLIP 2's tokenizer returns no attention mask.
+  const ref2 = reference('tiny-siglip2-256');
+  const model = urlPath(packedModel('tiny-siglip2-256', 'f32'));
+  const { page, el, detail, problems } = await demoPage(model, ['cat']);
+  assert.equal(detail.info.image_size, 256);
+  const labels = ref2.labels; // SigLIP's labels and Gemma's: case, <eos>, added tokens, bytes
+  const out = await el.evaluate(async (e, labels) => {
+    const res = {};
+    for (const file of ['gray.png', 'photo.jpg', 'exif-rotated.jpg']) {
+      const blob = await (await fetch(`/tests/fixtures/images/${file}`)).blob();
+      res[`auto ${file}`] = await e.classify(blob, labels);
+      e.textMasking = 'padding';
+      res[`padding ${file}`] = await e.classify(blob, labels);
+      e.textMasking = 'none';
+      res[`none ${file}`] = await e.classify(blob, labels);
+      e.textMasking = null;
+    }
+    return res;
+  }, labels);
+  const sigmoid = (x) => 1 / (1 + Math.exp(-x));
+  for (const [key, results] of Object.entries(out)) {
+    const [mode, file] = key.split(' ');
+    const img = ref2.images.find((i) => i.file === file);
+    const logits = mode === 'padding' ? img.logits : img.logits_unmasked;
+    assert.equal(results.length, labels.length);
+    for (const r of results) {
+      const i = labels.indexOf(r.label);
+      assert.ok(Math.abs(r.logit - logits[i]) <= 1e-4, `${key} ${r.label}: logit ${r.logit} vs ${logits[i]}`);
+      assert.ok(Math.abs(r.score - sigmoid(logits[i])) <= 1e-4, `${key} ${r.label}`);
+      if (mode !== 'padding') assert.ok(Math.abs(r.score - img.scores[i]) <= 1e-4, `${key}: the pipeline's score`);
+    }
+  }
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
 test('classify() takes blobs, URLs and decoded images and matches the reference', async () => {
   const { page, el, problems } = await demoPage();
   const labels = ref.labels; // includes commas, non-ASCII and a 500-character label
@@ -166,7 +204,7 @@ test('text masking: padding masked (the pipeline) or attended to (big_vision), f
   // The two modes differ on this fixture (or the test would prove nothing), and both stay cached.
   assert.ok(labels.some((l, i) => Math.abs(img.logits[i] - img.logits_unmasked[i]) > 1e-3));
   assert.equal(got.stats.cachedTexts, 2 * labels.length);
-  assert.deepEqual(got.bad, ['InputError', 'unknown textMasking "sideways"; use one of padding, none']);
+  assert.deepEqual(got.bad, ['InputError', 'unknown textMasking "sideways"; use one of auto, padding, none']);
   assert.deepEqual(problems, []);
   await page.close();
 });
