@@ -205,10 +205,18 @@ impl SiglipConfig {
         let root: Value = serde_json::from_str(config_json)
             .map_err(|e| Error::Config(format!("config.json is not valid JSON: {e}")))?;
         let model_type = root.get("model_type").and_then(Value::as_str).unwrap_or("");
+        if model_type == "siglip2" {
+            return Err(Error::Config(
+                "model_type is `siglip2`: a SigLIP 2 NaFlex checkpoint (variable resolution), which is not \
+                 supported yet; the fixed-resolution SigLIP 2 checkpoints (google/siglip2-base-patch16-224 \
+                 and the like, model_type `siglip`) are"
+                    .into(),
+            ));
+        }
         if model_type != "siglip" {
             return Err(Error::Config(format!(
-                "model_type is `{model_type}`, expected `siglip` (only SigLIP checkpoints such as \
-                 google/siglip-base-patch16-224 are supported)"
+                "model_type is `{model_type}`, expected `siglip` (SigLIP and SigLIP 2 checkpoints such as \
+                 google/siglip-base-patch16-224 and google/siglip2-base-patch16-224 are supported)"
             )));
         }
         let section = |key: &str| -> Result<Value> {
@@ -446,6 +454,8 @@ mod tests {
     fn rejects_other_models() {
         let err = SiglipConfig::from_json(r#"{"model_type":"clip"}"#, None).unwrap_err();
         assert!(err.to_string().contains("expected `siglip`"), "{err}");
+        let naflex = SiglipConfig::from_json(r#"{"model_type":"siglip2"}"#, None).unwrap_err();
+        assert!(naflex.to_string().contains("NaFlex"), "{naflex}");
         assert!(matches!(SiglipConfig::from_json("not json", None), Err(Error::Config(_))));
         let bad_heads =
             r#"{"model_type":"siglip","text_config":{"hidden_size":10,"num_attention_heads":3,"projection_size":768}}"#;
