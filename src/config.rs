@@ -3,7 +3,10 @@
 //!
 //! Defaults are those of `transformers` 5.x `SiglipTextConfig` / `SiglipVisionConfig`
 //! (`models/siglip/configuration_siglip.py`), which describe google/siglip-base-patch16-224;
-//! the google checkpoints' own `config.json` files rely on them.
+//! the google checkpoints' own `config.json` files rely on them. SigLIP 2 NaFlex checkpoints
+//! (`model_type` `siglip2`, `Siglip2Config`) have the same keys except that the vision tower
+//! has `num_patches` (its position table, a square grid) instead of `image_size`, and their
+//! image processor (`Siglip2ImageProcessor`) has `max_num_patches`.
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -35,10 +38,22 @@ pub struct VisionConfig {
     pub num_hidden_layers: usize,
     pub num_attention_heads: usize,
     pub num_channels: usize,
+    /// Side of the square input image; for NaFlex, of the position grid in pixels
+    /// (`patch_size * sqrt(num_patches)`).
     pub image_size: usize,
     pub patch_size: usize,
     pub hidden_act: Activation,
     pub layer_norm_eps: f64,
+    /// NaFlex (SigLIP 2, `model_type` `siglip2`): the rows of the position table, a square
+    /// grid resized to each image's grid. `None` for fixed-resolution models.
+    pub num_patches: Option<usize>,
+}
+
+impl VisionConfig {
+    /// Side of the position grid (patches per side of the trained image).
+    pub fn grid(&self) -> usize {
+        self.image_size / self.patch_size
+    }
 }
 
 /// The resampling filter of the resize, as Pillow's `Image.resize` runs it.
@@ -60,6 +75,10 @@ pub struct PreprocessConfig {
     pub rescale_factor: f32,
     pub mean: [f32; 3],
     pub std: [f32; 3],
+    /// NaFlex: images are resized, keeping their aspect ratio, to the largest grid of patches
+    /// with at most this many (`Siglip2ImageProcessor.max_num_patches`, default 256). `None`
+    /// for fixed-resolution models.
+    pub max_num_patches: Option<usize>,
 }
 
 /// A full SigLIP configuration plus the JSON it was read from (kept for re-serialization).
@@ -115,6 +134,9 @@ struct RawVision {
     patch_size: Value,
     #[serde(default = "d::yes")]
     vision_use_head: bool,
+    /// `Siglip2VisionConfig` only.
+    #[serde(default)]
+    num_patches: Option<usize>,
 }
 
 #[derive(Deserialize)]
@@ -131,6 +153,11 @@ struct RawPreprocess {
     image_std: Option<Vec<f32>>,
     #[serde(default)]
     do_center_crop: Option<bool>,
+    /// `Siglip2ImageProcessor` only.
+    #[serde(default)]
+    max_num_patches: Option<usize>,
+    #[serde(default)]
+    patch_size: Option<usize>,
 }
 
 /// Reference defaults (transformers `configuration_siglip.py`, `image_processing_siglip.py`).
@@ -179,6 +206,8 @@ mod d {
     /// PIL's `Resampling.BILINEAR` and `Resampling.BICUBIC`.
     pub const BILINEAR: u32 = 2;
     pub const BICUBIC: u32 = 3;
+    /// `Siglip2VisionConfig.num_patches` and `Siglip2ImageProcessor.max_num_patches`.
+    pub const NUM_PATCHES: usize = 256;
 }
 
 /// An `int` or a square `[n, n]` / `{"height": n, "width": n}`.
@@ -200,23 +229,31 @@ fn square(v: &Value, what: &str) -> Result<usize> {
 }
 
 impl SiglipConfig {
+    /// SigLIP 2 NaFlex (`model_type` `siglip2`): variable grids of patches.
+    pub fn is_naflex(&self) -> bool {
+        self.vision.num_patches.is_some()
+    }
+
+    /// `siglip` or `siglip2`, as `config.json` says.
+    pub fn model_type(&self) -> &'static str {
+        if self.is_naflex() {
+            "siglip2"
+        } else {
+            "siglip"
+        }
+    }
+
     /// Parses a Hugging Face SigLIP `config.json` and, if given, `preprocessor_config.json`.
     pub fn from_json(config_json: &str, preprocessor_json: Option<&str>) -> Result<Self> {
         let root: Value = serde_json::from_str(config_json)
             .map_err(|e| Error::Config(format!("config.json is not valid JSON: {e}")))?;
         let model_type = root.get("model_type").and_then(Value::as_str).unwrap_or("");
-        if model_type == "siglip2" {
-            return Err(Error::Config(
-                "model_type is `siglip2`: a SigLIP 2 NaFlex checkpoint (variable resolution), which is not \
-                 supported yet; the fixed-resolution SigLIP 2 checkpoints (google/siglip2-base-patch16-224 \
-                 and the like, model_type `siglip`) are"
-                    .into(),
-            ));
-        }
-        if model_type != "siglip" {
+        let naflex = model_type == "siglip2";
+        if model_type != "siglip" && !naflex {
             return Err(Error::Config(format!(
-                "model_type is `{model_type}`, expected `siglip` (SigLIP and SigLIP 2 checkpoints such as \
-                 google/siglip-base-patch16-224 and google/siglip2-base-patch16-224 are supported)"
+                "model_type is `{model_type}`, expected `siglip` or `siglip2` (SigLIP and SigLIP 2 checkpoints \
+                 such as google/siglip-base-patch16-224, google/siglip2-base-patch16-224 and \
+                 google/siglip2-base-patch16-naflex are supported)"
             )));
         }
         let section = |key: &str| -> Result<Value> {
@@ -244,25 +281,42 @@ impl SiglipConfig {
             layer_norm_eps: rt.enc.layer_norm_eps,
             projection_size: rt.projection_size.unwrap_or(rt.enc.hidden_size),
         };
+        let patch_size = square(&rv.patch_size, "vision_config.patch_size")?;
+        let (image_size, num_patches) = if naflex {
+            // `Siglip2VisionEmbeddings`: `position_embedding_size = int(num_patches**0.5)`.
+            let n = rv.num_patches.unwrap_or(d::NUM_PATCHES);
+            let side = (1..=n).find(|s| s * s >= n).unwrap_or(0);
+            if n == 0 || side * side != n || n > MAX_IMAGE_TOKENS {
+                return Err(Error::Config(format!(
+                    "vision_config.num_patches = {n}; NaFlex needs a square grid of at most {MAX_IMAGE_TOKENS} patches"
+                )));
+            }
+            (side * patch_size, Some(n))
+        } else {
+            (square(&rv.image_size, "vision_config.image_size")?, None)
+        };
         let vision = VisionConfig {
             hidden_size: rv.enc.hidden_size,
             intermediate_size: rv.enc.intermediate_size,
             num_hidden_layers: rv.enc.num_hidden_layers,
             num_attention_heads: rv.enc.num_attention_heads,
             num_channels: rv.num_channels,
-            image_size: square(&rv.image_size, "vision_config.image_size")?,
-            patch_size: square(&rv.patch_size, "vision_config.patch_size")?,
+            image_size,
+            patch_size,
             hidden_act: Activation::from_name(&rv.enc.hidden_act)?,
             layer_norm_eps: rv.enc.layer_norm_eps,
+            num_patches,
         };
         let preprocess = match preprocessor_json {
-            Some(p) => parse_preprocess(p, vision.image_size)?,
+            Some(p) => parse_preprocess(p, &vision)?,
             None => PreprocessConfig {
                 size: vision.image_size,
-                resample: Resample::Bicubic,
+                // `Siglip2ImageProcessor` resizes with bilinear, `SiglipImageProcessor` bicubic.
+                resample: if naflex { Resample::Bilinear } else { Resample::Bicubic },
                 rescale_factor: d::RESCALE,
                 mean: [d::MEAN_STD; 3],
                 std: [d::MEAN_STD; 3],
+                max_num_patches: naflex.then_some(d::NUM_PATCHES),
             },
         };
         let config = SiglipConfig {
@@ -328,7 +382,8 @@ impl SiglipConfig {
                 v.image_size, v.patch_size
             )));
         }
-        let tokens = (v.image_size / v.patch_size).pow(2);
+        // NaFlex: an image has at most `max_num_patches` patches, whatever its grid.
+        let tokens = self.preprocess.max_num_patches.unwrap_or((v.image_size / v.patch_size).pow(2));
         if tokens > MAX_IMAGE_TOKENS {
             return Err(Error::Config(format!(
                 "image_size {} at patch_size {} makes {tokens} patches per image; at most {MAX_IMAGE_TOKENS} are supported",
@@ -390,15 +445,17 @@ pub fn encoder_call_bytes(batch: usize, tokens: usize, hidden: usize, intermedia
     4 * b * (t * (5 * hidden as u128 + 2 * intermediate as u128) + 2 * heads as u128 * t * t)
 }
 
-fn parse_preprocess(json: &str, image_size: usize) -> Result<PreprocessConfig> {
+fn parse_preprocess(json: &str, vision: &VisionConfig) -> Result<PreprocessConfig> {
     let raw: RawPreprocess =
         serde_json::from_str(json).map_err(|e| Error::Config(format!("preprocessor_config.json: {e}")))?;
+    let naflex = vision.num_patches.is_some();
     if raw.do_center_crop == Some(true) {
         return Err(Error::Config(
             "preprocessor_config.json asks for a center crop; SigLIP resizes without one".into(),
         ));
     }
     let resample = match raw.resample {
+        None if naflex => Resample::Bilinear,
         None | Some(d::BICUBIC) => Resample::Bicubic,
         Some(d::BILINEAR) => Resample::Bilinear,
         Some(r) => {
@@ -418,15 +475,27 @@ fn parse_preprocess(json: &str, image_size: usize) -> Result<PreprocessConfig> {
     if std.contains(&0.0) {
         return Err(Error::Config("image_std contains 0".into()));
     }
+    if naflex && raw.patch_size.is_some_and(|p| p != vision.patch_size) {
+        return Err(Error::Config(format!(
+            "the image processor cuts {}-pixel patches but the vision tower takes {}",
+            raw.patch_size.unwrap_or(0),
+            vision.patch_size
+        )));
+    }
+    if let Some(0) = raw.max_num_patches {
+        return Err(Error::Config("max_num_patches must be positive".into()));
+    }
     Ok(PreprocessConfig {
         size: match raw.size {
-            Some(v) => square(&v, "preprocessor size")?,
-            None => image_size,
+            // NaFlex sizes each image by its patch budget; a `size` key means nothing there.
+            Some(v) if !naflex => square(&v, "preprocessor size")?,
+            _ => vision.image_size,
         },
         resample,
         rescale_factor: raw.rescale_factor.unwrap_or(d::RESCALE),
         mean: triple(raw.image_mean, "image_mean")?,
         std,
+        max_num_patches: naflex.then(|| raw.max_num_patches.unwrap_or(d::NUM_PATCHES)),
     })
 }
 
@@ -454,8 +523,19 @@ mod tests {
     fn rejects_other_models() {
         let err = SiglipConfig::from_json(r#"{"model_type":"clip"}"#, None).unwrap_err();
         assert!(err.to_string().contains("expected `siglip`"), "{err}");
-        let naflex = SiglipConfig::from_json(r#"{"model_type":"siglip2"}"#, None).unwrap_err();
-        assert!(naflex.to_string().contains("NaFlex"), "{naflex}");
+        // SigLIP 2 NaFlex: the defaults of Siglip2Config and Siglip2ImageProcessor.
+        let naflex = SiglipConfig::from_json(r#"{"model_type":"siglip2"}"#, None).unwrap();
+        assert_eq!(naflex.vision.num_patches, Some(256));
+        assert_eq!((naflex.vision.image_size, naflex.vision.grid()), (256, 16));
+        assert_eq!(naflex.preprocess.max_num_patches, Some(256));
+        assert_eq!(naflex.preprocess.resample, Resample::Bilinear);
+        let pre = r#"{"max_num_patches": 1024, "patch_size": 16, "image_processor_type": "Siglip2ImageProcessor"}"#;
+        let naflex = SiglipConfig::from_json(r#"{"model_type":"siglip2"}"#, Some(pre)).unwrap();
+        assert_eq!(naflex.preprocess.max_num_patches, Some(1024));
+        let not_square = r#"{"model_type":"siglip2","vision_config":{"num_patches":200}}"#;
+        assert!(SiglipConfig::from_json(not_square, None).unwrap_err().to_string().contains("square"));
+        let other_patch = r#"{"patch_size": 14}"#;
+        assert!(SiglipConfig::from_json(r#"{"model_type":"siglip2"}"#, Some(other_patch)).is_err());
         assert!(matches!(SiglipConfig::from_json("not json", None), Err(Error::Config(_))));
         let bad_heads =
             r#"{"model_type":"siglip","text_config":{"hidden_size":10,"num_attention_heads":3,"projection_size":768}}"#;

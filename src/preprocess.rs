@@ -271,6 +271,60 @@ fn resize_vertical(img: &Rgb8, out_h: usize, resample: Resample) -> Rgb8 {
     Rgb8 { width: w, height: out_h, data: out }
 }
 
+/// NaFlex's target size (`get_image_size_for_max_num_patches` in transformers'
+/// `image_processing_siglip2.py`, in f64 as Python runs it): the largest `(height, width)`,
+/// each a multiple of `patch` and at least one patch, with at most `max_patches` patches,
+/// found by bisecting the scale with ceil rounding. Small images are scaled up; the aspect
+/// ratio is kept as well as whole patches allow.
+pub fn naflex_size(height: usize, width: usize, patch: usize, max_patches: usize) -> (usize, usize) {
+    const EPS: f64 = 1e-5;
+    let p = patch as f64;
+    let scaled = |scale: f64, size: usize| -> f64 { ((size as f64 * scale / p).ceil() * p).max(p) };
+    let (mut lo, mut hi) = (EPS / 10.0, 100.0);
+    while hi - lo >= EPS {
+        let scale = (lo + hi) / 2.0;
+        let patches = (scaled(scale, height) / p) * (scaled(scale, width) / p);
+        if patches <= max_patches as f64 {
+            lo = scale;
+        } else {
+            hi = scale;
+        }
+    }
+    (scaled(lo, height) as usize, scaled(lo, width) as usize)
+}
+
+/// An image cut into patches for NaFlex: `rows x cols` patches, row-major, each `patch x patch
+/// x 3` values in (row, column, channel) order (`convert_image_to_patches`), normalized.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Patches {
+    pub data: Vec<f32>,
+    pub rows: usize,
+    pub cols: usize,
+}
+
+/// `Siglip2ImageProcessor`: resize to [`naflex_size`] with the configured filter, rescale and
+/// normalize, cut into patches. No padding: the model skips padded patches exactly, so they
+/// are never made.
+pub fn naflex_patches(img: &Rgb8, cfg: &PreprocessConfig, patch: usize, max_patches: usize) -> Patches {
+    let (h, w) = naflex_size(img.height, img.width, patch, max_patches);
+    let resized = resize(img, w, h, cfg.resample);
+    let (rows, cols) = (h / patch, w / patch);
+    let mut data = Vec::with_capacity(h * w * 3);
+    for gy in 0..rows {
+        for gx in 0..cols {
+            for y in gy * patch..(gy + 1) * patch {
+                let row = &resized.data[(y * w + gx * patch) * 3..(y * w + (gx + 1) * patch) * 3];
+                for px in row.chunks_exact(3) {
+                    for c in 0..3 {
+                        data.push((px[c] as f32 * cfg.rescale_factor - cfg.mean[c]) / cfg.std[c]);
+                    }
+                }
+            }
+        }
+    }
+    Patches { data, rows, cols }
+}
+
 /// Rescales and normalizes an image already at the model's size into channels-first f32.
 pub fn normalize(img: &Rgb8, cfg: &PreprocessConfig) -> Vec<f32> {
     let plane = img.width * img.height;
@@ -319,6 +373,45 @@ mod tests {
         let flat = Rgb8 { width: 37, height: 11, data: vec![77; 37 * 11 * 3] };
         let r = resize(&flat, 8, 30, Resample::Bilinear);
         assert!(r.data.iter().all(|v| *v == 77));
+    }
+
+    #[test]
+    fn naflex_sizes_are_transformers() {
+        // Values from transformers' get_image_size_for_max_num_patches (patch 16, 256 patches).
+        let cases = [
+            ((224, 224), (256, 256)),
+            ((480, 640), (224, 288)),
+            ((1080, 1920), (192, 336)),
+            ((400, 1600), (128, 512)),
+            ((10, 10), (256, 256)),
+            ((1, 5000), (16, 4096)),
+            ((333, 777), (160, 384)),
+        ];
+        for ((h, w), want) in cases {
+            assert_eq!(naflex_size(h, w, 16, 256), want, "{h}x{w}");
+        }
+    }
+
+    #[test]
+    fn naflex_patches_are_row_column_channel() {
+        // A 32x16 image (two patches side by side at patch 16), no resize needed at 2 patches.
+        let data: Vec<u8> = (0..16 * 32).flat_map(|i| [(i % 256) as u8, (i / 32) as u8, 7]).collect();
+        let img = Rgb8 { width: 32, height: 16, data };
+        let cfg = PreprocessConfig {
+            size: 0,
+            resample: Resample::Bilinear,
+            rescale_factor: 1.0,
+            mean: [0.0; 3],
+            std: [1.0; 3],
+            max_num_patches: Some(2),
+        };
+        let p = naflex_patches(&img, &cfg, 16, 2);
+        assert_eq!((p.rows, p.cols, p.data.len()), (1, 2, 2 * 16 * 16 * 3));
+        // Patch 1, row 3, column 5, channel 0: pixel (x = 16 + 5, y = 3).
+        let at = |patch: usize, y: usize, x: usize, c: usize| p.data[((patch * 16 + y) * 16 + x) * 3 + c];
+        assert_eq!(at(1, 3, 5, 0), ((3 * 32 + 21) % 256) as f32);
+        assert_eq!(at(1, 3, 5, 1), 3.0);
+        assert_eq!(at(0, 15, 15, 2), 7.0);
     }
 
     #[test]

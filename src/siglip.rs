@@ -4,7 +4,7 @@
 //! ([`Siglip::from_hf`]) or a single packed file made by `siglip quantize`
 //! ([`Siglip::from_packed`]).
 
-use crate::config::{PreprocessConfig, SiglipConfig};
+use crate::config::{encoder_call_bytes, PreprocessConfig, SiglipConfig, MAX_CALL_BYTES, MAX_IMAGE_TOKENS};
 use crate::error::{Error, Result};
 use crate::format;
 use crate::model::{l2_normalize, normalized_rows, SiglipModel, TextSequence};
@@ -32,7 +32,12 @@ pub enum TextMasking {
 pub struct ModelInfo {
     /// `f32`, `f16`, `q8`, `q4`, or `hf` for an unconverted checkpoint.
     pub dtype: String,
+    /// `siglip` (SigLIP, fixed-resolution SigLIP 2) or `siglip2` (SigLIP 2 NaFlex).
+    pub model_type: String,
+    /// Fixed resolution: the image side. NaFlex: the side of the trained position grid.
     pub image_size: usize,
+    /// NaFlex: the patch budget per image (settable); `None` for fixed-resolution models.
+    pub max_num_patches: Option<usize>,
     pub patch_size: usize,
     pub embedding_dim: usize,
     pub text_max_len: usize,
@@ -46,6 +51,8 @@ pub struct Siglip {
     model: SiglipModel,
     tokenizer: SiglipTokenizer,
     masking: TextMasking,
+    /// NaFlex: the patch budget per image (`None` for fixed-resolution models).
+    max_num_patches: Option<usize>,
     dtype: String,
 }
 
@@ -94,7 +101,8 @@ impl Siglip {
         weights: &Weights<'_>,
         dtype: String,
     ) -> Result<Self> {
-        let tokenizer = SiglipTokenizer::from_files(tokenizer, config.text.max_position_embeddings)?;
+        let tokenizer =
+            SiglipTokenizer::for_model(tokenizer, config.text.max_position_embeddings, config.model_type())?;
         if tokenizer.vocab_size() > config.text.vocab_size {
             return Err(Error::Tokenizer(format!(
                 "the tokenizer has {} tokens but the model only {}: they do not belong together",
@@ -102,9 +110,53 @@ impl Siglip {
                 config.text.vocab_size
             )));
         }
+        let max_num_patches = config.preprocess.max_num_patches;
         let model = SiglipModel::load(config, weights)?;
         let masking = Self::pipeline_masking(&tokenizer);
-        Ok(Siglip { model, tokenizer, masking, dtype })
+        Ok(Siglip { model, tokenizer, masking, max_num_patches, dtype })
+    }
+
+    /// NaFlex: sets the patch budget per image (`max_num_patches`; the image processor's is the
+    /// default). More patches see more detail and cost more time (attention grows with the
+    /// square). No effect on fixed-resolution models.
+    pub fn set_max_num_patches(&mut self, patches: usize) -> Result<()> {
+        if self.max_num_patches.is_none() {
+            return Ok(());
+        }
+        let v = &self.model.config.vision;
+        let bytes = encoder_call_bytes(1, patches, v.hidden_size, v.intermediate_size, v.num_attention_heads);
+        if patches == 0 || patches > MAX_IMAGE_TOKENS || bytes > MAX_CALL_BYTES {
+            return Err(Error::Input(format!(
+                "max_num_patches = {patches}; use 1 to {} for this model",
+                (1..=MAX_IMAGE_TOKENS)
+                    .rev()
+                    .find(|&n| {
+                        encoder_call_bytes(1, n, v.hidden_size, v.intermediate_size, v.num_attention_heads)
+                            <= MAX_CALL_BYTES
+                    })
+                    .unwrap_or(1)
+            )));
+        }
+        self.max_num_patches = Some(patches);
+        Ok(())
+    }
+
+    /// NaFlex: the patch budget per image; `None` for fixed-resolution models.
+    pub fn max_num_patches(&self) -> Option<usize> {
+        self.max_num_patches
+    }
+
+    /// The grid of patches an image of this size becomes, `(rows, columns)`: the model's fixed
+    /// grid, or NaFlex's aspect-preserving one within the patch budget.
+    pub fn image_grid(&self, width: usize, height: usize) -> (usize, usize) {
+        let v = &self.model.config.vision;
+        match self.max_num_patches {
+            Some(budget) => {
+                let (h, w) = preprocess::naflex_size(height, width, v.patch_size, budget);
+                (h / v.patch_size, w / v.patch_size)
+            }
+            None => (v.grid(), v.grid()),
+        }
     }
 
     fn pipeline_masking(tokenizer: &SiglipTokenizer) -> TextMasking {
@@ -143,7 +195,9 @@ impl Siglip {
         let c = &self.model.config;
         ModelInfo {
             dtype: self.dtype.clone(),
+            model_type: self.model.config.model_type().into(),
             image_size: c.vision.image_size,
+            max_num_patches: self.max_num_patches,
             patch_size: c.vision.patch_size,
             embedding_dim: self.model.embedding_dim(),
             text_max_len: c.text.max_position_embeddings,
@@ -203,20 +257,38 @@ impl Siglip {
         out.into_iter().map(|e| e.ok_or_else(|| Error::Input("internal: a text was not embedded".into()))).collect()
     }
 
-    /// Normalized pixel values `[3, size, size]` for an RGB image.
+    /// Normalized pixel values `[3, size, size]` for an RGB image (fixed-resolution models).
     pub fn pixel_values(&self, image: &Rgb8) -> Vec<f32> {
         preprocess::pixel_values(image, self.preprocess_config())
     }
 
-    /// L2-normalized embedding of an already preprocessed image (`pixel_values` layout).
+    /// L2-normalized embedding of an already preprocessed image (`pixel_values` layout;
+    /// fixed-resolution models).
     pub fn embed_pixels(&self, pixels: &[f32]) -> Result<Vec<f32>> {
         let emb = self.model.vision.forward(pixels, 1)?;
         let row = emb.squeeze(0)?.to_vec1::<f32>()?;
         Ok(l2_normalize(row))
     }
 
+    /// NaFlex: the image as the image processor cuts it, within the current patch budget.
+    pub fn patches(&self, image: &Rgb8) -> Result<preprocess::Patches> {
+        let budget = self.max_num_patches.ok_or_else(|| {
+            Error::Input("this model has a fixed resolution; it takes pixel values, not patches".into())
+        })?;
+        Ok(preprocess::naflex_patches(image, self.preprocess_config(), self.model.config.vision.patch_size, budget))
+    }
+
+    /// NaFlex: L2-normalized embedding of an image cut into patches ([`Siglip::patches`]).
+    pub fn embed_patches(&self, patches: &preprocess::Patches) -> Result<Vec<f32>> {
+        let emb = self.model.vision.forward_patches(&patches.data, patches.rows, patches.cols)?;
+        Ok(l2_normalize(emb.squeeze(0)?.to_vec1::<f32>()?))
+    }
+
     /// L2-normalized embedding of an RGB image.
     pub fn embed_image(&self, image: &Rgb8) -> Result<Vec<f32>> {
+        if self.max_num_patches.is_some() {
+            return self.embed_patches(&self.patches(image)?);
+        }
         self.embed_pixels(&self.pixel_values(image))
     }
 

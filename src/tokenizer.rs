@@ -136,13 +136,23 @@ fn side(v: &Value, key: &str) -> Result<Option<bool>> {
 }
 
 impl TokenizerConfig {
+    /// With the class `tokenizer_class` names.
     fn parse(json: Option<&[u8]>) -> Result<Self> {
+        Self::parse_with(json, None)
+    }
+
+    /// As `class`, whatever `tokenizer_class` says.
+    fn parse_as(json: Option<&[u8]>, class: Class) -> Result<Self> {
+        Self::parse_with(json, Some(class))
+    }
+
+    fn parse_with(json: Option<&[u8]>, class: Option<Class>) -> Result<Self> {
         let v: Value = match json {
             Some(bytes) => serde_json::from_slice(bytes)
                 .map_err(|e| Error::Tokenizer(format!("tokenizer_config.json could not be read: {e}")))?,
             None => Value::Null,
         };
-        let class = Class::named(v["tokenizer_class"].as_str());
+        let class = class.unwrap_or_else(|| Class::named(v["tokenizer_class"].as_str()));
         let mut added = Vec::new();
         if let Some(map) = v["added_tokens_decoder"].as_object() {
             for (id, t) in map {
@@ -244,10 +254,21 @@ impl SiglipTokenizer {
     /// Loads a checkpoint's tokenizer files; `max_len` is the text tower's
     /// `max_position_embeddings`.
     pub fn from_files(files: TokenizerFiles<'_>, max_len: usize) -> Result<Self> {
+        Self::for_model(files, max_len, "siglip")
+    }
+
+    /// [`Self::from_files`] for a checkpoint of `model_type` (its `config.json`): for `siglip2`
+    /// (NaFlex) transformers always loads `Siglip2Tokenizer`, whatever class the tokenizer
+    /// config names (`MODELS_WITH_INCORRECT_HUB_TOKENIZER_CLASS`).
+    pub fn for_model(files: TokenizerFiles<'_>, max_len: usize, model_type: &str) -> Result<Self> {
         if max_len < 2 {
             return Err(Error::Config(format!("max_position_embeddings = {max_len} leaves no room for text")));
         }
-        let config = TokenizerConfig::parse(files.tokenizer_config)?;
+        let mut config = TokenizerConfig::parse(files.tokenizer_config)?;
+        if model_type == "siglip2" && config.class != (Class::Gemma { lowercase: true }) {
+            // Re-read with the class's defaults (its special tokens).
+            config = TokenizerConfig::parse_as(files.tokenizer_config, Class::Gemma { lowercase: true })?;
+        }
         if let Class::Gemma { lowercase } = config.class {
             return Self::gemma(files, config, lowercase, max_len);
         }
