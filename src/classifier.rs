@@ -48,6 +48,11 @@ impl Classifier {
         &self.siglip
     }
 
+    /// The model, for settings that leave cached label embeddings valid (the patch budget).
+    pub fn siglip_mut(&mut self) -> &mut Siglip {
+        &mut self.siglip
+    }
+
     /// How text padding is treated from now on (cached embeddings of each mode are kept).
     pub fn set_text_masking(&mut self, masking: TextMasking) {
         self.siglip.set_text_masking(masking);

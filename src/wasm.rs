@@ -168,6 +168,8 @@ pub struct Model {
     classifier: Classifier,
     /// The packed file, kept whole until `releaseFile` (for the cache write after the load).
     file: Option<Arc<Vec<u8>>>,
+    /// The grid of patches of the last image embedded (`imageGrid`).
+    grid: std::cell::Cell<(usize, usize)>,
 }
 
 #[wasm_bindgen]
@@ -180,7 +182,7 @@ impl Model {
     pub fn from_buffer(buffer: ModelBuffer, keep_file: bool) -> Result<Model, JsValue> {
         let bytes = Arc::new(buffer.bytes);
         let siglip = Siglip::from_packed_shared(&bytes).map_err(js_error)?;
-        Ok(Model { classifier: Classifier::new(siglip), file: keep_file.then_some(bytes) })
+        Ok(Model { classifier: Classifier::new(siglip), file: keep_file.then_some(bytes), grid: Default::default() })
     }
 
     /// Address of the kept file in the instance's memory (0 once released or never kept).
@@ -201,7 +203,8 @@ impl Model {
         self.file = None;
     }
 
-    /// `{dtype, image_size, patch_size, embedding_dim, text_max_len, vocab_size, weight_bytes}` as JSON.
+    /// `{dtype, model_type, image_size, max_num_patches, patch_size, embedding_dim, text_max_len,
+    /// vocab_size, weight_bytes}` as JSON.
     pub fn info(&self) -> Result<String, JsValue> {
         to_json(&self.classifier.siglip().info())
     }
@@ -237,16 +240,40 @@ impl Model {
     /// L2-normalized embedding of encoded image bytes (JPEG, PNG, WebP, GIF).
     #[wasm_bindgen(js_name = embedImageBytes)]
     pub fn embed_image_bytes(&self, bytes: &[u8]) -> Result<Float32Array, JsValue> {
-        let e = self.classifier.siglip().embed_image_bytes(bytes).map_err(js_error)?;
-        Ok(Float32Array::from(e.as_slice()))
+        self.embed(&preprocess::decode(bytes).map_err(js_error)?)
     }
 
     /// L2-normalized embedding of RGBA pixels (an `ImageData`'s `data`).
     #[wasm_bindgen(js_name = embedImageRgba)]
     pub fn embed_image_rgba(&self, width: usize, height: usize, rgba: &[u8]) -> Result<Float32Array, JsValue> {
-        let img = preprocess::from_rgba(width, height, rgba).map_err(js_error)?;
-        let e = self.classifier.siglip().embed_image(&img).map_err(js_error)?;
+        self.embed(&preprocess::from_rgba(width, height, rgba).map_err(js_error)?)
+    }
+
+    fn embed(&self, img: &preprocess::Rgb8) -> Result<Float32Array, JsValue> {
+        let siglip = self.classifier.siglip();
+        let e = siglip.embed_image(img).map_err(js_error)?;
+        self.grid.set(siglip.image_grid(img.width(), img.height()));
         Ok(Float32Array::from(e.as_slice()))
+    }
+
+    /// `[rows, columns]`: the grid of patches of the last image embedded (NaFlex: the image's
+    /// own, within the patch budget; otherwise the model's fixed grid).
+    #[wasm_bindgen(js_name = imageGrid)]
+    pub fn image_grid(&self) -> Vec<usize> {
+        let (rows, cols) = self.grid.get();
+        vec![rows, cols]
+    }
+
+    /// NaFlex: the patch budget per image (`undefined`: the checkpoint's `max_num_patches`).
+    /// Fixed-resolution models ignore it.
+    #[wasm_bindgen(js_name = setMaxNumPatches)]
+    pub fn set_max_num_patches(&mut self, patches: Option<usize>) -> Result<(), JsValue> {
+        let siglip = self.classifier.siglip_mut();
+        let default = siglip.preprocess_config().max_num_patches;
+        match patches.or(default) {
+            Some(n) => siglip.set_max_num_patches(n).map_err(js_error),
+            None => Ok(()),
+        }
     }
 
     /// Scores labels (templated, cached) for an image embedding: JSON `[{label, score, logit}]`,

@@ -200,3 +200,34 @@ fn checkpoint_with_only_spiece_model_is_converted() {
         .unwrap();
     assert!((got - want).abs() <= 1e-4, "{got} vs {want}");
 }
+
+#[test]
+fn classify_a_naflex_checkpoint_at_a_chosen_patch_budget() {
+    // SigLIP 2 NaFlex straight from its folder: the tall image keeps its aspect ratio (16 x 1
+    // patches at a budget of 16), the JSON says so, and the scores are the pipeline's.
+    let r = reference("tiny-siglip2-naflex");
+    let labels = strings(&r["labels"]);
+    let hf = model_dir("tiny-siglip2-naflex");
+    let image = fixtures().join("images-naflex/tall.png");
+    let mut args = vec!["classify", "--json", "--max-num-patches", "16", "--model", hf.to_str().unwrap()];
+    args.extend(["--image", image.to_str().unwrap(), "--labels"]);
+    args.extend(labels.iter().map(String::as_str));
+    let o = siglip(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let want = r["images"].as_array().unwrap().iter().find(|i| i["file"] == "tall.png" && i["max_num_patches"] == 16);
+    let want = want.unwrap();
+    assert_eq!(v[0]["grid"], want["grid"]);
+    for res in v[0]["results"].as_array().unwrap() {
+        let i = labels.iter().position(|l| l == res["label"].as_str().unwrap()).unwrap();
+        let (got, w) = (res["score"].as_f64().unwrap(), want["scores"][i].as_f64().unwrap());
+        assert!((got - w).abs() <= 1e-4, "{}: {got} vs {w}", labels[i]);
+    }
+    let o = siglip(
+        &["classify", "--max-num-patches", "0", "--model", hf.to_str().unwrap(), "--image"]
+            .into_iter()
+            .chain([image.to_str().unwrap(), "--labels", "cat"])
+            .collect::<Vec<_>>(),
+    );
+    assert!(!o.status.success() && stderr(&o).contains("max_num_patches"), "{}", stderr(&o));
+}

@@ -410,3 +410,63 @@ fn both_relaxed_dot_forms_match_reference_in_the_browser() {
         }
     }
 }
+
+/// SigLIP 2 NaFlex in the browser: the encoded files resized to their own grids within the
+/// patch budget, as transformers' `Siglip2ImageProcessor` cuts them, give the pipeline's
+/// scores; at other budgets too (from the reference's resized pixels); q8 stays close.
+#[wasm_bindgen_test]
+fn naflex_matches_the_reference_in_the_browser() {
+    const DIR: &str = "tiny-siglip2-naflex";
+    let config = include_str!("fixtures/tiny-siglip2-naflex/config.json");
+    let preprocessor = include_str!("fixtures/tiny-siglip2-naflex/preprocessor_config.json");
+    let tokenizer = TokenizerFiles {
+        spiece_model: None,
+        tokenizer_json: Some(include_bytes!("fixtures/tiny-siglip2-naflex/tokenizer.json")),
+        tokenizer_config: Some(include_bytes!("fixtures/tiny-siglip2-naflex/tokenizer_config.json")),
+    };
+    let weights: &[u8] = include_bytes!("fixtures/tiny-siglip2-naflex/model.safetensors");
+    let r: Value = serde_json::from_str(include_str!("fixtures/tiny-siglip2-naflex/reference.json")).unwrap();
+    let files: &[(&str, &[u8])] = &[
+        ("wide.png", include_bytes!("fixtures/images/wide.png")),
+        ("photo.jpg", include_bytes!("fixtures/images/photo.jpg")),
+        ("exif-rotated.jpg", include_bytes!("fixtures/images/exif-rotated.jpg")),
+        ("tiny.png", include_bytes!("fixtures/images/tiny.png")),
+        ("tall.png", include_bytes!("fixtures/images-naflex/tall.png")),
+        ("large.jpg", include_bytes!("fixtures/images-naflex/large.jpg")),
+    ];
+    let resized: &[(&str, usize, &[u8])] = &[
+        ("tall.png", 16, include_bytes!("fixtures/tiny-siglip2-naflex/pixels/tall-16.png")),
+        ("wide.png", 150, include_bytes!("fixtures/tiny-siglip2-naflex/pixels/wide-150.png")),
+        ("large.jpg", 150, include_bytes!("fixtures/tiny-siglip2-naflex/pixels/large-150.png")),
+    ];
+    let at = |file: &str, budget: usize| {
+        r["images"].as_array().unwrap().iter().find(|i| i["file"] == file && i["max_num_patches"] == budget).unwrap()
+    };
+    let labels = strings(&r["labels"]);
+    let mut model = Siglip::from_hf(config, Some(preprocessor), tokenizer, weights).unwrap();
+    let texts = model.embed_texts(&strings(&r["texts"])).unwrap();
+    for (file, budget, png) in resized {
+        model.set_max_num_patches(*budget).unwrap();
+        let emb = model.embed_image(&preprocess::decode(png).unwrap()).unwrap();
+        for (t, w) in texts.iter().zip(floats(&at(file, *budget)["logits_unmasked"])) {
+            let got = model.logit(&emb, t);
+            assert!((got - w).abs() <= 1e-4, "{DIR} {file} at {budget}: {got} vs {w}");
+        }
+    }
+    model.set_max_num_patches(64).unwrap();
+    let mut classifier = Classifier::new(model);
+    for (file, bytes) in files {
+        let want = floats(&at(file, 64)["scores"]);
+        for res in classifier.classify_bytes(bytes, &labels).unwrap() {
+            let w = want[labels.iter().position(|l| *l == res.label).unwrap()];
+            assert!((res.score - w).abs() <= 1e-4, "{DIR} {file} {}: {} vs {w}", res.label, res.score);
+        }
+    }
+    let bytes =
+        format::pack(&Weights::parse(weights).unwrap(), StorageDtype::Q8, config, Some(preprocessor), tokenizer)
+            .unwrap();
+    let q8 = Siglip::from_packed_owned(bytes).unwrap();
+    let (file, png) = ("large.jpg", include_bytes!("fixtures/tiny-siglip2-naflex/pixels/large-64.png"));
+    let emb = q8.embed_image(&preprocess::decode(png).unwrap()).unwrap();
+    assert!(cosine(&emb, &floats(&at(file, 64)["image_embeds"])) >= 0.9999, "q8 image");
+}

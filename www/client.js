@@ -161,10 +161,12 @@ export class SiglipClient {
    * `textMasking` (here and below): 'auto' (default; as the transformers pipeline does for the
    * checkpoint: masked for SigLIP, not for SigLIP 2), 'padding' (masked) or 'none'
    * (padding attended to, as big_vision and open_clip run SigLIP).
+   * `maxNumPatches` (here and below): SigLIP 2 NaFlex's patch budget per image (default: the
+   * checkpoint's); other models ignore it.
    */
-  async classify(image, labels, template, textMasking) {
+  async classify(image, labels, template, textMasking, maxNumPatches) {
     const { payload, transfer } = await imagePayload(image);
-    return this.#request('classify', { image: payload, labels: [...labels], template, textMasking }, transfer);
+    return this.#request('classify', { image: payload, labels: [...labels], template, textMasking, maxNumPatches }, transfer);
   }
 
   /** Scores labels for an image embedding from classify()/embedImage(): text tower only. */
@@ -172,9 +174,9 @@ export class SiglipClient {
     return this.#request('score', { embedding, labels: [...labels], template, textMasking });
   }
 
-  async embedImage(image) {
+  async embedImage(image, maxNumPatches) {
     const { payload, transfer } = await imagePayload(image);
-    return this.#request('embedImage', { image: payload }, transfer);
+    return this.#request('embedImage', { image: payload, maxNumPatches }, transfer);
   }
 
   /** `{embeddings, dim}`: the texts' embeddings concatenated (the worker's reply). */
@@ -193,10 +195,10 @@ export class SiglipClient {
    * Ranks images for a query (used verbatim): `[{index, score, logit}]`, best first. Images are
    * sources or embeddings (Float32Array, which skip the image tower).
    */
-  async rankImages(query, images, textMasking) {
+  async rankImages(query, images, textMasking, maxNumPatches) {
     const embeddings = [];
     for (const image of images) {
-      embeddings.push(image instanceof Float32Array ? image : (await this.embedImage(image)).embedding);
+      embeddings.push(image instanceof Float32Array ? image : (await this.embedImage(image, maxNumPatches)).embedding);
     }
     const flat = new Float32Array(embeddings.reduce((n, e) => n + e.length, 0));
     let offset = 0;
@@ -309,15 +311,15 @@ export class ModelHandle {
     });
   }
 
-  classify(image, labels, template, textMasking) { return this.#use((c) => c.classify(image, labels, template, textMasking)); }
+  classify(image, labels, template, textMasking, maxNumPatches) { return this.#use((c) => c.classify(image, labels, template, textMasking, maxNumPatches)); }
   score(embedding, labels, template, textMasking) { return this.#use((c) => c.score(embedding, labels, template, textMasking)); }
-  embedImage(image) { return this.#use((c) => c.embedImage(image)); }
+  embedImage(image, maxNumPatches) { return this.#use((c) => c.embedImage(image, maxNumPatches)); }
   embedText(texts, textMasking) { return this.#use((c) => c.embedText(texts, textMasking)); }
   textEmbeddings(texts, textMasking) { return this.#use((c) => c.textEmbeddings(texts, textMasking)); }
   /** Embeds the images that are not embeddings yet one by one (stopping if released), then ranks. */
-  async rankImages(query, images, textMasking) {
+  async rankImages(query, images, textMasking, maxNumPatches) {
     const embeddings = [];
-    for (const image of images) embeddings.push(image instanceof Float32Array ? image : (await this.embedImage(image)).embedding);
+    for (const image of images) embeddings.push(image instanceof Float32Array ? image : (await this.embedImage(image, maxNumPatches)).embedding);
     return this.#use((c) => c.rankImages(query, embeddings, textMasking));
   }
   stats() { return this.#use((c) => c.stats()); }

@@ -115,6 +115,18 @@ export class SiglipElementBase extends HTMLElement {
   get textMasking() { return this.getAttribute('text-masking') || 'auto'; }
   set textMasking(v) { if (v == null) this.removeAttribute('text-masking'); else this.setAttribute('text-masking', v); }
 
+  /**
+   * SigLIP 2 NaFlex's patch budget per image (`max-num-patches`; default: the checkpoint's, 256
+   * for google/siglip2-base-patch16-naflex). More patches see more detail and take longer.
+   * Fixed-resolution models ignore it. Does not reload. A value that is not a positive whole
+   * number is an InputError when an image is next embedded.
+   */
+  get maxNumPatches() {
+    const v = this.getAttribute('max-num-patches');
+    return v == null || v === '' ? undefined : Number(v);
+  }
+  set maxNumPatches(v) { if (v == null) this.removeAttribute('max-num-patches'); else this.setAttribute('max-num-patches', String(v)); }
+
   /** URL of `siglip-worker.js` when it is not next to this module (a CDN, another path). */
   get workerUrl() { return this.getAttribute('worker-url') || undefined; }
   set workerUrl(v) { if (v == null) this.removeAttribute('worker-url'); else this.setAttribute('worker-url', v); }

@@ -34,7 +34,12 @@ export interface RankedImage {
 export interface ModelInfo {
   /** `f32`, `f16`, `q8` or `q4` */
   dtype: string;
+  /** `siglip` (SigLIP, fixed-resolution SigLIP 2) or `siglip2` (SigLIP 2 NaFlex). */
+  model_type: 'siglip' | 'siglip2';
+  /** The input side in pixels; for NaFlex, the side of the trained position grid. */
   image_size: number;
+  /** NaFlex: the checkpoint's patch budget per image; `null` for fixed-resolution models. */
+  max_num_patches: number | null;
   patch_size: number;
   embedding_dim: number;
   text_max_len: number;
@@ -92,6 +97,8 @@ export interface CachedDetail {
 export interface ResultDetail {
   results: LabelScore[];
   ms: number;
+  /** `[rows, columns]` of patches the image became (NaFlex: its own aspect ratio); absent when only labels were re-scored. */
+  grid?: [number, number];
 }
 
 export interface SearchResultDetail {
@@ -122,6 +129,8 @@ export interface CreateClassifierOptions {
   template?: string;
   /** How the text tower treats padding: as the transformers pipeline does for the checkpoint (default `auto`), masked, or attended to as big_vision and open_clip do. */
   textMasking?: TextMasking;
+  /** SigLIP 2 NaFlex: the patch budget per image (default: the checkpoint's); other models ignore it. */
+  maxNumPatches?: number;
   /** Which wasm build to run (default `auto`); forcing one this browser cannot run is an error. */
   variant?: WasmVariant;
   /** URL of `siglip-worker.js` when it is not next to the package's modules (a CDN, another path). */
@@ -154,8 +163,12 @@ export declare class Classifier {
   /** The wasm build that runs. */
   readonly build: BuildInfo;
   template: string;
-  /** How the text tower treats padding (default `padding`); each mode has its own label cache. */
+  /** How the text tower treats padding (default `auto`); each mode has its own label cache. */
   textMasking: TextMasking;
+  /** SigLIP 2 NaFlex: the patch budget per image (`undefined`: the checkpoint's); other models ignore it. */
+  maxNumPatches: number | undefined;
+  /** `[rows, columns]` of patches the last image classified or embedded became. */
+  readonly lastGrid: [number, number] | null;
   /** Scores labels (templated) for an image, highest score first. */
   classify(image: ImageSource, labels: readonly string[]): Promise<LabelScore[]>;
   /** L2-normalized image embedding. */
@@ -188,8 +201,10 @@ declare class SiglipElementBase extends HTMLElement {
   integrity: string | undefined;
   /** Which wasm build to run (attribute `variant`, default `auto`); changing it reloads. */
   variant: WasmVariant;
-  /** How the text tower treats padding (attribute `text-masking`, default `padding`); does not reload. */
+  /** How the text tower treats padding (attribute `text-masking`, default `auto`); does not reload. */
   textMasking: TextMasking;
+  /** SigLIP 2 NaFlex's patch budget per image (attribute `max-num-patches`, default: the checkpoint's); does not reload; other models ignore it. */
+  maxNumPatches: number | undefined;
   /** URL of `siglip-worker.js` (attribute `worker-url`), when not next to the package's modules. */
   workerUrl: string | undefined;
   /** Directory of the package's `pkg/`, `pkg-relaxed/` and `pkg-threads/` wasm files (attribute `wasm-url`). */

@@ -18,16 +18,19 @@ export { DEFAULT_TEMPLATE, SiglipClassifier, SiglipSearch };
  * downloads, then cached). Calls (and elements) with the
  * same `src`, `integrity`, `variant`, `workerUrl` and `wasmUrl` share one worker and one copy of
  * the model; each `dispose()` drops one reference and the last one frees it.
- * `textMasking`: how the text tower treats padding, 'padding' (default: masked, as the
- * transformers zero-shot pipeline) or 'none' (attended to, as big_vision and open_clip).
- * @param {{src: string, integrity?: string, template?: string, textMasking?: 'padding' | 'none',
+ * `textMasking`: how the text tower treats padding, 'auto' (default: as the transformers
+ * zero-shot pipeline does for the checkpoint: masked for SigLIP, not for SigLIP 2), 'padding'
+ * (masked) or 'none' (attended to, as big_vision and open_clip).
+ * `maxNumPatches`: SigLIP 2 NaFlex's patch budget per image (default: the checkpoint's).
+ * @param {{src: string, integrity?: string, template?: string, textMasking?: 'auto' | 'padding' | 'none',
+ *          maxNumPatches?: number,
  *          variant?: 'auto' | 'simd128' | 'relaxed' | 'threads',
  *          workerUrl?: string, wasmUrl?: string, hub?: string, dtype?: 'q8' | 'q4' | 'f16' | 'f32',
  *          onProgress?: (p: {loaded: number, total: number | null, fromCache: boolean}) => void}} options
  * @returns {Promise<Classifier>}
  */
 export async function createClassifier(options) {
-  const { src, integrity, template = DEFAULT_TEMPLATE, textMasking = 'padding', onProgress, variant = 'auto', workerUrl, wasmUrl, hub, dtype } = options ?? {};
+  const { src, integrity, template = DEFAULT_TEMPLATE, textMasking = 'auto', maxNumPatches, onProgress, variant = 'auto', workerUrl, wasmUrl, hub, dtype } = options ?? {};
   if (!src) {
     const err = new Error('createClassifier needs `src`: hf:owner/name, or the URL of a model file made by `siglip quantize`');
     err.name = 'StateError';
@@ -44,7 +47,9 @@ export async function createClassifier(options) {
     onProgress: onProgress ? ({ loaded, total, fromCache, converting = false }) => onProgress({ loaded, total, fromCache, converting }) : undefined,
   });
   try {
-    return new Classifier(handle, await handle.ready, template, textMasking);
+    const classifier = new Classifier(handle, await handle.ready, template, textMasking);
+    classifier.maxNumPatches = maxNumPatches;
+    return classifier;
   } catch (err) {
     handle.release();
     throw err;
@@ -60,9 +65,17 @@ export class Classifier {
   constructor(client, loaded, template, textMasking) {
     this.#client = client;
     this.#template = template;
-    /** How the text tower treats padding: 'padding' (masked; the default) or 'none'. */
+    /** How the text tower treats padding: 'auto' (the pipeline's; the default), 'padding' (masked) or 'none'. */
     this.textMasking = textMasking;
-    /** `{dtype, image_size, patch_size, embedding_dim, text_max_len, vocab_size, weight_bytes}` */
+    /** SigLIP 2 NaFlex: the patch budget per image (undefined: the checkpoint's); others ignore it. */
+    this.maxNumPatches = undefined;
+    /** `[rows, columns]`: the grid of patches the last image classified or embedded became. */
+    this.lastGrid = null;
+    /**
+     * `{dtype, model_type, image_size, max_num_patches, patch_size, embedding_dim, text_max_len,
+     * vocab_size, weight_bytes}`; `model_type` is `siglip2` for NaFlex, whose `max_num_patches`
+     * is the checkpoint's budget (null for fixed-resolution models).
+     */
     this.info = loaded.info;
     /** Whether the model file came from the persistent cache. */
     this.fromCache = loaded.fromCache;
@@ -87,13 +100,16 @@ export class Classifier {
 
   /** Scores labels for an image: `[{label, score, logit}]`, highest score first. */
   async classify(image, labels) {
-    const { results } = await this.#client.classify(image, labels, this.#template, this.textMasking);
+    const { results, grid } = await this.#client.classify(image, labels, this.#template, this.textMasking, this.maxNumPatches);
+    this.lastGrid = grid;
     return results;
   }
 
   /** L2-normalized image embedding. */
   async embedImage(image) {
-    return (await this.#client.embedImage(image)).embedding;
+    const { embedding, grid } = await this.#client.embedImage(image, this.maxNumPatches);
+    this.lastGrid = grid;
+    return embedding;
   }
 
   /** L2-normalized text embeddings (texts used verbatim, no template), one per text. */
@@ -106,7 +122,7 @@ export class Classifier {
    * `images` may mix image sources and embeddings from embedImage() (which skip the vision tower).
    */
   rank(query, images) {
-    return this.#client.rankImages(query, images, this.textMasking);
+    return this.#client.rankImages(query, images, this.textMasking, this.maxNumPatches);
   }
 
   /**

@@ -76,6 +76,8 @@ function parseLabels(value) {
 
 export class SiglipClassifier extends SiglipElementBase {
   static observedAttributes = [...SiglipElementBase.modelAttributes, 'labels', 'template', 'text-masking'];
+  /** Whether the loaded model is SigLIP 2 NaFlex (its grid is shown with each result). */
+  #naflex = false;
 
   #labels = [];
   #template = DEFAULT_TEMPLATE;
@@ -145,6 +147,7 @@ export class SiglipClassifier extends SiglipElementBase {
   }
 
   onModelLoaded(detail) {
+    this.#naflex = detail.info.model_type === 'siglip2';
     const ready = `Model ready (${detail.info.dtype}, ${Math.round(detail.ms)} ms${detail.fromCache ? ', from cache' : ''})`;
     this.#readyText = detail.caching ? `${ready}; saving it for offline use…` : `${ready}.`;
     this.#els.resultText.textContent = this.#readyText;
@@ -170,10 +173,10 @@ export class SiglipClassifier extends SiglipElementBase {
     try {
       if (!labels || labels.length === 0) throw namedError('InputError', 'no labels given; add at least one label');
       const model = await this.requireModel();
-      const { results, embedding, ms } = await model.classify(image, labels, this.#template, this.textMasking);
+      const { results, embedding, grid, ms } = await model.classify(image, labels, this.#template, this.textMasking, this.maxNumPatches);
       if (labels === this.#labels || sameList(labels, this.#labels)) this.#embedding = embedding;
-      this.#showResults(results, ms);
-      this.dispatchEvent(new CustomEvent('result', { detail: { results, ms } }));
+      this.#showResults(results, ms, grid);
+      this.dispatchEvent(new CustomEvent('result', { detail: { results, ms, grid } }));
       return results;
     } catch (err) {
       throw this.fail(err);
@@ -183,7 +186,7 @@ export class SiglipClassifier extends SiglipElementBase {
   /** L2-normalized image embedding (Float32Array). */
   async embedImage(image) {
     try {
-      return (await (await this.requireModel()).embedImage(image)).embedding;
+      return (await (await this.requireModel()).embedImage(image, this.maxNumPatches)).embedding;
     } catch (err) {
       throw this.fail(err);
     }
@@ -204,7 +207,7 @@ export class SiglipClassifier extends SiglipElementBase {
    */
   async rank(query, images) {
     try {
-      return await (await this.requireModel()).rankImages(query, images, this.textMasking);
+      return await (await this.requireModel()).rankImages(query, images, this.textMasking, this.maxNumPatches);
     } catch (err) {
       throw this.fail(err);
     }
@@ -329,14 +332,14 @@ export class SiglipClassifier extends SiglipElementBase {
     try {
       const embedding = this.#embedding;
       const { results, ms } = await (await this.requireModel()).score(embedding, this.#labels, this.#template, this.textMasking);
-      this.#showResults(results, ms, true);
+      this.#showResults(results, ms, null, true);
       this.dispatchEvent(new CustomEvent('result', { detail: { results, ms } }));
     } catch (err) {
       this.fail(err);
     }
   }
 
-  #showResults(results, ms, textOnly = false) {
+  #showResults(results, ms, grid = null, textOnly = false) {
     this.clearError();
     const rows = results.map(({ label, score }) => {
       const li = document.createElement('li');
@@ -364,7 +367,9 @@ export class SiglipClassifier extends SiglipElementBase {
     // The status is a polite live region: screen readers hear the best label with each new
     // result (not in live mode, where it would speak over itself; see #setLive).
     const top = results[0] ? ` Best: ${results[0].label}, ${formatPercent(results[0].score)}.` : '';
-    this.#els.resultText.textContent = `${textOnly ? 'Labels scored' : 'Image classified'} in ${Math.round(ms)} ms.${top}`;
+    // NaFlex keeps the image's aspect ratio: say which grid of patches it became.
+    const patches = this.#naflex && grid ? ` Grid: ${grid[0]} × ${grid[1]} patches.` : '';
+    this.#els.resultText.textContent = `${textOnly ? 'Labels scored' : 'Image classified'} in ${Math.round(ms)} ms.${patches}${top}`;
   }
 
   // ---- webcam -------------------------------------------------------------------------------

@@ -148,7 +148,7 @@ export class SiglipSearch extends SiglipElementBase {
         if (item.embedding || !this.src) continue;
         try {
           // requireModel: a new worker if the last one crashed.
-          item.embedding = (await (await this.requireModel()).embedImage(item.source)).embedding;
+          item.embedding = (await (await this.requireModel()).embedImage(item.source, this.maxNumPatches)).embedding;
           item.error = null;
         } catch (err) {
           // A copy: the same Error may reach other users of a shared model.

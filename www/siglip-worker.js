@@ -9,9 +9,9 @@
 //               build: {variant, simd, threads} of the wasm that runs (its buildInfo());
 //               caching: a downloaded file is being written to the cache, after the reply (the
 //               model is usable meanwhile); `cached` below says when that ended
-//     classify  {image, labels, template?, textMasking?} -> {results: [{label, score, logit}], embedding, ms}
+//     classify  {image, labels, template?, textMasking?, maxNumPatches?} -> {results: [{label, score, logit}], embedding, grid, ms}
 //     score     {embedding, labels, template?, textMasking?} -> {results, ms}   (text tower only, cached labels)
-//     embedImage {image}                          -> {embedding: Float32Array, ms}
+//     embedImage {image, maxNumPatches?}          -> {embedding: Float32Array, grid, ms}
 //     embedText {texts, textMasking?}             -> {embeddings: Float32Array (n x dim), dim, ms}
 //     rank      {query, embeddings: Float32Array, textMasking?} -> {ranking: [{index, score, logit}], ms}
 //     stats     {}                                -> {wasmMemoryBytes, cachedTexts}
@@ -19,6 +19,8 @@
 //                for SigLIP, 'none' for SigLIP 2) | 'padding' (masked) | 'none' (as big_vision, open_clip)
 //     dispose   {}                                -> {}
 //   where image = {kind: 'bytes', bytes: ArrayBuffer} | {kind: 'rgba', width, height, data: ArrayBuffer}
+//   maxNumPatches: SigLIP 2 NaFlex's patch budget per image (default: the checkpoint's); other models
+//   ignore it. grid: [rows, columns] of patches the image became (NaFlex: its own aspect ratio).
 //   worker -> page  {id, ok: true, result} | {id, ok: false, error: {name, message}}
 //                   {id, type: 'progress', loaded, total, fromCache} while `load` runs
 //                   {id, type: 'cached', stored, ms} after a `load` replied with caching: true
@@ -178,8 +180,12 @@ function requireModel() {
   return model;
 }
 
-function imageEmbedding(m, image) {
+function imageEmbedding(m, image, maxNumPatches) {
   if (!image || typeof image !== 'object') throw namedError('ImageError', 'no image given');
+  if (maxNumPatches !== undefined && maxNumPatches !== null && !(Number.isInteger(maxNumPatches) && maxNumPatches > 0)) {
+    throw namedError('InputError', `maxNumPatches must be a positive whole number, not ${maxNumPatches}`);
+  }
+  m.setMaxNumPatches(maxNumPatches ?? undefined);
   if (image.kind === 'bytes') return m.embedImageBytes(new Uint8Array(image.bytes));
   if (image.kind === 'rgba') return m.embedImageRgba(image.width, image.height, new Uint8Array(image.data));
   throw namedError('ImageError', `unknown image payload kind ${image.kind}`);
@@ -299,13 +305,13 @@ const handlers = {
     };
   },
 
-  classify({ image, labels, template, textMasking }) {
+  classify({ image, labels, template, textMasking, maxNumPatches }) {
     const m = requireModel();
     checkLabels(labels);
     const started = performance.now();
-    const embedding = imageEmbedding(m, image);
+    const embedding = imageEmbedding(m, image, maxNumPatches);
     const results = scoreLabels(m, embedding, labels, template, textMasking);
-    return { results, embedding, ms: performance.now() - started };
+    return { results, embedding, grid: Array.from(m.imageGrid()), ms: performance.now() - started };
   },
 
   score({ embedding, labels, template, textMasking }) {
@@ -315,10 +321,11 @@ const handlers = {
     return { results: scoreLabels(m, embedding, labels, template, textMasking), ms: performance.now() - started };
   },
 
-  embedImage({ image }) {
+  embedImage({ image, maxNumPatches }) {
     const started = performance.now();
-    const embedding = imageEmbedding(requireModel(), image);
-    return { embedding, ms: performance.now() - started, transfer: [embedding.buffer] };
+    const m = requireModel();
+    const embedding = imageEmbedding(m, image, maxNumPatches);
+    return { embedding, grid: Array.from(m.imageGrid()), ms: performance.now() - started, transfer: [embedding.buffer] };
   },
 
   embedText({ texts, textMasking }) {

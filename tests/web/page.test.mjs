@@ -132,6 +132,56 @@ test('SigLIP 2 (fixed resolution) in the page: the pipeline\'s scores, unmasked 
   await page.close();
 });
 
+test('SigLIP 2 NaFlex in the page: each image keeps its aspect ratio within the patch budget, the grid is shown, the pipeline\'s scores', async () => {
+  const refN = reference('tiny-siglip2-naflex');
+  const model = urlPath(packedModel('tiny-siglip2-naflex', 'f32'));
+  const { page, el, detail, problems } = await demoPage(model, ['cat']);
+  assert.equal(detail.info.model_type, 'siglip2');
+  assert.equal(detail.info.max_num_patches, 64);
+  const labels = refN.labels;
+  const cases = [
+    ['wide.png', '/tests/fixtures/images/wide.png', undefined],
+    ['tall.png', '/tests/fixtures/images-naflex/tall.png', undefined],
+    ['large.jpg', '/tests/fixtures/images-naflex/large.jpg', undefined],
+    ['tall.png', '/tests/fixtures/images-naflex/tall.png', 16],
+    ['large.jpg', '/tests/fixtures/images-naflex/large.jpg', 150],
+  ];
+  const out = await el.evaluate(async (e, { labels, cases, src }) => {
+    const res = [];
+    for (const [, url, budget] of cases) {
+      e.maxNumPatches = budget;
+      const got = new Promise((resolve) => e.addEventListener('result', (ev) => resolve(ev.detail), { once: true }));
+      const results = await e.classify(await (await fetch(url)).blob(), labels);
+      const { grid } = await got;
+      res.push({ results, grid, status: e.shadowRoot.querySelector('.result-text').textContent });
+    }
+    e.maxNumPatches = -3;
+    const bad = await e.classify('/tests/fixtures/images/gray.png', labels).then(() => null, (err) => [err.name, err.message]);
+    e.maxNumPatches = null;
+    // The JS API: a budget per classifier, and the grid of the last image.
+    const { createClassifier } = await import('/www/index.js');
+    const c = await createClassifier({ src, maxNumPatches: 150 });
+    await c.classify('/tests/fixtures/images/wide.png', labels);
+    const api = { grid: c.lastGrid, info: c.info.model_type };
+    c.dispose();
+    return { res, bad, api };
+  }, { labels, cases, src: model });
+  out.res.forEach(({ results, grid, status }, k) => {
+    const [file, , budget = 64] = cases[k];
+    const want = refN.images.find((i) => i.file === file && i.max_num_patches === budget);
+    assert.deepEqual(grid, want.grid, `${file} at ${budget}`);
+    assert.ok(status.includes(`Grid: ${want.grid[0]} × ${want.grid[1]} patches.`), status);
+    for (const r of results) {
+      const i = labels.indexOf(r.label);
+      assert.ok(Math.abs(r.score - want.scores[i]) <= 1e-4, `${file} at ${budget} ${r.label}: ${r.score} vs ${want.scores[i]}`);
+    }
+  });
+  assert.deepEqual(out.bad, ['InputError', 'maxNumPatches must be a positive whole number, not -3']);
+  assert.deepEqual(out.api, { grid: refN.images.find((i) => i.file === 'wide.png' && i.max_num_patches === 150).grid, info: 'siglip2' });
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
 test('classify() takes blobs, URLs and decoded images and matches the reference', async () => {
   const { page, el, problems } = await demoPage();
   const labels = ref.labels; // includes commas, non-ASCII and a 500-character label

@@ -44,6 +44,10 @@ mod cli {
         /// Same as `--text-masking none`.
         #[arg(long, conflicts_with = "text_masking")]
         unmasked_text: bool,
+        /// SigLIP 2 NaFlex: the most patches an image is cut into (default: the checkpoint's
+        /// `max_num_patches`); the image keeps its aspect ratio within it. Other models ignore it.
+        #[arg(long)]
+        max_num_patches: Option<usize>,
     }
 
     #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -80,7 +84,8 @@ mod cli {
             /// Text template; `{}` is replaced by the label.
             #[arg(long, default_value = siglip::tokenizer::DEFAULT_TEMPLATE)]
             template: String,
-            /// Print JSON: one element per image, {"image", "results": [{"label", "score", "logit"}]}.
+            /// Print JSON: one element per image, {"image", "grid": [rows, columns] of patches,
+            /// "results": [{"label", "score", "logit"}]}.
             #[arg(long)]
             json: bool,
         },
@@ -234,6 +239,9 @@ mod cli {
             (Masking::Padding, _) => model.set_text_masking(TextMasking::Padding),
             (Masking::Auto, _) => {}
         }
+        if let Some(n) = args.max_num_patches {
+            model.set_max_num_patches(n)?;
+        }
         Ok(model)
     }
 
@@ -270,10 +278,14 @@ mod cli {
                 classifier.set_template(&template)?;
                 let mut all = Vec::new();
                 for path in &image {
-                    let results = classifier.classify_bytes(&read(path)?, &labels).map_err(|e| with_path(e, path))?;
-                    all.push(serde_json::json!({ "image": path.display().to_string(), "results": results }));
+                    let decoded = siglip::preprocess::decode(&read(path)?).map_err(|e| with_path(e, path))?;
+                    let grid = classifier.siglip().image_grid(decoded.width(), decoded.height());
+                    let embedding = classifier.siglip().embed_image(&decoded).map_err(|e| with_path(e, path))?;
+                    let results = classifier.classify_embedding(&embedding, &labels)?;
+                    let entry = serde_json::json!({ "image": path.display().to_string(), "grid": [grid.0, grid.1], "results": results });
+                    all.push(entry);
                     if !as_json {
-                        println!("{}", path.display());
+                        println!("{} ({} x {} patches)", path.display(), grid.0, grid.1);
                         for r in &results {
                             println!("  {:>8.4}%  {:>9.4}  {}", r.score * 100.0, r.logit, r.label);
                         }
