@@ -8,7 +8,7 @@
 //   panels), then converted by `siglip quantize` to f32, f16, q8 and q4 packed files;
 // - tiny spiece.model files (protobuf written here: plain, with a small precompiled character
 //   map, with byte fallback, with user-defined pieces) plus texts from the tokenizer corpus;
-// - tiny tokenizer.json files (Unigram, with a Precompiled normalizer, WordLevel, BPE);
+// - tiny tokenizer.json files (Unigram, with a Precompiled normalizer, WordLevel, BPE, Gemma's BPE);
 // - small PNG, GIF, JPEG and WebP images (PNG and GIF encoded here; the JPEG and WebP bytes
 //   were made once with the `image` crate's encoders and are inlined below), plus the
 //   fixture's 159-byte tiny.png.
@@ -411,6 +411,8 @@ byteFallback.model.byte_fallback = true;
 const wordVocab = { '</s>': 0, '<unk>': 1, this: 2, is: 3, a: 4, photo: 5, of: 6, cat: 7 };
 const tokenizerJsons = {
   unigram: readFileSync(path.join(TINY, 'tokenizer.json')),
+  // SigLIP 2's kind: Gemma BPE with byte fallback, added tokens and a `$A <eos>` post-processor.
+  gemma: readFileSync(path.join(FIX, 'tiny-siglip2-256/tokenizer.json')),
   'unigram-precompiled': Buffer.from(JSON.stringify(mapped)),
   'unigram-bytes': Buffer.from(JSON.stringify(byteFallback)),
   wordlevel: tokJson({
