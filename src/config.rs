@@ -536,6 +536,7 @@ mod tests {
         assert!(SiglipConfig::from_json(not_square, None).unwrap_err().to_string().contains("square"));
         let other_patch = r#"{"patch_size": 14}"#;
         assert!(SiglipConfig::from_json(r#"{"model_type":"siglip2"}"#, Some(other_patch)).is_err());
+        assert_eq!(SiglipConfig::from_json(r#"{"model_type":"siglip2"}"#, Some(pre)).unwrap().vision.grid(), 16);
         assert!(matches!(SiglipConfig::from_json("not json", None), Err(Error::Config(_))));
         let bad_heads =
             r#"{"model_type":"siglip","text_config":{"hidden_size":10,"num_attention_heads":3,"projection_size":768}}"#;

@@ -209,6 +209,14 @@ fn classify_a_naflex_checkpoint_at_a_chosen_patch_budget() {
     let labels = strings(&r["labels"]);
     let hf = model_dir("tiny-siglip2-naflex");
     let image = fixtures().join("images-naflex/tall.png");
+    // A budget of 0 first: refused, then the same command at 16 works.
+    let o = siglip(
+        &["classify", "--max-num-patches", "0", "--model", hf.to_str().unwrap(), "--image"]
+            .into_iter()
+            .chain([image.to_str().unwrap(), "--labels", "cat"])
+            .collect::<Vec<_>>(),
+    );
+    assert!(!o.status.success() && stderr(&o).contains("max_num_patches"), "{}", stderr(&o));
     let mut args = vec!["classify", "--json", "--max-num-patches", "16", "--model", hf.to_str().unwrap()];
     args.extend(["--image", image.to_str().unwrap(), "--labels"]);
     args.extend(labels.iter().map(String::as_str));
@@ -223,11 +231,4 @@ fn classify_a_naflex_checkpoint_at_a_chosen_patch_budget() {
         let (got, w) = (res["score"].as_f64().unwrap(), want["scores"][i].as_f64().unwrap());
         assert!((got - w).abs() <= 1e-4, "{}: {got} vs {w}", labels[i]);
     }
-    let o = siglip(
-        &["classify", "--max-num-patches", "0", "--model", hf.to_str().unwrap(), "--image"]
-            .into_iter()
-            .chain([image.to_str().unwrap(), "--labels", "cat"])
-            .collect::<Vec<_>>(),
-    );
-    assert!(!o.status.success() && stderr(&o).contains("max_num_patches"), "{}", stderr(&o));
 }

@@ -101,7 +101,7 @@ macro_rules! decoded {
     };
 }
 
-/// Every kind of JPEG Pillow writes (tests/fixtures/make_jpeg_fixtures.py).
+/// Every kind of JPEG Pillow writes, and those it cannot (tests/fixtures/make_jpeg_fixtures.py).
 const JPEGS: &[(&str, &[u8], &[u8])] = &[
     decoded!(jpeg "baseline-444"),
     decoded!(jpeg "baseline-422"),
@@ -124,6 +124,14 @@ const JPEGS: &[(&str, &[u8], &[u8])] = &[
     decoded!(jpeg "exif-orientation-6-420"),
     decoded!(jpeg "exif-orientation-3-444"),
     decoded!(jpeg "exif-orientation-8-progressive"),
+    // Kinds Pillow cannot write: YCCK (Adobe), and from libjpeg-turbo's cjpeg 4:4:0 and 4:1:1
+    // chroma and arithmetic coding.
+    decoded!(jpeg "ycck"),
+    decoded!(jpeg "cjpeg-440"),
+    decoded!(jpeg "cjpeg-411"),
+    decoded!(jpeg "cjpeg-arithmetic-420"),
+    decoded!(jpeg "cjpeg-arithmetic-progressive-444"),
+    decoded!(jpeg "cjpeg-odd-13x9-411"),
 ];
 
 /// PNGs that Pillow converts in its own way: 16-bit (high byte; grey clipped), alpha, low bit

@@ -1,12 +1,13 @@
 // The demo pages' only script: `?model=` (a packed file's URL or hf:owner/name[@revision]),
-// `?hub=URL` and `?dtype=` (for hf: models), and `?labels=a,b` on the classifier page
+// `?hub=URL` and `?dtype=` (for hf: models), `?max-num-patches=` (SigLIP 2 NaFlex), and
+// `?labels=a,b` on the classifier page
 // configure the element; a service worker makes the pages work offline after one visit and
 // cross-origin isolated (for the threaded wasm) on hosts that cannot send the headers.
 const params = new URLSearchParams(location.search);
 const el = document.querySelector('siglip-classifier, siglip-search');
 const model = params.get('model');
 if (model) el.setAttribute('src', model);
-for (const name of ['hub', 'dtype']) {
+for (const name of ['hub', 'dtype', 'max-num-patches']) {
   const value = params.get(name);
   if (value) el.setAttribute(name, value);
 }

@@ -54,22 +54,25 @@ function assertScores(results, tolerance) {
   }
 }
 
-test('hf: a SigLIP 2 checkpoint (Gemma tokenizer.json, no spiece.model) converts and gives the pipeline\'s scores', async () => {
-  const ref2 = reference('tiny-siglip2-256');
+test('hf: SigLIP 2 checkpoints (Gemma tokenizer.json, no spiece.model; fixed resolution and NaFlex) convert and give the pipeline\'s scores', async () => {
   const hub = await hubServer(['--cors']);
   const context = await env.browser.newContext();
   try {
-    const out = await loadFromHub(context, { hub: hub.url, src: 'hf:test/tiny-siglip2-256', dtype: 'f32', labels: ref2.labels });
-    assert.equal(out.error, undefined, out.error);
-    assert.equal(out.detail.info.image_size, 256);
-    const scores = ref2.images.find((i) => i.file === 'gray.png').scores;
-    for (const r of out.results) {
-      const i = ref2.labels.indexOf(r.label);
-      assert.ok(Math.abs(r.score - scores[i]) <= 1e-4, `${r.label}: ${r.score} vs ${scores[i]}`);
+    for (const name of ['tiny-siglip2-256', 'tiny-siglip2-naflex']) {
+      const ref2 = reference(name);
+      const out = await loadFromHub(context, { hub: hub.url, src: `hf:test/${name}`, dtype: 'f32', labels: ref2.labels });
+      assert.equal(out.error, undefined, out.error);
+      assert.equal(out.detail.info.model_type, name.endsWith('naflex') ? 'siglip2' : 'siglip');
+      // NaFlex: at the checkpoint's own patch budget, as the pipeline runs it.
+      const want = ref2.images.find((i) => i.file === 'gray.png' && (i.max_num_patches ?? null) === (ref2.max_num_patches ?? null));
+      for (const r of out.results) {
+        const i = ref2.labels.indexOf(r.label);
+        assert.ok(Math.abs(r.score - want.scores[i]) <= 1e-4, `${name} ${r.label}: ${r.score} vs ${want.scores[i]}`);
+      }
+      const paths = (await (await fetch(`${hub.url}__requests`)).json()).map((r) => r.path);
+      assert.ok(paths.includes(`/test/${name}/resolve/${'a'.repeat(40)}/tokenizer.json`), 'read its tokenizer.json');
+      assert.deepEqual(out.problems, []);
     }
-    const paths = (await (await fetch(`${hub.url}__requests`)).json()).map((r) => r.path);
-    assert.ok(paths.includes(`/test/tiny-siglip2-256/resolve/${'a'.repeat(40)}/tokenizer.json`), 'read its tokenizer.json');
-    assert.deepEqual(out.problems, []);
   } finally {
     await context.close();
     await hub.stop();

@@ -158,13 +158,15 @@ test('SigLIP 2 NaFlex in the page: each image keeps its aspect ratio within the 
     e.maxNumPatches = -3;
     const bad = await e.classify('/tests/fixtures/images/gray.png', labels).then(() => null, (err) => [err.name, err.message]);
     e.maxNumPatches = null;
+    // The same element afterwards, at the checkpoint's budget.
+    const afterBad = await e.classify('/tests/fixtures/images-naflex/tall.png', labels);
     // The JS API: a budget per classifier, and the grid of the last image.
     const { createClassifier } = await import('/www/index.js');
     const c = await createClassifier({ src, maxNumPatches: 150 });
     await c.classify('/tests/fixtures/images/wide.png', labels);
     const api = { grid: c.lastGrid, info: c.info.model_type };
     c.dispose();
-    return { res, bad, api };
+    return { res, bad, api, afterBad };
   }, { labels, cases, src: model });
   out.res.forEach(({ results, grid, status }, k) => {
     const [file, , budget = 64] = cases[k];
@@ -177,6 +179,8 @@ test('SigLIP 2 NaFlex in the page: each image keeps its aspect ratio within the 
     }
   });
   assert.deepEqual(out.bad, ['InputError', 'maxNumPatches must be a positive whole number, not -3']);
+  const tall = refN.images.find((i) => i.file === 'tall.png' && i.max_num_patches === 64);
+  for (const r of out.afterBad) assert.ok(Math.abs(r.score - tall.scores[labels.indexOf(r.label)]) <= 1e-4, `after the bad budget: ${r.label}`);
   assert.deepEqual(out.api, { grid: refN.images.find((i) => i.file === 'wide.png' && i.max_num_patches === 150).grid, info: 'siglip2' });
   assert.deepEqual(problems, []);
   await page.close();
