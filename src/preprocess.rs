@@ -315,8 +315,8 @@ pub fn naflex_patches(img: &Rgb8, cfg: &PreprocessConfig, patch: usize, max_patc
             for y in gy * patch..(gy + 1) * patch {
                 let row = &resized.data[(y * w + gx * patch) * 3..(y * w + (gx + 1) * patch) * 3];
                 for px in row.chunks_exact(3) {
-                    for c in 0..3 {
-                        data.push((px[c] as f32 * cfg.rescale_factor - cfg.mean[c]) / cfg.std[c]);
+                    for ((v, mean), std) in px.iter().zip(cfg.mean).zip(cfg.std) {
+                        data.push((*v as f32 * cfg.rescale_factor - mean) / std);
                     }
                 }
             }
@@ -409,7 +409,7 @@ mod tests {
         assert_eq!((p.rows, p.cols, p.data.len()), (1, 2, 2 * 16 * 16 * 3));
         // Patch 1, row 3, column 5, channel 0: pixel (x = 16 + 5, y = 3).
         let at = |patch: usize, y: usize, x: usize, c: usize| p.data[((patch * 16 + y) * 16 + x) * 3 + c];
-        assert_eq!(at(1, 3, 5, 0), ((3 * 32 + 21) % 256) as f32);
+        assert_eq!(at(1, 3, 5, 0), (3 * 32 + 21) as f32);
         assert_eq!(at(1, 3, 5, 1), 3.0);
         assert_eq!(at(0, 15, 15, 2), 7.0);
     }

@@ -533,7 +533,63 @@ impl SiglipTokenizer {
     }
 }
 
-/// Where a Gemma tokenizer pads and truncates.
+/// The parts of a Gemma `tokenizer.json` that transformers keeps, read straight into typed
+/// values: a 256,000-entry vocabulary and its merges would take seconds through a
+/// `serde_json::Value` and the `tokenizers` crate's own reader (which buffers every merge to
+/// guess their format).
+#[derive(serde::Deserialize)]
+struct GemmaJson {
+    model: GemmaModel,
+    #[serde(default)]
+    added_tokens: Vec<FileAddedToken>,
+    #[serde(default)]
+    post_processor: Option<tokenizers::processors::PostProcessorWrapper>,
+    #[serde(default)]
+    padding: Option<Sided>,
+    #[serde(default)]
+    truncation: Option<Sided>,
+}
+
+#[derive(serde::Deserialize)]
+struct GemmaModel {
+    #[serde(rename = "type")]
+    kind: String,
+    vocab: tokenizers::models::bpe::Vocab,
+    #[serde(default)]
+    merges: Vec<Merge>,
+}
+
+/// A merge as `["a", "b"]`, or in the older `"a b"` form.
+#[derive(serde::Deserialize)]
+#[serde(untagged)]
+enum Merge {
+    Pair(String, String),
+    Joined(String),
+}
+
+#[derive(serde::Deserialize)]
+struct FileAddedToken {
+    id: u32,
+    content: String,
+    #[serde(default)]
+    single_word: bool,
+    #[serde(default)]
+    lstrip: bool,
+    #[serde(default)]
+    rstrip: bool,
+    #[serde(default)]
+    normalized: Option<bool>,
+    #[serde(default)]
+    special: bool,
+}
+
+#[derive(serde::Deserialize)]
+struct Sided {
+    #[serde(default)]
+    direction: Option<String>,
+}
+
+/// Where a Gemma tokenizer pads.
 struct Sides {
     pad_left: bool,
 }
@@ -544,63 +600,112 @@ struct Sides {
 /// flags (`fuse_unk`, `byte_fallback`, the unknown token), the normalizer (`" "` → `▁`, after
 /// `Lowercase` for `Siglip2Tokenizer`) and the pre-tokenizer are the class's. Added tokens
 /// come from `tokenizer_config.json` when it lists them, as transformers re-adds them from
-/// there, then the named special tokens. Truncation keeps `max_len` ids including the
-/// post-processor's.
+/// there (else from the file), then the named special tokens. Truncation keeps `max_len` ids
+/// including the post-processor's.
 fn gemma_backend(json: &[u8], config: &TokenizerConfig, lowercase: bool, max_len: usize) -> Result<(Tokenizer, Sides)> {
-    use serde_json::json;
-    use tokenizers::{AddedToken as CrateToken, TruncationDirection, TruncationParams};
+    use tokenizers::models::bpe::BPE;
+    use tokenizers::normalizers::{Lowercase, Replace, Sequence};
+    use tokenizers::pre_tokenizers::split::Split;
+    use tokenizers::{AddedToken as CrateToken, SplitDelimiterBehavior, TruncationDirection, TruncationParams};
 
-    let mut v: Value =
-        serde_json::from_slice(json).map_err(|e| Error::Tokenizer(format!("tokenizer.json could not be read: {e}")))?;
-    let kind = v["model"]["type"].as_str().unwrap_or("untyped").to_string();
-    if kind != "BPE" || !v["model"]["vocab"].is_object() {
-        return Err(Error::Tokenizer(format!(
-            "tokenizer_config.json names a Gemma tokenizer (SigLIP 2), but tokenizer.json holds a {kind} model, \
-             not a BPE vocabulary; are these files from one checkpoint?"
-        )));
+    let crate_error = |e: tokenizers::Error| Error::Tokenizer(format!("tokenizer.json: {e}"));
+    let file: GemmaJson = match serde_json::from_slice::<GemmaJson>(json) {
+        Ok(file) if file.model.kind == "BPE" => file,
+        other => {
+            // Say what the file holds instead, when it is JSON at all.
+            let v: Value = serde_json::from_slice(json)
+                .map_err(|e| Error::Tokenizer(format!("tokenizer.json could not be read: {e}")))?;
+            let kind = v["model"]["type"].as_str().unwrap_or("untyped");
+            let why = other.err().map(|e| format!(" ({e})")).unwrap_or_default();
+            return Err(Error::Tokenizer(format!(
+                "tokenizer_config.json names a Gemma tokenizer (SigLIP 2), but tokenizer.json holds a {kind} model, \
+                 not a BPE vocabulary{why}; are these files from one checkpoint?"
+            )));
+        }
+    };
+    let side =
+        |s: &Option<Sided>| s.as_ref().and_then(|s| s.direction.as_deref()).map(|d| d.eq_ignore_ascii_case("left"));
+    let sides = Sides { pad_left: config.padding_left.or(side(&file.padding)).unwrap_or(true) };
+    let truncate_left = config.truncation_left.or(side(&file.truncation)).unwrap_or(false);
+    let merges = file
+        .model
+        .merges
+        .into_iter()
+        .map(|m| match m {
+            Merge::Pair(a, b) => Ok((a, b)),
+            Merge::Joined(s) => match s.split_once(' ') {
+                Some((a, b)) => Ok((a.to_string(), b.to_string())),
+                None => Err(Error::Tokenizer(format!("tokenizer.json: merge {s:?} is not two tokens"))),
+            },
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let bpe = BPE::builder()
+        .vocab_and_merges(file.model.vocab, merges)
+        .unk_token(config.unk.clone())
+        .fuse_unk(true)
+        .byte_fallback(true)
+        .build()
+        .map_err(crate_error)?;
+    let mut inner = Tokenizer::new(bpe);
+    let replace = Replace::new(" ", SPACE_SYMBOL).map_err(crate_error)?;
+    if lowercase {
+        inner.with_normalizer(Some(Sequence::new(vec![Lowercase.into(), replace.into()]))).map_err(crate_error)?;
+    } else {
+        inner.with_normalizer(Some(replace)).map_err(crate_error)?;
     }
-    let file_side = |key: &str| v[key]["direction"].as_str().map(|d| d.eq_ignore_ascii_case("left"));
-    let sides = Sides { pad_left: config.padding_left.or(file_side("padding")).unwrap_or(true) };
-    let truncate_left = config.truncation_left.or(file_side("truncation")).unwrap_or(false);
-    let vocab = v["model"]["vocab"].take();
-    let merges = v["model"]["merges"].take();
-    v["model"] = json!({
-        "type": "BPE", "dropout": null, "unk_token": config.unk, "continuing_subword_prefix": null,
-        "end_of_word_suffix": null, "fuse_unk": true, "byte_fallback": true, "ignore_merges": false,
-        "vocab": vocab, "merges": if merges.is_null() { json!([]) } else { merges },
-    });
-    let replace = json!({"type": "Replace", "pattern": {"String": " "}, "content": SPACE_SYMBOL});
-    v["normalizer"] =
-        if lowercase { json!({"type": "Sequence", "normalizers": [{"type": "Lowercase"}, replace]}) } else { replace };
-    v["pre_tokenizer"] =
-        json!({"type": "Split", "pattern": {"String": " "}, "behavior": "MergedWithPrevious", "invert": false});
-    for key in ["decoder", "padding", "truncation"] {
-        v[key] = Value::Null;
-    }
-    if !config.added.is_empty() {
-        v["added_tokens"] = config
+    let split = Split::new(" ", SplitDelimiterBehavior::MergedWithPrevious, false).map_err(crate_error)?;
+    inner.with_pre_tokenizer(Some(split));
+    inner.with_post_processor(file.post_processor);
+    // Added tokens in id order, each of which must land on its id.
+    let mut added: Vec<(u32, CrateToken)> = if config.added.is_empty() {
+        file.added_tokens
+            .into_iter()
+            .map(|t| {
+                let token = CrateToken::from(t.content, t.special)
+                    .single_word(t.single_word)
+                    .lstrip(t.lstrip)
+                    .rstrip(t.rstrip)
+                    .normalized(t.normalized.unwrap_or(!t.special));
+                (t.id, token)
+            })
+            .collect()
+    } else {
+        config
             .added
             .iter()
             .map(|t| {
-                json!({"id": t.id, "content": t.content, "single_word": t.single_word, "lstrip": t.lstrip,
-                       "rstrip": t.rstrip, "normalized": t.normalized.unwrap_or(!t.special), "special": t.special})
+                let token = CrateToken::from(t.content.clone(), t.special)
+                    .single_word(t.single_word)
+                    .lstrip(t.lstrip)
+                    .rstrip(t.rstrip)
+                    .normalized(t.normalized.unwrap_or(!t.special));
+                (t.id, token)
             })
-            .collect();
+            .collect()
+    };
+    added.sort_by_key(|(id, _)| *id);
+    for (id, token) in added {
+        let content = token.content.clone();
+        inner.add_tokens([token]).map_err(crate_error)?;
+        if inner.token_to_id(&content) != Some(id) {
+            return Err(Error::Tokenizer(format!(
+                "tokenizer.json: added token {content:?} should have id {id} but is not in the vocabulary there"
+            )));
+        }
     }
-    let bytes = serde_json::to_vec(&v).map_err(|e| Error::Tokenizer(format!("tokenizer.json: {e}")))?;
-    let mut inner = Tokenizer::from_bytes(&bytes)
-        .map_err(|e| Error::Tokenizer(format!("tokenizer.json could not be read: {e}")))?;
-    let missing: Vec<CrateToken> = config
+    // The named special tokens not added yet (transformers adds only those, as special).
+    let present: HashSet<String> = inner.get_added_tokens_decoder().into_values().map(|t| t.content).collect();
+    let named: Vec<CrateToken> = config
         .special
         .iter()
-        .filter(|t| !t.is_empty() && !config.added.iter().any(|a| &a.content == *t))
+        .filter(|t| !t.is_empty() && !present.contains(*t))
         .map(|t| CrateToken::from(t.clone(), true))
         .collect();
-    inner.add_special_tokens(missing).map_err(|e| Error::Tokenizer(format!("tokenizer.json: {e}")))?;
+    inner.add_special_tokens(named).map_err(crate_error)?;
     let direction = if truncate_left { TruncationDirection::Left } else { TruncationDirection::Right };
     inner
         .with_truncation(Some(TruncationParams { max_length: max_len, direction, ..Default::default() }))
-        .map_err(|e| Error::Tokenizer(format!("tokenizer.json: {e}")))?;
+        .map_err(crate_error)?;
     Ok((inner, sides))
 }
 
