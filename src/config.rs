@@ -385,10 +385,13 @@ impl SiglipConfig {
         // NaFlex: an image has at most `max_num_patches` patches, whatever its grid.
         let tokens = self.preprocess.max_num_patches.unwrap_or((v.image_size / v.patch_size).pow(2));
         if tokens > MAX_IMAGE_TOKENS {
-            return Err(Error::Config(format!(
-                "image_size {} at patch_size {} makes {tokens} patches per image; at most {MAX_IMAGE_TOKENS} are supported",
-                v.image_size, v.patch_size
-            )));
+            return Err(Error::Config(match self.preprocess.max_num_patches {
+                Some(n) => format!("max_num_patches = {n}; at most {MAX_IMAGE_TOKENS} patches per image are supported"),
+                None => format!(
+                    "image_size {} at patch_size {} makes {tokens} patches per image; at most {MAX_IMAGE_TOKENS} are supported",
+                    v.image_size, v.patch_size
+                ),
+            }));
         }
         let calls = [
             ("an image", 1, tokens, v.hidden_size, v.intermediate_size, v.num_attention_heads),

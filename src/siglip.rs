@@ -18,12 +18,12 @@ use crate::weights::Weights;
 pub enum TextMasking {
     /// Padding is masked out as keys, as the `transformers` zero-shot pipeline and
     /// `SiglipProcessor` + `SiglipModel` do when the tokenizer returns an `attention_mask`
-    /// (SigLIP's does). Also the cheaper mode: only the real tokens and the final position
-    /// are computed.
+    /// (the tokenizer classes' default). Also the cheaper mode: only the real tokens and the
+    /// final position are computed.
     Padding,
     /// All 64 positions attend to each other, as when the model is given `input_ids` only:
-    /// what the pipeline does for SigLIP 2 (its tokenizer returns no mask) and how big_vision
-    /// trained both.
+    /// what the pipeline does when the tokenizer's `model_input_names` leaves the mask out (as
+    /// transformers' SigLIP and SigLIP 2 conversions save it) and how big_vision trained both.
     None,
 }
 
@@ -168,8 +168,9 @@ impl Siglip {
     }
 
     /// How the zero-shot pipeline treats this checkpoint's text padding: masked when its
-    /// tokenizer returns an `attention_mask` (SigLIP), attended to when it does not (SigLIP 2,
-    /// whose `model_input_names` is `["input_ids"]`). The default.
+    /// tokenizer returns an `attention_mask`, attended to when its `model_input_names` is
+    /// `["input_ids"]` (as `convert_siglip_to_hf.py` and `convert_siglip2_to_hf.py` save the
+    /// google checkpoints). The default.
     pub fn pipeline_text_masking(&self) -> TextMasking {
         Self::pipeline_masking(&self.tokenizer)
     }

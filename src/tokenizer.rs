@@ -105,6 +105,9 @@ impl Class {
 struct TokenizerConfig {
     class: Class,
     added: Vec<AddedToken>,
+    /// Whether the config has `added_tokens_decoder` at all (transformers then re-adds those,
+    /// even none, rather than the file's).
+    added_listed: bool,
     /// `eos_token`, `unk_token`, `pad_token` (and for Gemma `bos_token`, `mask_token`), then
     /// the additional special tokens.
     special: Vec<String>,
@@ -198,6 +201,7 @@ impl TokenizerConfig {
         };
         Ok(TokenizerConfig {
             class,
+            added_listed: v["added_tokens_decoder"].is_object(),
             added,
             special,
             eos,
@@ -433,7 +437,13 @@ impl SiglipTokenizer {
                 .get_ids()
                 .to_vec();
             let len = ids.len();
-            let pad = self.max_len.saturating_sub(len);
+            if len > self.max_len {
+                return Err(Error::Tokenizer(format!(
+                    "{text:?} became {len} tokens, more than the model's {}: the tokenizer does not truncate",
+                    self.max_len
+                )));
+            }
+            let pad = self.max_len - len;
             if self.pad_left {
                 ids.splice(0..0, std::iter::repeat_n(self.pad_id, pad));
             } else {
@@ -606,7 +616,9 @@ fn gemma_backend(json: &[u8], config: &TokenizerConfig, lowercase: bool, max_len
     use tokenizers::models::bpe::BPE;
     use tokenizers::normalizers::{Lowercase, Replace, Sequence};
     use tokenizers::pre_tokenizers::split::Split;
-    use tokenizers::{AddedToken as CrateToken, SplitDelimiterBehavior, TruncationDirection, TruncationParams};
+    use tokenizers::{
+        AddedToken as CrateToken, PostProcessor, SplitDelimiterBehavior, TruncationDirection, TruncationParams,
+    };
 
     let crate_error = |e: tokenizers::Error| Error::Tokenizer(format!("tokenizer.json: {e}"));
     let file: GemmaJson = match serde_json::from_slice::<GemmaJson>(json) {
@@ -656,8 +668,9 @@ fn gemma_backend(json: &[u8], config: &TokenizerConfig, lowercase: bool, max_len
     let split = Split::new(" ", SplitDelimiterBehavior::MergedWithPrevious, false).map_err(crate_error)?;
     inner.with_pre_tokenizer(Some(split));
     inner.with_post_processor(file.post_processor);
-    // Added tokens in id order, each of which must land on its id.
-    let mut added: Vec<(u32, CrateToken)> = if config.added.is_empty() {
+    // Added tokens in id order; one that is not in the vocabulary gets the next free id, as in
+    // transformers.
+    let mut added: Vec<(u32, CrateToken)> = if !config.added_listed {
         file.added_tokens
             .into_iter()
             .map(|t| {
@@ -684,15 +697,7 @@ fn gemma_backend(json: &[u8], config: &TokenizerConfig, lowercase: bool, max_len
             .collect()
     };
     added.sort_by_key(|(id, _)| *id);
-    for (id, token) in added {
-        let content = token.content.clone();
-        inner.add_tokens([token]).map_err(crate_error)?;
-        if inner.token_to_id(&content) != Some(id) {
-            return Err(Error::Tokenizer(format!(
-                "tokenizer.json: added token {content:?} should have id {id} but is not in the vocabulary there"
-            )));
-        }
-    }
+    inner.add_tokens(added.into_iter().map(|(_, token)| token)).map_err(crate_error)?;
     // The named special tokens not added yet (transformers adds only those, as special).
     let present: HashSet<String> = inner.get_added_tokens_decoder().into_values().map(|t| t.content).collect();
     let named: Vec<CrateToken> = config
@@ -702,6 +707,14 @@ fn gemma_backend(json: &[u8], config: &TokenizerConfig, lowercase: bool, max_len
         .map(|t| CrateToken::from(t.clone(), true))
         .collect();
     inner.add_special_tokens(named).map_err(crate_error)?;
+    // The crate subtracts the post-processor's tokens from the length: a crafted file adding
+    // `max_len` or more would underflow it.
+    let specials = inner.get_post_processor().map_or(0, |p| p.added_tokens(false));
+    if specials >= max_len {
+        return Err(Error::Tokenizer(format!(
+            "tokenizer.json: the post-processor adds {specials} tokens, which leaves no room for text in {max_len}"
+        )));
+    }
     let direction = if truncate_left { TruncationDirection::Left } else { TruncationDirection::Right };
     inner
         .with_truncation(Some(TruncationParams { max_length: max_len, direction, ..Default::default() }))

@@ -216,7 +216,8 @@ impl Model {
     }
 
     /// `true`: mask text padding; `false`: attend to it; `undefined`: as the transformers
-    /// pipeline does for this checkpoint (the default: masked for SigLIP, not for SigLIP 2).
+    /// pipeline does for this checkpoint (the default: masked only when its tokenizer returns an
+    /// attention mask).
     #[wasm_bindgen(js_name = setTextMasking)]
     pub fn set_text_masking(&mut self, masked: Option<bool>) {
         let masking = match masked {

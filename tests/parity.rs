@@ -49,6 +49,25 @@ fn text_masking_defaults_to_the_pipelines() {
         assert_eq!(model.pipeline_text_masking(), want, "{name}");
     }
     assert_eq!(load_hf("tiny-siglip2-256").text_masking(), TextMasking::None);
+    // transformers' own SigLIP conversion saves the tokenizer with model_input_names
+    // ["input_ids"] too (convert_siglip_to_hf.py), so for such a checkpoint the pipeline
+    // attends to the padding: the same tiny-224 with that config gives the unmasked logits.
+    let f = hf_files("tiny-224");
+    let mut config: serde_json::Value = serde_json::from_str(&f.tokenizer_config).unwrap();
+    config["model_input_names"] = serde_json::json!(["input_ids"]);
+    let config = serde_json::to_string(&config).unwrap();
+    let tokenizer = siglip::tokenizer::TokenizerFiles { tokenizer_config: Some(config.as_bytes()), ..f.tokenizer() };
+    let model = siglip::Siglip::from_hf(&f.config, f.preprocessor.as_deref(), tokenizer, &f.weights).unwrap();
+    assert_eq!(model.text_masking(), TextMasking::None);
+    let r = reference("tiny-224");
+    let labels = strings(&r["labels"]);
+    let image = &r["images"][0];
+    let bytes = std::fs::read(fixtures().join("images").join(image["file"].as_str().unwrap())).unwrap();
+    let want = floats(&image["logits_unmasked"]);
+    for res in Classifier::new(model).classify_bytes(&bytes, &labels).unwrap() {
+        let w = want[labels.iter().position(|l| *l == res.label).unwrap()];
+        assert!((res.logit - w).abs() <= LOGIT_TOL, "{}: {} vs {w}", res.label, res.logit);
+    }
 }
 
 #[test]

@@ -159,7 +159,7 @@ export class SiglipClient {
 
   /**
    * `textMasking` (here and below): 'auto' (default; as the transformers pipeline does for the
-   * checkpoint: masked for SigLIP, not for SigLIP 2), 'padding' (masked) or 'none'
+   * checkpoint: masked only when its tokenizer returns an attention mask), 'padding' (masked) or 'none'
    * (padding attended to, as big_vision and open_clip run SigLIP).
    * `maxNumPatches` (here and below): SigLIP 2 NaFlex's patch budget per image (default: the
    * checkpoint's); other models ignore it.

@@ -109,7 +109,7 @@ export class SiglipElementBase extends HTMLElement {
 
   /**
    * How the text tower treats padding: `auto` (default: as the transformers zero-shot pipeline
-   * does for the checkpoint, masked for SigLIP, attended to for SigLIP 2), `padding` (masked)
+   * does for the checkpoint, masked only when its tokenizer returns an attention mask), `padding` (masked)
    * or `none` (attended to, as big_vision and open_clip). Does not reload.
    */
   get textMasking() { return this.getAttribute('text-masking') || 'auto'; }

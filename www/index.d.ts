@@ -143,8 +143,9 @@ export interface CreateClassifierOptions {
 export declare const DEFAULT_TEMPLATE: string;
 
 /**
- * `auto`: as the transformers zero-shot pipeline does for the checkpoint (masked for SigLIP,
- * whose tokenizer returns an attention mask; attended to for SigLIP 2, whose tokenizer does not);
+ * `auto`: as the transformers zero-shot pipeline does for the checkpoint: masked when its tokenizer
+ * returns an attention mask, attended to when its `model_input_names` leaves it out (as transformers'
+ * SigLIP and SigLIP 2 conversions save the google checkpoints);
  * `padding`: padding tokens masked; `none`: attended to, as big_vision and open_clip.
  */
 export type TextMasking = 'auto' | 'padding' | 'none';
@@ -167,7 +168,7 @@ export declare class Classifier {
   textMasking: TextMasking;
   /** SigLIP 2 NaFlex: the patch budget per image (`undefined`: the checkpoint's); other models ignore it. */
   maxNumPatches: number | undefined;
-  /** `[rows, columns]` of patches the last image classified or embedded became. */
+  /** `[rows, columns]` of patches the last image given to classify() or embedImage() became. */
   readonly lastGrid: [number, number] | null;
   /** Scores labels (templated) for an image, highest score first. */
   classify(image: ImageSource, labels: readonly string[]): Promise<LabelScore[]>;

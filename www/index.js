@@ -19,7 +19,7 @@ export { DEFAULT_TEMPLATE, SiglipClassifier, SiglipSearch };
  * same `src`, `integrity`, `variant`, `workerUrl` and `wasmUrl` share one worker and one copy of
  * the model; each `dispose()` drops one reference and the last one frees it.
  * `textMasking`: how the text tower treats padding, 'auto' (default: as the transformers
- * zero-shot pipeline does for the checkpoint: masked for SigLIP, not for SigLIP 2), 'padding'
+ * zero-shot pipeline does for the checkpoint: masked only when its tokenizer returns an attention mask), 'padding'
  * (masked) or 'none' (attended to, as big_vision and open_clip).
  * `maxNumPatches`: SigLIP 2 NaFlex's patch budget per image (default: the checkpoint's).
  * @param {{src: string, integrity?: string, template?: string, textMasking?: 'auto' | 'padding' | 'none',
@@ -69,7 +69,7 @@ export class Classifier {
     this.textMasking = textMasking;
     /** SigLIP 2 NaFlex: the patch budget per image (undefined: the checkpoint's); others ignore it. */
     this.maxNumPatches = undefined;
-    /** `[rows, columns]`: the grid of patches the last image classified or embedded became. */
+    /** `[rows, columns]`: the grid of patches the last image given to classify() or embedImage() became. */
     this.lastGrid = null;
     /**
      * `{dtype, model_type, image_size, max_num_patches, patch_size, embedding_dim, text_max_len,

@@ -15,8 +15,8 @@
 //     embedText {texts, textMasking?}             -> {embeddings: Float32Array (n x dim), dim, ms}
 //     rank      {query, embeddings: Float32Array, textMasking?} -> {ranking: [{index, score, logit}], ms}
 //     stats     {}                                -> {wasmMemoryBytes, cachedTexts}
-//   textMasking: 'auto' (default: as the transformers pipeline does for the checkpoint, i.e. 'padding'
-//                for SigLIP, 'none' for SigLIP 2) | 'padding' (masked) | 'none' (as big_vision, open_clip)
+//   textMasking: 'auto' (default: as the transformers pipeline does for the checkpoint: 'padding' when its
+//                tokenizer returns an attention mask, else 'none') | 'padding' (masked) | 'none' (as big_vision, open_clip)
 //     dispose   {}                                -> {}
 //   where image = {kind: 'bytes', bytes: ArrayBuffer} | {kind: 'rgba', width, height, data: ArrayBuffer}
 //   maxNumPatches: SigLIP 2 NaFlex's patch budget per image (default: the checkpoint's); other models
@@ -182,7 +182,8 @@ function requireModel() {
 
 function imageEmbedding(m, image, maxNumPatches) {
   if (!image || typeof image !== 'object') throw namedError('ImageError', 'no image given');
-  if (maxNumPatches !== undefined && maxNumPatches !== null && !(Number.isInteger(maxNumPatches) && maxNumPatches > 0)) {
+  // (Also below 2^31, so that it reaches the wasm's 32-bit usize unchanged; the model bounds it further.)
+  if (maxNumPatches !== undefined && maxNumPatches !== null && !(Number.isInteger(maxNumPatches) && maxNumPatches > 0 && maxNumPatches < 2 ** 31)) {
     throw namedError('InputError', `maxNumPatches must be a positive whole number, not ${maxNumPatches}`);
   }
   m.setMaxNumPatches(maxNumPatches ?? undefined);

@@ -37,8 +37,9 @@ mod cli {
         #[arg(long, short)]
         model: PathBuf,
         /// How the text tower treats padding: `auto` (as the transformers pipeline does for
-        /// this checkpoint: masked for SigLIP, whose tokenizer returns an attention mask;
-        /// attended to for SigLIP 2, whose tokenizer does not), `padding` (masked) or `none`.
+        /// this checkpoint: masked when its tokenizer returns an attention mask, attended to
+        /// when its `model_input_names` leaves the mask out, as transformers' SigLIP and
+        /// SigLIP 2 conversions save it), `padding` (masked) or `none`.
         #[arg(long, value_enum, default_value_t = Masking::Auto)]
         text_masking: Masking,
         /// Same as `--text-masking none`.
@@ -379,8 +380,14 @@ mod cli {
         use siglip::profile;
         profile::enable(true);
         let t0 = profile::now_ms();
-        let pixels = profile::scope("preprocess (resize, normalize)", || siglip.pixel_values(rgb));
-        let result = siglip.embed_pixels(&pixels);
+        let result = if siglip.max_num_patches().is_some() {
+            // NaFlex: resized to the image's own grid and cut into patches.
+            profile::scope("preprocess (resize, normalize, patches)", || siglip.patches(rgb))
+                .and_then(|patches| siglip.embed_patches(&patches))
+        } else {
+            let pixels = profile::scope("preprocess (resize, normalize)", || siglip.pixel_values(rgb));
+            siglip.embed_pixels(&pixels)
+        };
         let total = profile::now_ms() - t0;
         let rows = profile::take();
         profile::enable(false);
