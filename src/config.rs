@@ -54,6 +54,14 @@ impl VisionConfig {
     pub fn grid(&self) -> usize {
         self.image_size / self.patch_size
     }
+
+    /// Whether one image of `tokens` patches is within the supported bounds: at most
+    /// [`MAX_IMAGE_TOKENS`], and at most [`MAX_CALL_BYTES`] of working memory.
+    pub fn image_fits(&self, tokens: usize) -> bool {
+        tokens <= MAX_IMAGE_TOKENS
+            && encoder_call_bytes(1, tokens, self.hidden_size, self.intermediate_size, self.num_attention_heads)
+                <= MAX_CALL_BYTES
+    }
 }
 
 /// The resampling filter of the resize, as Pillow's `Image.resize` runs it.

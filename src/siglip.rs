@@ -4,7 +4,7 @@
 //! ([`Siglip::from_hf`]) or a single packed file made by `siglip quantize`
 //! ([`Siglip::from_packed`]).
 
-use crate::config::{encoder_call_bytes, PreprocessConfig, SiglipConfig, MAX_CALL_BYTES, MAX_IMAGE_TOKENS};
+use crate::config::{PreprocessConfig, SiglipConfig, MAX_IMAGE_TOKENS};
 use crate::error::{Error, Result};
 use crate::format;
 use crate::model::{l2_normalize, normalized_rows, SiglipModel, TextSequence};
@@ -124,18 +124,9 @@ impl Siglip {
             return Ok(());
         }
         let v = &self.model.config.vision;
-        let bytes = encoder_call_bytes(1, patches, v.hidden_size, v.intermediate_size, v.num_attention_heads);
-        if patches == 0 || patches > MAX_IMAGE_TOKENS || bytes > MAX_CALL_BYTES {
-            return Err(Error::Input(format!(
-                "max_num_patches = {patches}; use 1 to {} for this model",
-                (1..=MAX_IMAGE_TOKENS)
-                    .rev()
-                    .find(|&n| {
-                        encoder_call_bytes(1, n, v.hidden_size, v.intermediate_size, v.num_attention_heads)
-                            <= MAX_CALL_BYTES
-                    })
-                    .unwrap_or(1)
-            )));
+        if patches == 0 || !v.image_fits(patches) {
+            let most = (1..=MAX_IMAGE_TOKENS).rev().find(|&n| v.image_fits(n)).unwrap_or(1);
+            return Err(Error::Input(format!("max_num_patches = {patches}; use 1 to {most} for this model")));
         }
         self.max_num_patches = Some(patches);
         Ok(())
@@ -287,10 +278,18 @@ impl Siglip {
 
     /// L2-normalized embedding of an RGB image.
     pub fn embed_image(&self, image: &Rgb8) -> Result<Vec<f32>> {
+        Ok(self.embed_image_grid(image)?.0)
+    }
+
+    /// [`Siglip::embed_image`], with the grid of patches the image became (`(rows, columns)`,
+    /// as [`Siglip::image_grid`] says).
+    pub fn embed_image_grid(&self, image: &Rgb8) -> Result<(Vec<f32>, (usize, usize))> {
         if self.max_num_patches.is_some() {
-            return self.embed_patches(&self.patches(image)?);
+            let patches = self.patches(image)?;
+            return Ok((self.embed_patches(&patches)?, (patches.rows, patches.cols)));
         }
-        self.embed_pixels(&self.pixel_values(image))
+        let grid = self.model.config.vision.grid();
+        Ok((self.embed_pixels(&self.pixel_values(image))?, (grid, grid)))
     }
 
     /// L2-normalized embedding of encoded image bytes (JPEG, PNG, WebP, GIF).

@@ -66,17 +66,36 @@ pub struct TokenizerFiles<'a> {
     pub tokenizer_config: Option<&'a [u8]>,
 }
 
-/// A token the text is split around (transformers' `AddedToken`).
-#[derive(Debug, Clone)]
+/// A token the text is split around (transformers' `AddedToken`), as `tokenizer_config.json`
+/// and `tokenizer.json` (`added_tokens`) write it.
+#[derive(Debug, Clone, serde::Deserialize)]
 struct AddedToken {
     content: String,
+    #[serde(default)]
     id: u32,
+    #[serde(default)]
     lstrip: bool,
+    #[serde(default)]
     rstrip: bool,
+    #[serde(default)]
     single_word: bool,
     /// Matched on the normalized text (`normalized`, when the config says).
+    #[serde(default)]
     normalized: Option<bool>,
+    #[serde(default)]
     special: bool,
+}
+
+impl AddedToken {
+    /// The `tokenizers` crate's token with the same flags; `normalized` defaults to
+    /// `!special`, as in transformers.
+    fn to_crate(&self) -> tokenizers::AddedToken {
+        tokenizers::AddedToken::from(self.content.clone(), self.special)
+            .single_word(self.single_word)
+            .lstrip(self.lstrip)
+            .rstrip(self.rstrip)
+            .normalized(self.normalized.unwrap_or(!self.special))
+    }
 }
 
 /// Which transformers tokenizer class a checkpoint's files select.
@@ -139,17 +158,8 @@ fn side(v: &Value, key: &str) -> Result<Option<bool>> {
 }
 
 impl TokenizerConfig {
-    /// With the class `tokenizer_class` names.
-    fn parse(json: Option<&[u8]>) -> Result<Self> {
-        Self::parse_with(json, None)
-    }
-
-    /// As `class`, whatever `tokenizer_class` says.
-    fn parse_as(json: Option<&[u8]>, class: Class) -> Result<Self> {
-        Self::parse_with(json, Some(class))
-    }
-
-    fn parse_with(json: Option<&[u8]>, class: Option<Class>) -> Result<Self> {
+    /// With the class `tokenizer_class` names, unless `class` says which.
+    fn parse(json: Option<&[u8]>, class: Option<Class>) -> Result<Self> {
         let v: Value = match json {
             Some(bytes) => serde_json::from_slice(bytes)
                 .map_err(|e| Error::Tokenizer(format!("tokenizer_config.json could not be read: {e}")))?,
@@ -268,11 +278,8 @@ impl SiglipTokenizer {
         if max_len < 2 {
             return Err(Error::Config(format!("max_position_embeddings = {max_len} leaves no room for text")));
         }
-        let mut config = TokenizerConfig::parse(files.tokenizer_config)?;
-        if model_type == "siglip2" && config.class != (Class::Gemma { lowercase: true }) {
-            // Re-read with the class's defaults (its special tokens).
-            config = TokenizerConfig::parse_as(files.tokenizer_config, Class::Gemma { lowercase: true })?;
-        }
+        let forced = (model_type == "siglip2").then_some(Class::Gemma { lowercase: true });
+        let config = TokenizerConfig::parse(files.tokenizer_config, forced)?;
         if let Class::Gemma { lowercase } = config.class {
             return Self::gemma(files, config, lowercase, max_len);
         }
@@ -374,7 +381,7 @@ impl SiglipTokenizer {
                     .into(),
             )
         })?;
-        let (inner, sides) = gemma_backend(json, &config, lowercase, max_len)?;
+        let (inner, pad_left) = gemma_backend(json, &config, lowercase, max_len)?;
         let id = |token: &str, what: &str| {
             inner.token_to_id(token).ok_or_else(|| {
                 Error::Tokenizer(format!("the tokenizer has no {what} token {token:?}; is it SigLIP 2's?"))
@@ -383,7 +390,7 @@ impl SiglipTokenizer {
         Ok(SiglipTokenizer {
             eos_id: id(&config.eos, "end-of-text")?,
             pad_id: id(&config.pad, "padding")?,
-            pad_left: sides.pad_left,
+            pad_left,
             attention_mask: config.attention_mask,
             vocab_size: inner.get_vocab_size(true),
             backend: Backend::Gemma(Box::new(inner)),
@@ -551,7 +558,7 @@ impl SiglipTokenizer {
 struct GemmaJson {
     model: GemmaModel,
     #[serde(default)]
-    added_tokens: Vec<FileAddedToken>,
+    added_tokens: Vec<AddedToken>,
     #[serde(default)]
     post_processor: Option<tokenizers::processors::PostProcessorWrapper>,
     #[serde(default)]
@@ -578,30 +585,9 @@ enum Merge {
 }
 
 #[derive(serde::Deserialize)]
-struct FileAddedToken {
-    id: u32,
-    content: String,
-    #[serde(default)]
-    single_word: bool,
-    #[serde(default)]
-    lstrip: bool,
-    #[serde(default)]
-    rstrip: bool,
-    #[serde(default)]
-    normalized: Option<bool>,
-    #[serde(default)]
-    special: bool,
-}
-
-#[derive(serde::Deserialize)]
 struct Sided {
     #[serde(default)]
     direction: Option<String>,
-}
-
-/// Where a Gemma tokenizer pads.
-struct Sides {
-    pad_left: bool,
 }
 
 /// A Gemma `tokenizer.json` rebuilt as transformers 5's `GemmaTokenizer.__init__` (and
@@ -611,8 +597,8 @@ struct Sides {
 /// `Lowercase` for `Siglip2Tokenizer`) and the pre-tokenizer are the class's. Added tokens
 /// come from `tokenizer_config.json` when it lists them, as transformers re-adds them from
 /// there (else from the file), then the named special tokens. Truncation keeps `max_len` ids
-/// including the post-processor's.
-fn gemma_backend(json: &[u8], config: &TokenizerConfig, lowercase: bool, max_len: usize) -> Result<(Tokenizer, Sides)> {
+/// including the post-processor's. Also returns whether it pads on the left.
+fn gemma_backend(json: &[u8], config: &TokenizerConfig, lowercase: bool, max_len: usize) -> Result<(Tokenizer, bool)> {
     use tokenizers::models::bpe::BPE;
     use tokenizers::normalizers::{Lowercase, Replace, Sequence};
     use tokenizers::pre_tokenizers::split::Split;
@@ -637,7 +623,7 @@ fn gemma_backend(json: &[u8], config: &TokenizerConfig, lowercase: bool, max_len
     };
     let side =
         |s: &Option<Sided>| s.as_ref().and_then(|s| s.direction.as_deref()).map(|d| d.eq_ignore_ascii_case("left"));
-    let sides = Sides { pad_left: config.padding_left.or(side(&file.padding)).unwrap_or(true) };
+    let pad_left = config.padding_left.or(side(&file.padding)).unwrap_or(true);
     let truncate_left = config.truncation_left.or(side(&file.truncation)).unwrap_or(false);
     let merges = file
         .model
@@ -670,34 +656,9 @@ fn gemma_backend(json: &[u8], config: &TokenizerConfig, lowercase: bool, max_len
     inner.with_post_processor(file.post_processor);
     // Added tokens in id order; one that is not in the vocabulary gets the next free id, as in
     // transformers.
-    let mut added: Vec<(u32, CrateToken)> = if !config.added_listed {
-        file.added_tokens
-            .into_iter()
-            .map(|t| {
-                let token = CrateToken::from(t.content, t.special)
-                    .single_word(t.single_word)
-                    .lstrip(t.lstrip)
-                    .rstrip(t.rstrip)
-                    .normalized(t.normalized.unwrap_or(!t.special));
-                (t.id, token)
-            })
-            .collect()
-    } else {
-        config
-            .added
-            .iter()
-            .map(|t| {
-                let token = CrateToken::from(t.content.clone(), t.special)
-                    .single_word(t.single_word)
-                    .lstrip(t.lstrip)
-                    .rstrip(t.rstrip)
-                    .normalized(t.normalized.unwrap_or(!t.special));
-                (t.id, token)
-            })
-            .collect()
-    };
-    added.sort_by_key(|(id, _)| *id);
-    inner.add_tokens(added.into_iter().map(|(_, token)| token)).map_err(crate_error)?;
+    let mut added = if config.added_listed { config.added.clone() } else { file.added_tokens };
+    added.sort_by_key(|t| t.id);
+    inner.add_tokens(added.iter().map(AddedToken::to_crate)).map_err(crate_error)?;
     // The named special tokens not added yet (transformers adds only those, as special).
     let present: HashSet<String> = inner.get_added_tokens_decoder().into_values().map(|t| t.content).collect();
     let named: Vec<CrateToken> = config
@@ -719,7 +680,7 @@ fn gemma_backend(json: &[u8], config: &TokenizerConfig, lowercase: bool, max_len
     inner
         .with_truncation(Some(TruncationParams { max_length: max_len, direction, ..Default::default() }))
         .map_err(crate_error)?;
-    Ok((inner, sides))
+    Ok((inner, pad_left))
 }
 
 /// The `tokenizers` crate panics on a malformed `Precompiled` map, so one is only accepted with

@@ -252,8 +252,8 @@ impl Model {
 
     fn embed(&self, img: &preprocess::Rgb8) -> Result<Float32Array, JsValue> {
         let siglip = self.classifier.siglip();
-        let e = siglip.embed_image(img).map_err(js_error)?;
-        self.grid.set(siglip.image_grid(img.width(), img.height()));
+        let (e, grid) = siglip.embed_image_grid(img).map_err(js_error)?;
+        self.grid.set(grid);
         Ok(Float32Array::from(e.as_slice()))
     }
 

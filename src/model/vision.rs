@@ -164,7 +164,7 @@ impl VisionTower {
         let x = tensor_from(patches.to_vec(), &[1, n, patch_len])?;
         let x = self.patch_embedding.forward(&x)?;
         let grid = self.image_size / self.patch;
-        let table = self.position_embedding.to_vec2::<f32>()?.concat();
+        let table = self.position_embedding.flatten_all()?.to_vec1::<f32>()?;
         let positions = resize_positions(&table, grid, self.dim, rows, cols);
         let x = x.broadcast_add(&tensor_from(positions, &[1, n, self.dim])?)?;
         let x = self.encoder.forward(&x, None)?;

@@ -280,8 +280,8 @@ mod cli {
                 let mut all = Vec::new();
                 for path in &image {
                     let decoded = siglip::preprocess::decode(&read(path)?).map_err(|e| with_path(e, path))?;
-                    let grid = classifier.siglip().image_grid(decoded.width(), decoded.height());
-                    let embedding = classifier.siglip().embed_image(&decoded).map_err(|e| with_path(e, path))?;
+                    let (embedding, grid) =
+                        classifier.siglip().embed_image_grid(&decoded).map_err(|e| with_path(e, path))?;
                     let results = classifier.classify_embedding(&embedding, &labels)?;
                     let entry = serde_json::json!({ "image": path.display().to_string(), "grid": [grid.0, grid.1], "results": results });
                     all.push(entry);
