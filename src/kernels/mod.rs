@@ -71,13 +71,14 @@ impl ActPrecision {
 
 /// Offset that makes a 7-bit quantized activation unsigned (`q + 64` in `1..=127`).
 pub const ACT_ZERO: i32 = 64;
-/// Rows of `x` per microkernel tile.
+/// Rows of `x` per microkernel tile: what most kernels take, and the most any takes (see
+/// [`Microkernel::ROWS`]).
 pub const MR: usize = 4;
 /// Output columns per packed weight panel and microkernel tile.
 pub const NR: usize = 8;
 /// Consecutive `k` values packed together for one column (one 32-bit lane of a dot product).
 pub const KG: usize = 4;
-const GROUPS_PER_BLOCK: usize = BLOCK / KG;
+pub(crate) const GROUPS_PER_BLOCK: usize = BLOCK / KG;
 
 /// The block structure of the inner dimension `k`, padded to whole groups of [`KG`].
 #[derive(Debug, Clone, Copy)]
@@ -104,7 +105,8 @@ impl Geometry {
 }
 
 /// Rows of `x` quantized per block: values in the kernel's own encoding, `[rows][kp]`, and one
-/// f32 scale per block, `[rows][blocks]`. Rows are padded to a multiple of [`MR`] with zeros.
+/// f32 scale per block, `[rows][blocks]`. Rows are padded with zeros to a multiple of the
+/// kernel's tile height.
 pub struct Activations<T> {
     pub values: Vec<T>,
     pub scales: Vec<f32>,
@@ -118,11 +120,12 @@ pub fn quantize_activations<T: Copy + Send + Sync>(
     m: usize,
     geo: Geometry,
     precision: ActPrecision,
+    tile_rows: usize,
     encode: impl Fn(i32) -> T + Sync,
 ) -> Activations<T> {
     let act_max = precision.max() as f32;
     let (k, kp, nb) = (geo.k, geo.kp(), geo.blocks);
-    let rows = m.div_ceil(MR) * MR;
+    let rows = m.div_ceil(tile_rows.max(1)) * tile_rows.max(1);
     let zero = encode(0);
     let mut values = vec![zero; rows * kp];
     let mut scales = vec![0f32; rows * nb];
@@ -246,22 +249,24 @@ pub(crate) fn each_group(g0: usize, g1: usize, mut step: impl FnMut(usize)) {
     }
 }
 
-/// Whether a tile's inputs have the lengths `geo` implies (the SIMD kernels check this once
-/// before reading through raw pointers; the driver always sizes them so).
-pub(crate) fn tile_inputs_fit<T>(a: &[T], sa: &[f32], panel: &Panel, geo: Geometry) -> bool {
+/// Whether the inputs of a tile of `rows` rows have the lengths `geo` implies (the SIMD kernels
+/// check this once before reading through raw pointers; the driver always sizes them so).
+pub(crate) fn tile_inputs_fit<T>(a: &[T], sa: &[f32], panel: &Panel, geo: Geometry, rows: usize) -> bool {
     let (kp, nb) = (geo.kp(), geo.blocks);
-    a.len() >= MR * kp
-        && sa.len() >= MR * nb
+    a.len() >= rows * kp
+        && sa.len() >= rows * nb
         && panel.w.len() >= geo.groups * NR * KG
         && panel.scales.len() >= nb * NR
         && panel.offsets.len() >= nb * NR
 }
 
-/// A register-tiled microkernel: an [`MR`] x [`NR`] tile of `x W^T` (without bias) from
-/// `MR` rows of activations (`[MR][kp]`, scales `[MR][blocks]`) and one packed panel.
+/// A register-tiled microkernel: a [`Self::ROWS`] x [`NR`] tile of `x W^T` (without bias) from
+/// `ROWS` rows of activations (`[ROWS][kp]`, scales `[ROWS][blocks]`) and one packed panel.
 pub trait Microkernel: Sync {
     /// How the kernel wants quantized activations stored.
     type A: Copy + Send + Sync;
+    /// Rows per tile, at most [`MR`]: the tile is written to the first `ROWS * NR` outputs.
+    const ROWS: usize = MR;
     /// Whether the kernel reads [`Panel::offsets`] (unsigned activations).
     const OFFSETS: bool = false;
     /// Short name for `info()` and benchmarks.
@@ -284,7 +289,8 @@ fn matmul_with<K: Microkernel>(
 ) -> Vec<f32> {
     let geo = Geometry::new(w.cols);
     let n = w.rows;
-    let act = quantize_activations(x, m, geo, precision, K::encode);
+    const { assert!(K::ROWS >= 1 && K::ROWS <= MR) };
+    let act = quantize_activations(x, m, geo, precision, K::ROWS, K::encode);
     let mut out = vec![0f32; m * n];
     if m == 0 || n == 0 {
         return out;
@@ -342,9 +348,10 @@ fn columns<K: Microkernel>(
     for col0 in (c0..c1).step_by(NR) {
         panel.pack(w, col0, geo, K::OFFSETS);
         let cols = NR.min(c1 - col0);
-        for r in (0..m).step_by(MR) {
-            kernel.tile(&act.values[r * kp..(r + MR) * kp], &act.scales[r * nb..(r + MR) * nb], &panel, geo, &mut tile);
-            for i in 0..MR.min(m - r) {
+        for r in (0..m).step_by(K::ROWS) {
+            let (a, sa) = (&act.values[r * kp..(r + K::ROWS) * kp], &act.scales[r * nb..(r + K::ROWS) * nb]);
+            kernel.tile(a, sa, &panel, geo, &mut tile);
+            for i in 0..K::ROWS.min(m - r) {
                 let at = (r + i) * width + col0 - c0;
                 let (dst, src) = (&mut out[at..at + cols], &tile[i * NR..i * NR + cols]);
                 match bias {
@@ -367,7 +374,10 @@ trait WithKernel {
 fn dispatch<W: WithKernel>(precision: ActPrecision, work: W) -> W::Out {
     #[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
     if precision == ActPrecision::Int7 {
-        return work.run(&wasm_relaxed::Relaxed(None));
+        return match wasm_relaxed::one_step_dot() {
+            true => work.run(&wasm_relaxed::Relaxed::<true>),
+            false => work.run(&wasm_relaxed::Relaxed::<false>),
+        };
     }
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     return {
@@ -438,7 +448,10 @@ pub fn q8_matmul_relaxed_form(
     bias: Option<&[f32]>,
     one_step: bool,
 ) -> Result<Vec<f32>> {
-    checked_product(&wasm_relaxed::Relaxed(Some(one_step)), x, m, w, bias, ActPrecision::Int7)
+    match one_step {
+        true => checked_product(&wasm_relaxed::Relaxed::<true>, x, m, w, bias, ActPrecision::Int7),
+        false => checked_product(&wasm_relaxed::Relaxed::<false>, x, m, w, bias, ActPrecision::Int7),
+    }
 }
 
 /// Whether this engine's one-step relaxed dot product is a single instruction (see

@@ -9,7 +9,7 @@ pub fn matmul(x: &[f32], m: usize, w: &QuantMatrix, bias: Option<&[f32]>, precis
     let (n, k) = (w.rows, w.cols);
     let geo = Geometry::new(k);
     let (kp, nb) = (geo.kp(), geo.blocks);
-    let act = quantize_activations(x, m, geo, precision, |q| q);
+    let act = quantize_activations(x, m, geo, precision, 1, |q| q);
     let mut out = vec![0f32; m * n];
     for r in 0..m {
         for c in 0..n {

@@ -14,14 +14,22 @@
 use core::arch::wasm32::*;
 use std::sync::OnceLock;
 
-use super::{each_group, tile_inputs_fit, Geometry, Microkernel, Panel, ACT_ZERO, KG, MR, NR};
+use super::{tile_inputs_fit, Geometry, Microkernel, Panel, ACT_ZERO, GROUPS_PER_BLOCK, KG, MR, NR};
 
-/// The relaxed-SIMD microkernel: `None` picks the dot-product form for this engine (see
-/// [`one_step_dot`]); `Some(one_step)` forces one, for tests that check both on one machine.
-pub struct Relaxed(pub Option<bool>);
+/// The relaxed-SIMD microkernel in one dot-product form: `ONE_STEP` (what VNNI and Arm engines
+/// run) or the three-instruction form (see the module docs); [`super::dispatch`] picks the
+/// engine's with [`one_step_dot`], tests force each.
+///
+/// The two-step form takes tiles of 3 rows: with 4, its accumulators, operands, the vector of
+/// ones and the temporaries need more than the 15 vector registers V8 allocates on x64, and the
+/// spill measured ~10 % slower (paired runs of both tiles in Chromium 156, all three base-224
+/// shapes, 24-25 of 30 pairs faster with 3 rows). The one-step form needs neither the ones nor
+/// the temporaries and keeps 4 rows.
+pub struct Relaxed<const ONE_STEP: bool>;
 
-impl Microkernel for Relaxed {
+impl<const ONE_STEP: bool> Microkernel for Relaxed<ONE_STEP> {
     type A = u8;
+    const ROWS: usize = if ONE_STEP { MR } else { 3 };
     const OFFSETS: bool = true;
     const NAME: &'static str = "wasm-relaxed-simd";
 
@@ -30,15 +38,15 @@ impl Microkernel for Relaxed {
     }
 
     fn tile(&self, a: &[u8], sa: &[f32], panel: &Panel, geo: Geometry, out: &mut [f32; MR * NR]) {
-        if !tile_inputs_fit(a, sa, panel, geo) {
+        if !tile_inputs_fit(a, sa, panel, geo, Self::ROWS) {
             return; // unreachable: the driver sizes every buffer from `geo`
         }
-        // SAFETY: lengths checked above.
+        // SAFETY: lengths checked above; `out` holds MR >= ROWS rows.
         unsafe {
-            if self.0.unwrap_or_else(one_step_dot) {
-                tile::<true>(a, sa, panel, geo, out)
+            if ONE_STEP {
+                tile::<true, MR>(a, sa, panel, geo, out)
             } else {
-                tile::<false>(a, sa, panel, geo, out)
+                tile::<false, 3>(a, sa, panel, geo, out)
             }
         }
     }
@@ -59,24 +67,85 @@ pub fn one_step_dot() -> bool {
     })
 }
 
-/// The `MR x NR` tile. `ONE_STEP`: `relaxed_dot_add` per 16 products; otherwise the
-/// three-instruction form (see the module docs). Full blocks run unrolled ([`each_group`]).
+/// The `R x NR` tile (`R <= MR`), into the first `R * NR` outputs: the whole blocks, each with
+/// a loop of constant trip count, then a short last block (`k` not a multiple of 32) out of
+/// line. Kept in this shape because V8's code for it measured fastest (a closure per group, or
+/// one loop for both kinds of block, ran 5-10 % slower in paired runs).
 ///
 /// # Safety
-/// The inputs must have the lengths [`tile_inputs_fit`] checks.
+/// The inputs must have the lengths [`tile_inputs_fit`] checks for `R` rows.
 #[inline(always)]
-unsafe fn tile<const ONE_STEP: bool>(a: &[u8], sa: &[f32], panel: &Panel, geo: Geometry, out: &mut [f32; MR * NR]) {
-    const _: () = assert!(NR == 8 && KG == 4 && MR == 4);
-    let (kp, nb) = (geo.kp(), geo.blocks);
-    let ap = a.as_ptr();
-    let wp = panel.w.as_ptr();
+unsafe fn tile<const ONE_STEP: bool, const R: usize>(
+    a: &[u8],
+    sa: &[f32],
+    panel: &Panel,
+    geo: Geometry,
+    out: &mut [f32; MR * NR],
+) {
+    const { assert!(NR == 8 && KG == 4 && R <= MR) };
+    let t = Tile { a: a.as_ptr(), sa: sa.as_ptr(), panel, kp: geo.kp(), nb: geo.blocks };
+    let mut accf = [[f32x4_splat(0.0); 2]; R];
+    let whole = geo.groups / GROUPS_PER_BLOCK;
+    for b in 0..whole {
+        block::<ONE_STEP, R, true>(&t, &mut accf, b, GROUPS_PER_BLOCK);
+    }
+    if whole < t.nb {
+        let (g0, g1) = geo.block_groups(whole);
+        short_block::<ONE_STEP, R>(&t, &mut accf, whole, g1 - g0);
+    }
+    for (i, row) in accf.iter().enumerate() {
+        v128_store(out.as_mut_ptr().add(i * NR) as *mut v128, row[0]);
+        v128_store(out.as_mut_ptr().add(i * NR + 4) as *mut v128, row[1]);
+    }
+}
+
+/// A tile's inputs as raw pointers (checked by the caller of [`tile`]).
+struct Tile<'a> {
+    a: *const u8,
+    sa: *const f32,
+    panel: &'a Panel,
+    kp: usize,
+    nb: usize,
+}
+
+/// The last block when it is short, out of line so that the hot loop stays small.
+///
+/// # Safety
+/// As [`tile`].
+#[inline(never)]
+unsafe fn short_block<const ONE_STEP: bool, const R: usize>(
+    t: &Tile,
+    accf: &mut [[v128; 2]; R],
+    b: usize,
+    groups: usize,
+) {
+    block::<ONE_STEP, R, false>(t, accf, b, groups)
+}
+
+/// Block `b` (`groups` groups; `WHOLE`: all [`GROUPS_PER_BLOCK`], a constant the compiler
+/// unrolls) of the tile: integer dot products from the panel's offsets, then `+= d * (sa * sw)`.
+///
+/// # Safety
+/// As [`tile`].
+#[inline(always)]
+unsafe fn block<const ONE_STEP: bool, const R: usize, const WHOLE: bool>(
+    t: &Tile,
+    accf: &mut [[v128; 2]; R],
+    b: usize,
+    groups: usize,
+) {
+    let (wp, kp) = (t.panel.w.as_ptr(), t.kp);
     let ones = i16x8_splat(1);
-    let mut accf = [[f32x4_splat(0.0); 2]; MR];
-    let step = |acc: &mut [[v128; 2]; MR], g: usize| {
+    let op = t.panel.offsets.as_ptr().add(b * NR) as *const v128;
+    let off = [v128_load(op), v128_load(op.add(1))];
+    let mut acc = [off; R];
+    let g0 = b * GROUPS_PER_BLOCK;
+    for gg in 0..if WHOLE { GROUPS_PER_BLOCK } else { groups } {
+        let g = g0 + gg;
         let w0 = v128_load(wp.add(g * NR * KG) as *const v128);
         let w1 = v128_load(wp.add(g * NR * KG + 16) as *const v128);
         for (i, acc) in acc.iter_mut().enumerate() {
-            let x = v128_load32_splat(ap.add(i * kp + g * KG) as *const u32);
+            let x = v128_load32_splat(t.a.add(i * kp + g * KG) as *const u32);
             if ONE_STEP {
                 acc[0] = i32x4_relaxed_dot_i8x16_i7x16_add(w0, x, acc[0]);
                 acc[1] = i32x4_relaxed_dot_i8x16_i7x16_add(w1, x, acc[1]);
@@ -85,25 +154,14 @@ unsafe fn tile<const ONE_STEP: bool>(a: &[u8], sa: &[f32], panel: &Panel, geo: G
                 acc[1] = i32x4_add(acc[1], i32x4_dot_i16x8(i16x8_relaxed_dot_i8x16_i7x16(w1, x), ones));
             }
         }
-    };
-    for b in 0..nb {
-        let (g0, g1) = geo.block_groups(b);
-        let op = panel.offsets.as_ptr().add(b * NR) as *const v128;
-        let off = [v128_load(op), v128_load(op.add(1))];
-        let mut acc = [off; MR];
-        each_group(g0, g1, |g| step(&mut acc, g));
-        let sp = panel.scales.as_ptr().add(b * NR) as *const v128;
-        let sw = [v128_load(sp), v128_load(sp.add(1))];
-        for i in 0..MR {
-            let s = f32x4_splat(sa[i * nb + b]);
-            for h in 0..2 {
-                let t = f32x4_mul(f32x4_convert_i32x4(acc[i][h]), f32x4_mul(s, sw[h]));
-                accf[i][h] = f32x4_add(accf[i][h], t);
-            }
-        }
     }
-    for (i, row) in accf.iter().enumerate() {
-        v128_store(out.as_mut_ptr().add(i * NR) as *mut v128, row[0]);
-        v128_store(out.as_mut_ptr().add(i * NR + 4) as *mut v128, row[1]);
+    let sp = t.panel.scales.as_ptr().add(b * NR) as *const v128;
+    let sw = [v128_load(sp), v128_load(sp.add(1))];
+    for (i, (acc, accf)) in acc.iter().zip(accf.iter_mut()).enumerate() {
+        let s = f32x4_splat(*t.sa.add(i * t.nb + b));
+        for h in 0..2 {
+            let d = f32x4_mul(f32x4_convert_i32x4(acc[h]), f32x4_mul(s, sw[h]));
+            accf[h] = f32x4_add(accf[h], d);
+        }
     }
 }

@@ -20,7 +20,7 @@ impl Microkernel for Simd128 {
     fn tile(&self, a: &[i16], sa: &[f32], panel: &Panel, geo: Geometry, out: &mut [f32; MR * NR]) {
         const _: () = assert!(NR == 8 && KG == 4 && MR == 4);
         let (kp, nb) = (geo.kp(), geo.blocks);
-        if !tile_inputs_fit(a, sa, panel, geo) {
+        if !tile_inputs_fit(a, sa, panel, geo, MR) {
             return; // unreachable: the driver sizes every buffer from `geo`
         }
         let ap = a.as_ptr();

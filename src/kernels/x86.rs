@@ -23,7 +23,7 @@ impl Microkernel for Avx2U7 {
     }
 
     fn tile(&self, a: &[u8], sa: &[f32], panel: &Panel, geo: Geometry, out: &mut [f32; MR * NR]) {
-        if tile_inputs_fit(a, sa, panel, geo) {
+        if tile_inputs_fit(a, sa, panel, geo, MR) {
             // SAFETY: only used after `is_x86_feature_detected!("avx2")`; lengths checked.
             unsafe { tile_u7(a, sa, panel, geo, out) }
         }
@@ -63,7 +63,7 @@ impl Microkernel for Avx2I16 {
     }
 
     fn tile(&self, a: &[i16], sa: &[f32], panel: &Panel, geo: Geometry, out: &mut [f32; MR * NR]) {
-        if tile_inputs_fit(a, sa, panel, geo) {
+        if tile_inputs_fit(a, sa, panel, geo, MR) {
             // SAFETY: only used after `is_x86_feature_detected!("avx2")`; lengths checked.
             unsafe { tile_i16(a, sa, panel, geo, out) }
         }
