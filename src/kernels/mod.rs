@@ -233,22 +233,6 @@ impl Panel {
     }
 }
 
-/// Calls `step` for each group `g0..g1` of one block: a full block as a loop of constant trip
-/// count (which the compiler unrolls), a short last block as it comes.
-#[cfg(target_arch = "wasm32")]
-#[inline(always)]
-pub(crate) fn each_group(g0: usize, g1: usize, mut step: impl FnMut(usize)) {
-    if g1 - g0 == GROUPS_PER_BLOCK {
-        for g in 0..GROUPS_PER_BLOCK {
-            step(g0 + g);
-        }
-    } else {
-        for g in g0..g1 {
-            step(g);
-        }
-    }
-}
-
 /// Whether the inputs of a tile of `rows` rows have the lengths `geo` implies (the SIMD kernels
 /// check this once before reading through raw pointers; the driver always sizes them so).
 pub(crate) fn tile_inputs_fit<T>(a: &[T], sa: &[f32], panel: &Panel, geo: Geometry, rows: usize) -> bool {
