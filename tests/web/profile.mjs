@@ -1,0 +1,79 @@
+#!/usr/bin/env node
+// Benchmark (not a test): where one image's time goes in the browser, by kind of operation
+// (the wasm build's setProfiling/takeProfile, see src/profile.rs), for a single-threaded build.
+//
+//   node tests/web/profile.mjs [simd128|relaxed] [MODEL] [RUNS]
+//        (defaults: relaxed, models/base-q8.safetensors made by `siglip quantize`, 3 runs)
+//
+// The model is loaded in the page's own thread (no worker, no element) and a 640×480 RGBA
+// frame is embedded twice unmeasured, then RUNS times with the profile on, then RUNS times with
+// it off (profiling calls performance.now() around each operation, which costs a little).
+// Prints each run's table: operation, total ms, share of the image, calls.
+
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { ROOT, launch, startServer, urlPath } from './harness.mjs';
+
+const variant = process.argv[2] ?? 'relaxed';
+const model = path.resolve(process.argv[3] ?? path.join(ROOT, 'models/base-q8.safetensors'));
+const runs = Number(process.argv[4] ?? 3);
+const PKG = { simd128: 'www/pkg/siglip.js', relaxed: 'www/pkg-relaxed/siglip.js' }[variant];
+if (!PKG) {
+  console.error(`variant ${variant}: one of simd128, relaxed (the threads build needs a worker; see bench.mjs)`);
+  process.exit(2);
+}
+for (const file of [model, path.join(ROOT, PKG)]) {
+  if (!existsSync(file)) {
+    console.error(`missing ${file} (./build.sh build; models: see the README's benchmark section)`);
+    process.exit(2);
+  }
+}
+
+const server = await startServer();
+const browser = await launch();
+try {
+  const page = await browser.newPage();
+  await page.goto(`${server.url}tests/web/blank.html`);
+  const out = await page.evaluate(
+    async ({ pkg, src, runs }) => {
+      const w = await import(pkg);
+      await w.default();
+      const bytes = new Uint8Array(await (await fetch(src)).arrayBuffer());
+      const buffer = new w.ModelBuffer(bytes.length);
+      new Uint8Array(w.wasmMemory().buffer, buffer.ptr(), bytes.length).set(bytes);
+      const m = w.Model.fromBuffer(buffer, false);
+      const rgba = new Uint8Array(640 * 480 * 4).map((_, i) => (i % 4 === 3 ? 255 : (i * 7) & 255));
+      const embed = () => m.embedImageRgba(640, 480, rgba);
+      embed();
+      embed();
+      const profiled = [];
+      for (let r = 0; r < runs; r++) {
+        w.setProfiling(true);
+        const t0 = performance.now();
+        embed();
+        const total = performance.now() - t0;
+        profiled.push({ total, rows: JSON.parse(w.takeProfile()) });
+        w.setProfiling(false);
+      }
+      const plain = [];
+      for (let r = 0; r < runs; r++) {
+        const t0 = performance.now();
+        embed();
+        plain.push(performance.now() - t0);
+      }
+      return { build: w.buildInfo(), profiled, plain };
+    },
+    { pkg: `/${PKG}`, src: urlPath(model), runs },
+  );
+  console.log(`build ${out.build}, ${path.relative(ROOT, model)}`);
+  for (const { total, rows } of out.profiled) {
+    console.log(`image ${total.toFixed(0)} ms (profiled)`);
+    for (const [op, ms, calls] of rows) {
+      console.log(`  ${op.padEnd(40)} ${ms.toFixed(1).padStart(8)} ms ${((100 * ms) / total).toFixed(1).padStart(5)} % ${String(calls).padStart(5)} calls`);
+    }
+  }
+  console.log(`image, profiling off: ${out.plain.map((t) => t.toFixed(0)).join(', ')} ms`);
+} finally {
+  await browser.close();
+  await server.stop();
+}
