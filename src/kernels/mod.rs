@@ -22,10 +22,10 @@
 //! (`[k/4][NR][4]` bytes, plus per-block scales and column sums) into a buffer that stays in
 //! L1, then every tile of rows (the kernel's [`Microkernel::ROWS`], at most [`MR`]: 3 for the
 //! relaxed-SIMD kernel's two-step form, whose 4-row tile spills in V8) runs a register-tiled
-//! microkernel over it. Packing costs
-//! one pass over the weights per call, `1/M` of the multiply-adds. Threads (rayon; one in a
-//! single-threaded wasm build) each take a contiguous range of panels, so no panel is packed
-//! twice; the activations are quantized once, rows in parallel, before the products start.
+//! microkernel over it. Packing costs one pass over the weights per call, `1/M` of the
+//! multiply-adds. Threads (rayon; one in a single-threaded wasm build) each take a contiguous
+//! range of panels, so no panel is packed twice; the activations are quantized once, rows in
+//! parallel, before the products start.
 
 use rayon::prelude::*;
 
