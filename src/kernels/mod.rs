@@ -127,7 +127,8 @@ pub fn quantize_activations<T: Copy + Send + Sync>(
 ) -> Activations<T> {
     let act_max = precision.max() as f32;
     let (k, kp, nb) = (geo.k, geo.kp(), geo.blocks);
-    let rows = m.div_ceil(tile_rows.max(1)) * tile_rows.max(1);
+    let tile_rows = tile_rows.max(1);
+    let rows = m.div_ceil(tile_rows) * tile_rows;
     let zero = encode(0);
     let mut values = vec![zero; rows * kp];
     let mut scales = vec![0f32; rows * nb];
@@ -246,6 +247,37 @@ pub(crate) fn tile_inputs_fit<T>(a: &[T], sa: &[f32], panel: &Panel, geo: Geomet
         && panel.offsets.len() >= nb * NR
 }
 
+/// A tile's inputs as raw pointers for the wasm SIMD kernels, made only when their lengths fit
+/// ([`tile_inputs_fit`]), with the block structure the kernels loop over: `whole` blocks of
+/// [`GROUPS_PER_BLOCK`] groups, then block `whole` with `short_groups` groups when `k` is not a
+/// multiple of the block size.
+#[cfg(target_arch = "wasm32")]
+pub(crate) struct TileInputs<'a, T> {
+    pub a: *const T,
+    pub sa: *const f32,
+    pub panel: &'a Panel,
+    pub kp: usize,
+    pub nb: usize,
+    pub whole: usize,
+    pub short_groups: usize,
+}
+
+#[cfg(target_arch = "wasm32")]
+impl<'a, T> TileInputs<'a, T> {
+    pub fn new(a: &'a [T], sa: &'a [f32], panel: &'a Panel, geo: Geometry, rows: usize) -> Option<Self> {
+        let whole = geo.groups / GROUPS_PER_BLOCK;
+        tile_inputs_fit(a, sa, panel, geo, rows).then(|| TileInputs {
+            a: a.as_ptr(),
+            sa: sa.as_ptr(),
+            panel,
+            kp: geo.kp(),
+            nb: geo.blocks,
+            whole,
+            short_groups: geo.groups - whole * GROUPS_PER_BLOCK,
+        })
+    }
+}
+
 /// A register-tiled microkernel: a [`Self::ROWS`] x [`NR`] tile of `x W^T` (without bias) from
 /// `ROWS` rows of activations (`[ROWS][kp]`, scales `[ROWS][blocks]`) and one packed panel.
 pub trait Microkernel: Sync {
@@ -360,10 +392,7 @@ trait WithKernel {
 fn dispatch<W: WithKernel>(precision: ActPrecision, work: W) -> W::Out {
     #[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
     if precision == ActPrecision::Int7 {
-        return match wasm_relaxed::one_step_dot() {
-            true => work.run(&wasm_relaxed::Relaxed::<true>),
-            false => work.run(&wasm_relaxed::Relaxed::<false>),
-        };
+        return with_relaxed(wasm_relaxed::one_step_dot(), work);
     }
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     return {
@@ -434,9 +463,16 @@ pub fn q8_matmul_relaxed_form(
     bias: Option<&[f32]>,
     one_step: bool,
 ) -> Result<Vec<f32>> {
+    check(x, m, w, bias)?;
+    Ok(with_relaxed(one_step, Product { x, m, w, bias, precision: ActPrecision::Int7 }))
+}
+
+/// Runs `work` with the relaxed-SIMD kernel in the given dot-product form.
+#[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
+fn with_relaxed<W: WithKernel>(one_step: bool, work: W) -> W::Out {
     match one_step {
-        true => checked_product(&wasm_relaxed::Relaxed::<true>, x, m, w, bias, ActPrecision::Int7),
-        false => checked_product(&wasm_relaxed::Relaxed::<false>, x, m, w, bias, ActPrecision::Int7),
+        true => work.run(&wasm_relaxed::Relaxed::<true>),
+        false => work.run(&wasm_relaxed::Relaxed::<false>),
     }
 }
 

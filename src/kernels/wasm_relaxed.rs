@@ -14,7 +14,7 @@
 use core::arch::wasm32::*;
 use std::sync::OnceLock;
 
-use super::{tile_inputs_fit, Geometry, Microkernel, Panel, ACT_ZERO, GROUPS_PER_BLOCK, KG, MR, NR};
+use super::{Geometry, Microkernel, Panel, TileInputs, ACT_ZERO, GROUPS_PER_BLOCK, KG, MR, NR};
 
 /// The relaxed-SIMD microkernel in one dot-product form: `ONE_STEP` (what VNNI and Arm engines
 /// run) or the three-instruction form (see the module docs); [`super::dispatch`] picks the
@@ -41,15 +41,15 @@ impl<const ONE_STEP: bool> Microkernel for Relaxed<ONE_STEP> {
     }
 
     fn tile(&self, a: &[u8], sa: &[f32], panel: &Panel, geo: Geometry, out: &mut [f32; MR * NR]) {
-        if !tile_inputs_fit(a, sa, panel, geo, Self::ROWS) {
+        let Some(t) = TileInputs::new(a, sa, panel, geo, Self::ROWS) else {
             return; // unreachable: the driver sizes every buffer from `geo`
-        }
-        // SAFETY: lengths checked above; `out` holds MR >= ROWS rows.
+        };
+        // SAFETY: `t`'s lengths are checked; `out` holds MR >= ROWS rows.
         unsafe {
             if ONE_STEP {
-                tile::<true, MR>(a, sa, panel, geo, out)
+                tile::<true, MR>(&t, out)
             } else {
-                tile::<false, TWO_STEP_ROWS>(a, sa, panel, geo, out)
+                tile::<false, TWO_STEP_ROWS>(&t, out)
             }
         }
     }
@@ -76,25 +76,16 @@ pub fn one_step_dot() -> bool {
 /// one loop for both kinds of block, ran 5-10 % slower in paired runs).
 ///
 /// # Safety
-/// The inputs must have the lengths [`tile_inputs_fit`] checks for `R` rows.
+/// `t` must come from [`TileInputs::new`] for `R` rows.
 #[inline(always)]
-unsafe fn tile<const ONE_STEP: bool, const R: usize>(
-    a: &[u8],
-    sa: &[f32],
-    panel: &Panel,
-    geo: Geometry,
-    out: &mut [f32; MR * NR],
-) {
+unsafe fn tile<const ONE_STEP: bool, const R: usize>(t: &Tile, out: &mut [f32; MR * NR]) {
     const { assert!(NR == 8 && KG == 4 && R <= MR) };
-    let t = Tile { a: a.as_ptr(), sa: sa.as_ptr(), panel, kp: geo.kp(), nb: geo.blocks };
     let mut accf = [[f32x4_splat(0.0); 2]; R];
-    let whole = geo.groups / GROUPS_PER_BLOCK;
-    for b in 0..whole {
-        block::<ONE_STEP, R, true>(&t, &mut accf, b, GROUPS_PER_BLOCK);
+    for b in 0..t.whole {
+        block::<ONE_STEP, R, true>(t, &mut accf, b, GROUPS_PER_BLOCK);
     }
-    if whole < t.nb {
-        let (g0, g1) = geo.block_groups(whole);
-        short_block::<ONE_STEP, R>(&t, &mut accf, whole, g1 - g0);
+    if t.short_groups > 0 {
+        short_block::<ONE_STEP, R>(t, &mut accf, t.whole, t.short_groups);
     }
     for (i, row) in accf.iter().enumerate() {
         v128_store(out.as_mut_ptr().add(i * NR) as *mut v128, row[0]);
@@ -102,14 +93,7 @@ unsafe fn tile<const ONE_STEP: bool, const R: usize>(
     }
 }
 
-/// A tile's inputs as raw pointers (checked by the caller of [`tile`]).
-struct Tile<'a> {
-    a: *const u8,
-    sa: *const f32,
-    panel: &'a Panel,
-    kp: usize,
-    nb: usize,
-}
+type Tile<'a> = TileInputs<'a, u8>;
 
 /// The last block when it is short, out of line so that the hot loop stays small.
 ///

@@ -5,7 +5,7 @@
 
 use core::arch::wasm32::*;
 
-use super::{tile_inputs_fit, Geometry, Microkernel, Panel, GROUPS_PER_BLOCK, KG, MR, NR};
+use super::{Geometry, Microkernel, Panel, TileInputs, GROUPS_PER_BLOCK, KG, MR, NR};
 
 pub struct Simd128;
 
@@ -23,21 +23,18 @@ impl Microkernel for Simd128 {
 
     fn tile(&self, a: &[i16], sa: &[f32], panel: &Panel, geo: Geometry, out: &mut [f32; MR * NR]) {
         const { assert!(NR == 8 && KG == 4 && ROWS <= MR) };
-        if !tile_inputs_fit(a, sa, panel, geo, ROWS) {
+        let Some(t) = TileInputs::new(a, sa, panel, geo, ROWS) else {
             return; // unreachable: the driver sizes every buffer from `geo`
-        }
-        let t = Tile { a: a.as_ptr(), sa: sa.as_ptr(), panel, kp: geo.kp(), nb: geo.blocks };
-        let whole = geo.groups / GROUPS_PER_BLOCK;
+        };
         // SAFETY: every pointer below stays inside the slices checked above.
         unsafe {
             for half in 0..2 {
                 let mut accf = [f32x4_splat(0.0); ROWS];
-                for b in 0..whole {
+                for b in 0..t.whole {
                     block::<true>(&t, &mut accf, half, b, GROUPS_PER_BLOCK);
                 }
-                if whole < t.nb {
-                    let (g0, g1) = geo.block_groups(whole);
-                    short_block(&t, &mut accf, half, whole, g1 - g0);
+                if t.short_groups > 0 {
+                    short_block(&t, &mut accf, half, t.whole, t.short_groups);
                 }
                 for (i, v) in accf.iter().enumerate() {
                     v128_store(out.as_mut_ptr().add(i * NR + half * 4) as *mut v128, *v);
@@ -47,14 +44,7 @@ impl Microkernel for Simd128 {
     }
 }
 
-/// A tile's inputs as raw pointers (checked in [`Simd128::tile`]).
-struct Tile<'a> {
-    a: *const i16,
-    sa: *const f32,
-    panel: &'a Panel,
-    kp: usize,
-    nb: usize,
-}
+type Tile<'a> = TileInputs<'a, i16>;
 
 /// The last block when it is short, out of line so that the hot loop stays small.
 ///
@@ -70,7 +60,7 @@ unsafe fn short_block(t: &Tile, accf: &mut [v128; ROWS], half: usize, b: usize, 
 /// `+= d * (sa * sw)`.
 ///
 /// # Safety
-/// The tile's inputs must have the lengths [`tile_inputs_fit`] checks.
+/// `t` must come from [`TileInputs::new`] for [`ROWS`] rows.
 #[inline(always)]
 unsafe fn block<const WHOLE: bool>(t: &Tile, accf: &mut [v128; ROWS], half: usize, b: usize, groups: usize) {
     let wp = t.panel.w.as_ptr();
