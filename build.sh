@@ -34,8 +34,7 @@ cd "$(dirname "$0")"
 
 PORT="${PORT:-8080}"
 TARGET=wasm32-unknown-unknown
-# The threads variant needs nightly (-Z build-std, to rebuild std with atomics). Pinned; a
-# `nightly` toolchain of the same date is used as is.
+# The threads variant needs nightly (-Z build-std, to rebuild std with atomics). Pinned exactly.
 NIGHTLY="${SIGLIP_NIGHTLY:-nightly-2026-05-19}"
 VARIANTS="${SIGLIP_VARIANTS:-simd128 relaxed threads}"
 # RUSTFLAGS replaces .cargo/config.toml's rustflags, so the variants repeat the getrandom cfg.
@@ -94,24 +93,20 @@ ensure_node_modules() {
   fi
 }
 
-# Prints the toolchain for the threads variant: $NIGHTLY, or an installed `nightly` built on
-# the same date; installs $NIGHTLY otherwise. Makes sure it has rust-src (for -Z build-std).
+# Prints the toolchain for the threads variant and the fuzz build: exactly $NIGHTLY, installed
+# when missing (never whatever `nightly` a machine happens to hold: a rustup `nightly` built on
+# the pin's date is a different compiler, and building with both rebuilt std and the crate
+# twice in CI). Makes sure it has rust-src (for -Z build-std).
 nightly_toolchain() {
-  local tc="$NIGHTLY"
-  if ! rustup toolchain list | grep -q "^$NIGHTLY"; then
-    if rustup toolchain list | grep -q '^nightly-x86_64\|^nightly ' &&
-      rustc +nightly -vV 2>/dev/null | grep -qx "commit-date: ${NIGHTLY#nightly-}"; then
-      tc=nightly
-    else
-      log "installing the $NIGHTLY toolchain (for the threads variant)"
-      rustup toolchain install "$NIGHTLY" --profile minimal --component rust-src >&2
-    fi
+  if ! rustup toolchain list | grep -q "^$NIGHTLY-"; then
+    log "installing the $NIGHTLY toolchain (for the threads variant and the fuzz build)"
+    rustup toolchain install "$NIGHTLY" --profile minimal --component rust-src >&2
   fi
-  if ! rustup component list --toolchain "$tc" --installed 2>/dev/null | grep -q '^rust-src'; then
-    log "adding rust-src to $tc (for -Z build-std)"
-    rustup component add rust-src --toolchain "$tc" >&2
+  if ! rustup component list --toolchain "$NIGHTLY" --installed 2>/dev/null | grep -q '^rust-src'; then
+    log "adding rust-src to $NIGHTLY (for -Z build-std)"
+    rustup component add rust-src --toolchain "$NIGHTLY" >&2
   fi
-  echo "$tc"
+  echo "$NIGHTLY"
 }
 
 # build_variant simd128|relaxed|threads: cargo build into its own target dir (so the variants
