@@ -375,16 +375,16 @@ impl SiglipConfig {
                 return Err(Error::Config(format!("{name} = {value} is larger than supported ({max})")));
             }
         }
-        if t.hidden_size % t.num_attention_heads != 0 {
+        if !t.hidden_size.is_multiple_of(t.num_attention_heads) {
             return Err(Error::Config("text hidden_size is not divisible by num_attention_heads".into()));
         }
-        if v.hidden_size % v.num_attention_heads != 0 {
+        if !v.hidden_size.is_multiple_of(v.num_attention_heads) {
             return Err(Error::Config("vision hidden_size is not divisible by num_attention_heads".into()));
         }
         if v.num_channels != 3 {
             return Err(Error::Config(format!("num_channels = {}; only RGB (3) is supported", v.num_channels)));
         }
-        if v.patch_size > v.image_size || v.image_size % v.patch_size != 0 {
+        if v.patch_size > v.image_size || !v.image_size.is_multiple_of(v.patch_size) {
             return Err(Error::Config(format!(
                 "image_size {} is not a multiple of patch_size {}",
                 v.image_size, v.patch_size

@@ -415,8 +415,7 @@ impl PackStream {
     /// them), then reserves the buffer for the next float tensor's bytes (a clear error if it
     /// cannot be).
     fn reserve_next(&mut self) -> Result<()> {
-        loop {
-            let State::Data { shard, next, pos, .. } = &mut self.state else { break };
+        while let State::Data { shard, next, pos, .. } = &mut self.state {
             let empty = self
                 .inputs
                 .get(*next)

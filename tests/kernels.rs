@@ -9,9 +9,7 @@ mod kernel_cases;
 
 #[test]
 fn kernels_match_reference() {
-    for p in kernel_cases::PRECISIONS {
-        println!("{p:?}: {}", siglip::kernels::kernel_name(p));
-    }
+    println!("{}", kernel_cases::describe_kernels());
     kernel_cases::kernels_match_reference();
 }
 

@@ -387,36 +387,30 @@ fn tokenizer_corpus_matches_transformers() {
 #[path = "common/kernel_cases.rs"]
 mod kernel_cases;
 
-/// The build's q8 kernels (simd128, or relaxed SIMD for 7-bit activations) and the portable
-/// kernel equal the plain reference bit for bit on ragged shapes, as natively.
+/// The build's q8 kernels (simd128; in the relaxed build both forms of the relaxed kernel's dot
+/// product, one instruction on VNNI and Arm engines, `pmaddubsw` + `pmaddwd` on x86 without
+/// VNNI, whichever form this engine prefers) and the portable kernel equal the plain reference
+/// bit for bit on ragged shapes, as natively.
 #[wasm_bindgen_test]
 fn kernels_match_reference_in_the_browser() {
-    let names: Vec<_> = kernel_cases::PRECISIONS.iter().map(|p| siglip::kernels::kernel_name(*p)).collect();
-    let want_int7 = if cfg!(target_feature = "relaxed-simd") { "wasm-relaxed-simd" } else { "wasm-simd128" };
-    assert_eq!(names, [want_int7, "wasm-simd128"]);
+    use siglip::kernels::{runnable, selected, ActPrecision, KernelId};
+    console_log!("{}", kernel_cases::describe_kernels());
+    let mut want = vec![KernelId::WasmSimd128I16, KernelId::Portable];
+    #[cfg(target_feature = "relaxed-simd")]
+    want.extend([KernelId::WasmRelaxedDot, KernelId::WasmRelaxedMadd]);
+    let mut have = runnable().to_vec();
+    have.sort_by_key(|k| k.name());
+    want.sort_by_key(|k| k.name());
+    assert_eq!(have, want);
+    let int7 = selected(ActPrecision::Int7).name();
+    assert!(
+        int7.starts_with(if cfg!(target_feature = "relaxed-simd") { "wasm-relaxed-" } else { "wasm-simd128-" }),
+        "{int7}"
+    );
+    assert_eq!(selected(ActPrecision::Int16), KernelId::WasmSimd128I16);
     kernel_cases::kernels_match_reference();
     kernel_cases::reference_is_within_the_rounding_bound();
     kernel_cases::bad_sizes_are_errors();
-}
-
-/// Both forms of the relaxed kernel's dot product (one instruction on VNNI and Arm engines,
-/// `pmaddubsw` + `pmaddwd` on x86 without VNNI) equal the reference bit for bit, whichever
-/// form this machine's engine picks by itself.
-#[cfg(target_feature = "relaxed-simd")]
-#[wasm_bindgen_test]
-fn both_relaxed_dot_forms_match_reference_in_the_browser() {
-    console_log!("this engine's one-step relaxed dot: {}", siglip::kernels::relaxed_one_step_dot());
-    for (i, &shape) in kernel_cases::SHAPES.iter().enumerate() {
-        let c = kernel_cases::case(i, shape);
-        for bias in [None, Some(c.bias.as_slice())] {
-            let want = siglip::kernels::reference::matmul(&c.x, c.m, &c.w, bias, siglip::kernels::ActPrecision::Int7);
-            for one_step in [true, false] {
-                let got = siglip::kernels::q8_matmul_relaxed_form(&c.x, c.m, &c.w, bias, one_step).unwrap();
-                let same = got.iter().zip(&want).all(|(a, b)| a.to_bits() == b.to_bits()) && got.len() == want.len();
-                assert!(same, "one_step {one_step}, shape {shape:?}");
-            }
-        }
-    }
 }
 
 /// SigLIP 2 NaFlex in the browser: the encoded files resized to their own grids within the

@@ -4,7 +4,7 @@
 
 use candle_core::{Device, Tensor};
 
-use super::{kernel_name, q8_matmul, ActPrecision};
+use super::{q8_matmul_with, selected, ActPrecision};
 use crate::error::Result;
 use crate::quant::{QuantKind, QuantMatrix};
 
@@ -36,7 +36,8 @@ pub(crate) fn pseudo_random(n: usize, seed: u32) -> Vec<f32> {
         .collect()
 }
 
-/// Times each shape for at least `min_ms` with the build's q8 kernel and with f32.
+/// Times each shape for at least `min_ms` with the q8 kernel [`selected`] for each precision,
+/// our f32 product and candle's.
 /// `now_ms` is the clock (`Instant` natively, `performance.now()` in a browser).
 pub fn run(now_ms: &dyn Fn() -> f64, min_ms: f64) -> Result<Vec<KernelTiming>> {
     let mut out = Vec::new();
@@ -59,9 +60,10 @@ pub fn run(now_ms: &dyn Fn() -> f64, min_ms: f64) -> Result<Vec<KernelTiming>> {
         };
         let macs = (m * k * n) as f64;
         for p in [ActPrecision::Int7, ActPrecision::Int16] {
-            let ms = time(&mut || q8_matmul(&x, m, &w, None, p).map(drop))?;
+            let kernel = selected(p);
+            let ms = time(&mut || q8_matmul_with(kernel, &x, m, &w, None, p).map(drop))?;
             out.push(KernelTiming {
-                kernel: kernel_name(p),
+                kernel: kernel.name(),
                 precision: p.name(),
                 m,
                 k,

@@ -73,7 +73,7 @@ pub fn matmul(a: View<'_>, b: View<'_>, c: &mut [f32], ldc: usize) -> Option<()>
                 }
                 View { data: &apad, rows: MR, cols: k, stride: k }
             };
-            let tile = tile(block, panel);
+            let tile = tile(block, panel)?;
             for (i, row) in tile.iter().enumerate().take(rows) {
                 let at = (i0 + i) * ldc + j0;
                 c[at..at + cols].copy_from_slice(&row[..cols]);
@@ -105,7 +105,7 @@ pub fn linear(x: &[f32], m: usize, w: &[f32], n: usize, k: usize, bias: Option<&
         }
     } else {
         let a = View { data: x, rows: m, cols: k, stride: k };
-        super::by_column_ranges(m, n, &mut out, |(c0, c1), part| {
+        let ranges = super::by_column_ranges(m, n, &mut out, |(c0, c1), part| {
             let mut panel = vec![0f32; k * NR];
             for j0 in (c0..c1).step_by(NR) {
                 let cols = NR.min(c1 - j0);
@@ -116,11 +116,12 @@ pub fn linear(x: &[f32], m: usize, w: &[f32], n: usize, k: usize, bias: Option<&
                 }
                 let b = View { data: &panel, rows: k, cols, stride: NR };
                 // Shapes are consistent by construction; `matmul` checks them again.
-                if matmul(a, b, &mut part[j0 - c0..], c1 - c0).is_none() {
-                    part.fill(f32::NAN);
-                }
+                matmul(a, b, &mut part[j0 - c0..], c1 - c0)
+                    .ok_or_else(|| crate::Error::Input("internal: f32 linear panel does not fit".into()))?;
             }
+            Ok(())
         });
+        ranges.ok()?;
     }
     if let Some(b) = bias {
         out.chunks_exact_mut(n).for_each(|row| row.iter_mut().zip(b).for_each(|(y, b)| *y += b));
@@ -146,20 +147,19 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
     acc.into_iter().fold(0.0, |s, v| s + v) + tail
 }
 
-/// One `MR x NR` tile: `a` is `MR x k`, `b` is `k x NR` (both checked by the caller).
+/// One `MR x NR` tile: `a` is `MR x k`, `b` is `k x NR` (both checked by the caller; `None`
+/// if not).
 #[inline(always)]
-fn tile(a: View<'_>, b: View<'_>) -> [[f32; NR]; MR] {
+fn tile(a: View<'_>, b: View<'_>) -> Option<[[f32; NR]; MR]> {
     let k = a.cols;
     let mut acc = [[0f32; NR]; MR];
     // Rows cut to exactly `k` values, so the loop below needs no bounds checks.
     let rows: [&[f32]; MR] = std::array::from_fn(|i| a.row(i));
     if rows.iter().any(|r| r.len() != k) {
-        return acc; // unreachable: `a.cols == k`
+        return None;
     }
     for (p, bp) in b.data.chunks(b.stride).take(k).enumerate() {
-        let Some(bp) = bp.first_chunk::<NR>() else {
-            return acc; // unreachable: `b` fits and `b.cols == NR`
-        };
+        let bp = bp.first_chunk::<NR>()?;
         for (acc, row) in acc.iter_mut().zip(&rows) {
             let x = row[p];
             for (c, w) in acc.iter_mut().zip(bp) {
@@ -167,7 +167,7 @@ fn tile(a: View<'_>, b: View<'_>) -> [[f32; NR]; MR] {
             }
         }
     }
-    acc
+    Some(acc)
 }
 
 #[cfg(test)]

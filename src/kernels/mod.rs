@@ -1,7 +1,9 @@
-//! Int8 matrix products for q8 linear layers: `y = x W^T + b` with `W` kept in the file's
-//! 8-bit blocks, never expanded to f32.
+//! The matrix products under the model's linear layers and attention: int8 products for q8
+//! weights (this module, [`gemm`] and one file per instruction set) and f32 products for
+//! attention and f32 weights ([`f32`]).
 //!
-//! ## The arithmetic (one definition, every kernel)
+//! ## The q8 arithmetic (one definition, every kernel)
+//! `y = x W^T + b` with `W` kept in the file's 8-bit blocks, never expanded to f32:
 //! - `W` is the q8 matrix as stored (see [`crate::quant`]): rows are output columns, each cut
 //!   into blocks of [`BLOCK`] values with one scale `sw`.
 //! - Each row of `x` is quantized on the fly with the same blocks: `sa = max|x| / A`,
@@ -14,26 +16,40 @@
 //!   order, `acc += (d as f32) * (sa * sw)`; finally `y = acc + bias`.
 //!
 //! Integer sums are exact and the float steps are the same in every kernel, so every kernel
-//! (portable, AVX2, wasm simd128, wasm relaxed SIMD) returns bit-identical results to
-//! [`reference::matmul`]; the tests check exactly that, and check the result against f32.
+//! returns bit-identical results to [`reference::matmul`]; the tests run every kernel this
+//! build and CPU can run ([`runnable`]) against it, and check it against f32.
+//!
+//! ## Which kernel runs: a table, decided once
+//! Each microkernel is a [`KernelId`]: its name says its instruction set, activation encoding
+//! and tile geometry (`wasm-relaxed-u7-3x8c4-madd`: relaxed SIMD, 7-bit activations stored
+//! unsigned, 3 rows x 8 columns per tile, groups of 4 `k`, the `pmaddubsw` form). [`runnable`]
+//! lists the kernels this build and CPU run correctly, fastest first; it is worked out once
+//! (compile-time target features, plus the run-time AVX2 detection and the relaxed-SIMD engine
+//! probe), and [`selected`] takes the first one that accepts a precision. [`q8_matmul`] uses
+//! that; [`q8_matmul_with`] runs any runnable kernel (tests, benchmarks).
 //!
 //! ## How the work is laid out
-//! GEMM as BLIS does it: for each panel of [`NR`] output columns the weights are repacked
-//! (`[k/4][NR][4]` bytes, plus per-block scales and column sums) into a buffer that stays in
-//! L1, then every tile of rows (the kernel's [`Microkernel::ROWS`], at most [`MR`]: 3 for the
-//! relaxed-SIMD kernel's two-step form, whose 4-row tile spills in V8) runs a register-tiled
-//! microkernel over it. Packing costs one pass over the weights per call, `1/M` of the
-//! multiply-adds. Threads (rayon; one in a single-threaded wasm build) each take a contiguous
-//! range of panels, so no panel is packed twice; the activations are quantized once, rows in
-//! parallel, before the products start.
+//! GEMM as BLIS does it ([`gemm`]): for each panel of [`NR`] output columns the weights are
+//! repacked (`[k/4][NR][4]` bytes, plus per-block scales and column sums) into a buffer that
+//! stays in L1, then every tile of rows (the kernel's rows, at most [`MR`]) runs a
+//! register-tiled microkernel over it. Packing costs one pass over the weights per call, `1/M`
+//! of the multiply-adds. Threads (rayon; one in a single-threaded wasm build) each take a
+//! contiguous range of panels, so no panel is packed twice; the activations are quantized
+//! once, rows in parallel, before the products start.
+//!
+//! ## Adding a kernel
+//! One file per instruction set implementing [`gemm::Microkernel`] over a checked
+//! [`gemm::TileInputs`]; one [`KernelId`] variant (name, and where it ranks in [`runnable`]);
+//! nothing else changes. The shared cases in `tests/common/kernel_cases.rs` then run it.
 
-use rayon::prelude::*;
+use std::sync::OnceLock;
 
 use crate::error::{Error, Result};
 use crate::quant::{QuantKind, QuantMatrix, BLOCK};
 
 pub mod bench;
 pub mod f32;
+mod gemm;
 pub mod reference;
 
 mod portable;
@@ -43,6 +59,9 @@ mod wasm_relaxed;
 mod wasm_simd128;
 #[cfg(target_arch = "x86_64")]
 mod x86;
+
+pub(crate) use gemm::by_column_ranges;
+use gemm::{Microkernel, Product, WithKernel};
 
 /// How finely a layer's input rows are quantized (see the module docs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -73,8 +92,7 @@ impl ActPrecision {
 
 /// Offset that makes a 7-bit quantized activation unsigned (`q + 64` in `1..=127`).
 pub const ACT_ZERO: i32 = 64;
-/// Rows of `x` per microkernel tile: what most kernels take, and the most any takes (see
-/// [`Microkernel::ROWS`]).
+/// Most rows of `x` any microkernel tile takes.
 pub const MR: usize = 4;
 /// Output columns per packed weight panel and microkernel tile.
 pub const NR: usize = 8;
@@ -82,361 +100,128 @@ pub const NR: usize = 8;
 pub const KG: usize = 4;
 pub(crate) const GROUPS_PER_BLOCK: usize = BLOCK / KG;
 
-/// The block structure of the inner dimension `k`, padded to whole groups of [`KG`].
-#[derive(Debug, Clone, Copy)]
-pub struct Geometry {
-    pub k: usize,
-    pub blocks: usize,
-    pub groups: usize,
-}
-
-impl Geometry {
-    pub fn new(k: usize) -> Self {
-        Geometry { k, blocks: k.div_ceil(BLOCK), groups: k.div_ceil(KG) }
-    }
-
-    /// Padded row length of packed activations.
-    pub fn kp(&self) -> usize {
-        self.groups * KG
-    }
-
-    /// The groups of block `b`: `start..end`.
-    pub fn block_groups(&self, b: usize) -> (usize, usize) {
-        (b * GROUPS_PER_BLOCK, ((b + 1) * GROUPS_PER_BLOCK).min(self.groups))
-    }
-}
-
-/// Rows of `x` quantized per block: values in the kernel's own encoding, `[rows][kp]`, and one
-/// f32 scale per block, `[rows][blocks]`. Rows are padded with zeros to a multiple of the
-/// kernel's tile height.
-pub struct Activations<T> {
-    pub values: Vec<T>,
-    pub scales: Vec<f32>,
-    pub rows: usize,
-}
-
-/// Quantizes the rows of `x` (`m x k`, row-major) as the module docs say, encoding each
-/// quantized value `q` with `encode` (padding is `encode(0)`).
-pub fn quantize_activations<T: Copy + Send + Sync>(
-    x: &[f32],
-    m: usize,
-    geo: Geometry,
-    precision: ActPrecision,
-    tile_rows: usize,
-    encode: impl Fn(i32) -> T + Sync,
-) -> Activations<T> {
-    let act_max = precision.max() as f32;
-    let (k, kp, nb) = (geo.k, geo.kp(), geo.blocks);
-    let tile_rows = tile_rows.max(1);
-    let rows = m.div_ceil(tile_rows) * tile_rows;
-    let zero = encode(0);
-    let mut values = vec![zero; rows * kp];
-    let mut scales = vec![0f32; rows * nb];
-    let rows_of = |v: &mut [T], s: &mut [f32], src: &[f32]| {
-        for ((block, dst), scale) in src.chunks(BLOCK).zip(v.chunks_mut(BLOCK)).zip(s.iter_mut()) {
-            let amax = max_abs(block);
-            let (sa, inv) = if amax > 0.0 { (amax / act_max, act_max / amax) } else { (0.0, 0.0) };
-            *scale = sa;
-            let q = |v: f32| encode(round_ties_even((v * inv).clamp(-act_max, act_max)) as i32);
-            match (<&[f32; BLOCK]>::try_from(block), <&mut [T; BLOCK]>::try_from(&mut *dst)) {
-                // Whole blocks as fixed-size arrays: a loop the compiler vectorizes.
-                (Ok(block), Ok(dst)) => dst.iter_mut().zip(block).for_each(|(d, v)| *d = q(*v)),
-                _ => dst.iter_mut().zip(block).for_each(|(d, v)| *d = q(*v)),
-            }
-        }
-    };
-    if kp == 0 {
-        return Activations { values, scales, rows };
-    }
-    values[..m * kp]
-        .par_chunks_mut(kp)
-        .zip(scales[..m * nb].par_chunks_mut(nb))
-        .zip(x.par_chunks(k))
-        .for_each(|((v, s), src)| rows_of(v, s, src));
-    Activations { values, scales, rows }
-}
-
-/// `max |v|` over `xs`, in eight interleaved lanes (so it vectorizes; the order does not
-/// matter for a maximum).
-#[inline(always)]
-fn max_abs(xs: &[f32]) -> f32 {
-    let mut acc = [0f32; 8];
-    let mut chunks = xs.chunks_exact(8);
-    for c in &mut chunks {
-        for (a, v) in acc.iter_mut().zip(c) {
-            *a = a.max(v.abs());
-        }
-    }
-    let tail = chunks.remainder().iter().fold(0f32, |m, v| m.max(v.abs()));
-    acc.into_iter().fold(tail, f32::max)
-}
-
-/// Rounds half to even for `|y| < 2^22` with two additions (no libm call, vectorizes).
-#[inline(always)]
-fn round_ties_even(y: f32) -> f32 {
-    const MAGIC: f32 = 12_582_912.0; // 1.5 * 2^23: adding it leaves no fraction bits
-    (y + MAGIC) - MAGIC
-}
-
-/// One panel of [`NR`] output columns, repacked for the microkernels.
-pub struct Panel {
-    /// `[groups][NR][KG]` weights, i8 stored as bytes (columns past the matrix are zero).
-    pub w: Vec<u8>,
-    /// `[blocks][NR]` weight scales.
-    pub scales: Vec<f32>,
-    /// `[blocks][NR]`: `-ACT_ZERO * Σ w` over the block, the correction for unsigned activations.
-    pub offsets: Vec<i32>,
-}
-
-impl Panel {
-    fn new(geo: Geometry) -> Self {
-        Panel {
-            w: vec![0; geo.groups * NR * KG],
-            scales: vec![0.0; geo.blocks * NR],
-            offsets: vec![0; geo.blocks * NR],
-        }
-    }
-
-    /// Packs columns `col0..col0 + NR` of `w` (rows of the stored matrix); the column sums
-    /// only when the kernel needs them.
-    fn pack(&mut self, w: &QuantMatrix, col0: usize, geo: Geometry, offsets: bool) {
-        let (k, nb) = (geo.k, geo.blocks);
-        let full = k / KG;
-        for j in 0..NR {
-            let c = col0 + j;
-            if c >= w.rows {
-                for g in 0..geo.groups {
-                    self.w[(g * NR + j) * KG..(g * NR + j + 1) * KG].fill(0);
-                }
-                self.scales[j..].iter_mut().step_by(NR).for_each(|s| *s = 0.0);
-                self.offsets[j..].iter_mut().step_by(NR).for_each(|s| *s = 0);
-                continue;
-            }
-            let row = &w.data[c * k..(c + 1) * k];
-            for (g, src) in row.chunks_exact(KG).enumerate() {
-                let d = (g * NR + j) * KG;
-                self.w[d..d + KG].copy_from_slice(src);
-            }
-            if full < geo.groups {
-                let d = (full * NR + j) * KG;
-                let tail = &row[full * KG..];
-                self.w[d..d + KG].fill(0);
-                self.w[d..d + tail.len()].copy_from_slice(tail);
-            }
-            for (b, d) in self.scales[j..].iter_mut().step_by(NR).enumerate() {
-                *d = w.scales.get(c * nb + b);
-            }
-            if offsets {
-                for (b, block) in row.chunks(BLOCK).enumerate() {
-                    let sum: i32 = block.iter().map(|v| *v as i8 as i32).sum();
-                    self.offsets[b * NR + j] = -ACT_ZERO * sum;
-                }
-            }
-        }
-    }
-}
-
-/// Whether the inputs of a tile of `rows` rows have the lengths `geo` implies (the SIMD kernels
-/// check this once before reading through raw pointers; the driver always sizes them so).
-pub(crate) fn tile_inputs_fit<T>(a: &[T], sa: &[f32], panel: &Panel, geo: Geometry, rows: usize) -> bool {
-    let (kp, nb) = (geo.kp(), geo.blocks);
-    a.len() >= rows * kp
-        && sa.len() >= rows * nb
-        && panel.w.len() >= geo.groups * NR * KG
-        && panel.scales.len() >= nb * NR
-        && panel.offsets.len() >= nb * NR
-}
-
-/// A tile's inputs as raw pointers for the wasm SIMD kernels, made only when their lengths fit
-/// ([`tile_inputs_fit`]), with the block structure the kernels loop over: `whole` blocks of
-/// [`GROUPS_PER_BLOCK`] groups, then block `whole` with `short_groups` groups when `k` is not a
-/// multiple of the block size.
-#[cfg(target_arch = "wasm32")]
-pub(crate) struct TileInputs<'a, T> {
-    pub a: *const T,
-    pub sa: *const f32,
-    pub panel: &'a Panel,
-    pub kp: usize,
-    pub nb: usize,
-    pub whole: usize,
-    pub short_groups: usize,
-}
-
-#[cfg(target_arch = "wasm32")]
-impl<'a, T> TileInputs<'a, T> {
-    pub fn new(a: &'a [T], sa: &'a [f32], panel: &'a Panel, geo: Geometry, rows: usize) -> Option<Self> {
-        let whole = geo.groups / GROUPS_PER_BLOCK;
-        tile_inputs_fit(a, sa, panel, geo, rows).then(|| TileInputs {
-            a: a.as_ptr(),
-            sa: sa.as_ptr(),
-            panel,
-            kp: geo.kp(),
-            nb: geo.blocks,
-            whole,
-            short_groups: geo.groups - whole * GROUPS_PER_BLOCK,
-        })
-    }
-}
-
-/// A register-tiled microkernel: a [`Self::ROWS`] x [`NR`] tile of `x W^T` (without bias) from
-/// `ROWS` rows of activations (`[ROWS][kp]`, scales `[ROWS][blocks]`) and one packed panel.
-pub trait Microkernel: Sync {
-    /// How the kernel wants quantized activations stored.
-    type A: Copy + Send + Sync;
-    /// Rows per tile, at most [`MR`]: the tile is written to the first `ROWS * NR` outputs.
-    const ROWS: usize = MR;
-    /// Whether the kernel reads [`Panel::offsets`] (unsigned activations).
-    const OFFSETS: bool = false;
-    /// Short name for `info()` and benchmarks.
-    const NAME: &'static str;
-    fn encode(q: i32) -> Self::A;
-    fn tile(&self, a: &[Self::A], sa: &[f32], panel: &Panel, geo: Geometry, out: &mut [f32; MR * NR]);
-}
-
-/// `y = x W^T + b` for a q8 `W` with any microkernel; `x` is `m x k` row-major.
-///
-/// Output columns are split across threads by [`by_column_ranges`]; the activations are
-/// quantized once and shared.
-fn matmul_with<K: Microkernel>(
-    kernel: &K,
-    x: &[f32],
-    m: usize,
-    w: &QuantMatrix,
-    bias: Option<&[f32]>,
-    precision: ActPrecision,
-) -> Vec<f32> {
-    let geo = Geometry::new(w.cols);
-    let n = w.rows;
-    const { assert!(K::ROWS >= 1 && K::ROWS <= MR) };
-    let act = quantize_activations(x, m, geo, precision, K::ROWS, K::encode);
-    let mut out = vec![0f32; m * n];
-    if m == 0 || n == 0 {
-        return out;
-    }
-    by_column_ranges(m, n, &mut out, |range, part| columns(kernel, &act, m, w, bias, geo, range, part));
-    out
-}
-
-/// Fills `out` (`m x n` row-major) by output columns: with several threads, one contiguous
-/// range of [`NR`]-column panels per thread, each computed by `fill((c0, c1), part)` into its
-/// own `m x (c1 - c0)` buffer and copied into place; with one, `fill((0, n), out)` directly.
-/// Each thread then prepares (packs) only its own panels.
-pub(crate) fn by_column_ranges(m: usize, n: usize, out: &mut [f32], fill: impl Fn((usize, usize), &mut [f32]) + Sync) {
-    let panels = n.div_ceil(NR);
-    let threads = rayon::current_num_threads().clamp(1, panels.max(1));
-    if threads == 1 {
-        fill((0, n), out);
-        return;
-    }
-    let per = panels.div_ceil(threads) * NR;
-    let parts: Vec<(usize, usize, Vec<f32>)> = (0..threads)
-        .into_par_iter()
-        .map(|t| {
-            let (c0, c1) = ((t * per).min(n), ((t + 1) * per).min(n));
-            let mut part = vec![0f32; m * (c1 - c0)];
-            fill((c0, c1), &mut part);
-            (c0, c1, part)
-        })
-        .collect();
-    for (c0, c1, part) in parts {
-        if c1 > c0 {
-            for (dst, src) in out.chunks_exact_mut(n).zip(part.chunks_exact(c1 - c0)) {
-                dst[c0..c1].copy_from_slice(src);
-            }
-        }
-    }
-}
-
-/// Output columns `c0..c1` (`c0` a multiple of [`NR`]) of `x W^T + b` for all `m` rows, into
-/// `out` as `m x (c1 - c0)` row-major.
-#[allow(clippy::too_many_arguments)]
-fn columns<K: Microkernel>(
-    kernel: &K,
-    act: &Activations<K::A>,
-    m: usize,
-    w: &QuantMatrix,
-    bias: Option<&[f32]>,
-    geo: Geometry,
-    (c0, c1): (usize, usize),
-    out: &mut [f32],
-) {
-    let (kp, nb, width) = (geo.kp(), geo.blocks, c1 - c0);
-    let mut panel = Panel::new(geo);
-    let mut tile = [0f32; MR * NR];
-    for col0 in (c0..c1).step_by(NR) {
-        panel.pack(w, col0, geo, K::OFFSETS);
-        let cols = NR.min(c1 - col0);
-        for r in (0..m).step_by(K::ROWS) {
-            let (a, sa) = (&act.values[r * kp..(r + K::ROWS) * kp], &act.scales[r * nb..(r + K::ROWS) * nb]);
-            kernel.tile(a, sa, &panel, geo, &mut tile);
-            for i in 0..K::ROWS.min(m - r) {
-                let at = (r + i) * width + col0 - c0;
-                let (dst, src) = (&mut out[at..at + cols], &tile[i * NR..i * NR + cols]);
-                match bias {
-                    Some(b) => dst.iter_mut().zip(src).zip(&b[col0..]).for_each(|((d, s), b)| *d = s + b),
-                    None => dst.copy_from_slice(src),
-                }
-            }
-        }
-    }
-}
-
-/// Work to do with whichever microkernel [`dispatch`] picks.
-trait WithKernel {
-    type Out;
-    fn run<K: Microkernel>(self, kernel: &K) -> Self::Out;
-}
-
-/// Runs `work` with the fastest kernel this build and CPU have for `precision`: the one place
-/// that decides it.
-fn dispatch<W: WithKernel>(precision: ActPrecision, work: W) -> W::Out {
-    #[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
-    if precision == ActPrecision::Int7 {
-        return with_relaxed(wasm_relaxed::one_step_dot(), work);
-    }
-    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-    return {
-        let _ = precision;
-        work.run(&wasm_simd128::Simd128)
-    };
+/// One q8 microkernel. Which variants exist depends on the build's target; which of those run
+/// on this CPU or engine, and in what order of preference, is [`runnable`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum KernelId {
+    /// Plain Rust, any target; i16 activations (either precision).
+    Portable,
+    /// x86-64 AVX2, 7-bit activations stored unsigned, `vpmaddubsw` + `vpmaddwd`.
     #[cfg(target_arch = "x86_64")]
-    if x86::has_avx2() {
-        return x86::dispatch(precision, work);
+    Avx2U7,
+    /// x86-64 AVX2, i16 activations (either precision), weights widened, `vpmaddwd`.
+    #[cfg(target_arch = "x86_64")]
+    Avx2I16,
+    /// wasm simd128, i16 activations (either precision), `i32x4.dot_i16x8_s`.
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    WasmSimd128I16,
+    /// wasm relaxed SIMD, one `i32x4.relaxed_dot_i8x16_i7x16_add` per step: what engines on
+    /// VNNI and Arm `sdot` CPUs run as one instruction.
+    #[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
+    WasmRelaxedDot,
+    /// wasm relaxed SIMD, `i16x8.relaxed_dot_i8x16_i7x16` + `i32x4.dot_i16x8_s`: faster where
+    /// the one-step form is emulated (x86 without VNNI), in 3-row tiles.
+    #[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
+    WasmRelaxedMadd,
+}
+
+/// What a kernel is, fixed by its type (known without running it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KernelSpec {
+    /// Instruction set, activation encoding (`i16`, or `u7` for 7-bit values stored as
+    /// `q + 64`), tile `rows x columns`, `c` + the `k` values per lane, and the form.
+    pub name: &'static str,
+    /// Rows of `x` per tile (at most [`MR`]).
+    pub rows: usize,
+    /// Whether it takes 7-bit activations only (the `u7` kernels).
+    pub int7_only: bool,
+}
+
+fn spec<K: Microkernel>() -> KernelSpec {
+    KernelSpec { name: K::NAME, rows: K::ROWS, int7_only: K::UNSIGNED_INT7 }
+}
+
+impl KernelId {
+    pub fn spec(self) -> KernelSpec {
+        match self {
+            KernelId::Portable => spec::<portable::Portable>(),
+            #[cfg(target_arch = "x86_64")]
+            KernelId::Avx2U7 => spec::<x86::Avx2U7>(),
+            #[cfg(target_arch = "x86_64")]
+            KernelId::Avx2I16 => spec::<x86::Avx2I16>(),
+            #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+            KernelId::WasmSimd128I16 => spec::<wasm_simd128::Simd128>(),
+            #[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
+            KernelId::WasmRelaxedDot => spec::<wasm_relaxed::Relaxed<true>>(),
+            #[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
+            KernelId::WasmRelaxedMadd => spec::<wasm_relaxed::Relaxed<false>>(),
+        }
     }
-    #[allow(unreachable_code)]
-    {
-        let _ = precision;
-        work.run(&portable::Portable)
+
+    pub fn name(self) -> &'static str {
+        self.spec().name
+    }
+
+    /// Whether the kernel takes activations of this precision.
+    pub fn accepts(self, precision: ActPrecision) -> bool {
+        precision == ActPrecision::Int7 || !self.spec().int7_only
+    }
+
+    /// Runs `work` with this kernel; an error when this CPU cannot run it (an AVX2 kernel
+    /// without AVX2: those kernels exist only once AVX2 was detected).
+    fn run<W: WithKernel>(self, work: W) -> Result<W::Out> {
+        Ok(match self {
+            KernelId::Portable => work.run(&portable::Portable),
+            #[cfg(target_arch = "x86_64")]
+            KernelId::Avx2U7 => work.run(&x86::Avx2U7::detect().ok_or_else(|| self.unsupported())?),
+            #[cfg(target_arch = "x86_64")]
+            KernelId::Avx2I16 => work.run(&x86::Avx2I16::detect().ok_or_else(|| self.unsupported())?),
+            #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+            KernelId::WasmSimd128I16 => work.run(&wasm_simd128::Simd128),
+            #[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
+            KernelId::WasmRelaxedDot => work.run(&wasm_relaxed::Relaxed::<true>),
+            #[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
+            KernelId::WasmRelaxedMadd => work.run(&wasm_relaxed::Relaxed::<false>),
+        })
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    fn unsupported(self) -> Error {
+        Error::Input(format!("the {} kernel cannot run on this CPU (it has no AVX2)", self.name()))
     }
 }
 
-struct Name;
-
-impl WithKernel for Name {
-    type Out = &'static str;
-    fn run<K: Microkernel>(self, _: &K) -> &'static str {
-        K::NAME
+impl std::fmt::Display for KernelId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
     }
 }
 
-struct Product<'a> {
-    x: &'a [f32],
-    m: usize,
-    w: &'a QuantMatrix,
-    bias: Option<&'a [f32]>,
-    precision: ActPrecision,
+/// The kernels this build and CPU run correctly, fastest first: decided once, from the
+/// build's target features, AVX2 detection and the relaxed-SIMD probe.
+pub fn runnable() -> &'static [KernelId] {
+    static TABLE: OnceLock<Vec<KernelId>> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        let mut table = Vec::new();
+        #[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
+        table.extend(match wasm_relaxed::one_step_dot() {
+            true => [KernelId::WasmRelaxedDot, KernelId::WasmRelaxedMadd],
+            false => [KernelId::WasmRelaxedMadd, KernelId::WasmRelaxedDot],
+        });
+        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+        table.push(KernelId::WasmSimd128I16);
+        #[cfg(target_arch = "x86_64")]
+        if x86::Avx2U7::detect().is_some() {
+            table.extend([KernelId::Avx2U7, KernelId::Avx2I16]);
+        }
+        table.push(KernelId::Portable);
+        table
+    })
 }
 
-impl WithKernel for Product<'_> {
-    type Out = Vec<f32>;
-    fn run<K: Microkernel>(self, kernel: &K) -> Vec<f32> {
-        matmul_with(kernel, self.x, self.m, self.w, self.bias, self.precision)
-    }
-}
-
-/// Which microkernel this build and CPU use for `precision`.
-pub fn kernel_name(precision: ActPrecision) -> &'static str {
-    dispatch(precision, Name)
+/// The kernel [`q8_matmul`] uses for `precision`: the first of [`runnable`] that accepts it.
+pub fn selected(precision: ActPrecision) -> KernelId {
+    runnable().iter().copied().find(|k| k.accepts(precision)).unwrap_or(KernelId::Portable)
 }
 
 /// `y = x W^T + b` for a q8 matrix `W` (`[n, k]`) and `x` (`m x k`, row-major): `m x n`
@@ -448,63 +233,28 @@ pub fn q8_matmul(
     bias: Option<&[f32]>,
     precision: ActPrecision,
 ) -> Result<Vec<f32>> {
-    check(x, m, w, bias)?;
-    Ok(dispatch(precision, Product { x, m, w, bias, precision }))
+    q8_matmul_with(selected(precision), x, m, w, bias, precision)
 }
 
-/// The relaxed-SIMD kernel with its dot-product form forced: `one_step` (what VNNI and Arm
-/// engines run) or the two-step form (x86 without VNNI), so that a test on one machine checks
-/// both against the reference. Int7 activations, as the kernel takes.
-#[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
-pub fn q8_matmul_relaxed_form(
+/// [`q8_matmul`] with a given kernel (for tests and benchmarks: every kernel of [`runnable`]
+/// gives the same bits). An error for a kernel that does not take `precision` or cannot run
+/// on this CPU.
+pub fn q8_matmul_with(
+    kernel: KernelId,
     x: &[f32],
     m: usize,
     w: &QuantMatrix,
     bias: Option<&[f32]>,
-    one_step: bool,
+    precision: ActPrecision,
 ) -> Result<Vec<f32>> {
     check(x, m, w, bias)?;
-    Ok(with_relaxed(one_step, Product { x, m, w, bias, precision: ActPrecision::Int7 }))
-}
-
-/// Runs `work` with the relaxed-SIMD kernel in the given dot-product form.
-#[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
-fn with_relaxed<W: WithKernel>(one_step: bool, work: W) -> W::Out {
-    match one_step {
-        true => work.run(&wasm_relaxed::Relaxed::<true>),
-        false => work.run(&wasm_relaxed::Relaxed::<false>),
+    if !kernel.accepts(precision) {
+        return Err(Error::Input(format!(
+            "the {kernel} kernel takes 7-bit activations only, not {}",
+            precision.name()
+        )));
     }
-}
-
-/// Whether this engine's one-step relaxed dot product is a single instruction (see
-/// `wasm_relaxed.rs`); reported by the tests.
-#[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
-pub fn relaxed_one_step_dot() -> bool {
-    wasm_relaxed::one_step_dot()
-}
-
-/// The portable kernel, whatever the build (for tests that compare kernels).
-pub fn q8_matmul_portable(
-    x: &[f32],
-    m: usize,
-    w: &QuantMatrix,
-    bias: Option<&[f32]>,
-    precision: ActPrecision,
-) -> Result<Vec<f32>> {
-    checked_product(&portable::Portable, x, m, w, bias, precision)
-}
-
-/// The product with one given kernel, after the shape checks.
-fn checked_product<K: Microkernel>(
-    kernel: &K,
-    x: &[f32],
-    m: usize,
-    w: &QuantMatrix,
-    bias: Option<&[f32]>,
-    precision: ActPrecision,
-) -> Result<Vec<f32>> {
-    check(x, m, w, bias)?;
-    Ok(Product { x, m, w, bias, precision }.run(kernel))
+    kernel.run(Product { x, m, w, bias, precision })?
 }
 
 fn check(x: &[f32], m: usize, w: &QuantMatrix, bias: Option<&[f32]>) -> Result<()> {
@@ -524,5 +274,29 @@ fn check(x: &[f32], m: usize, w: &QuantMatrix, bias: Option<&[f32]>) -> Result<(
             w.cols,
             bias.map(<[f32]>::len)
         )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_say_the_tile_geometry() {
+        for &k in runnable() {
+            let spec = k.spec();
+            assert!(spec.name.contains(&format!("-{}x{NR}c{KG}", spec.rows)), "{spec:?}");
+            assert!(spec.rows >= 1 && spec.rows <= MR);
+            assert_eq!(spec.int7_only, spec.name.contains("-u7-"), "{spec:?}");
+        }
+    }
+
+    #[test]
+    fn every_precision_has_a_kernel_that_takes_it() {
+        for p in [ActPrecision::Int7, ActPrecision::Int16] {
+            assert!(selected(p).accepts(p));
+            assert_eq!(Some(&selected(p)), runnable().iter().find(|k| k.accepts(p)));
+        }
+        assert!(runnable().contains(&KernelId::Portable));
     }
 }

@@ -1,7 +1,8 @@
 //! The q8 product written as plainly as possible, for tests: every kernel must match it bit
 //! for bit (see the module docs of [`crate::kernels`] for the arithmetic).
 
-use super::{quantize_activations, ActPrecision, Geometry};
+use super::gemm::{quantize_activations, Geometry};
+use super::ActPrecision;
 use crate::quant::{QuantMatrix, BLOCK};
 
 /// `y = x W^T + b`, `m x n` row-major, one output at a time.

@@ -6,19 +6,20 @@
 //! (VNNI `vpdpbusd`, Arm `sdot`); on x86 without VNNI V8 emits `pmaddubsw`, `pmaddwd` against
 //! a vector of ones and `paddd`, plus the instructions that build the ones. There
 //! `i16x8.relaxed_dot_i8x16_i7x16` (`pmaddubsw` alone) followed by `i32x4.dot_i16x8_s` with the
-//! ones kept in a register measured faster (a kernel lab at the 197 x 768 x 3072 shape on this
-//! AMD EPYC: median ~17.5 -> ~19.5 GMAC/s). [`one_step_dot`] tells the two kinds of engine
-//! apart once, by a result that differs between them; both paths give the same sums on our
-//! operands (`2 * 127 * 127` fits in i16, so `pmaddubsw` never saturates).
+//! ones kept in a register measured faster (a kernel lab at the 197 x 768 x 3072 shape on an
+//! AMD EPYC without VNNI: median ~17.5 -> ~19.5 GMAC/s). [`one_step_dot`] tells the two kinds
+//! of engine apart once, by a result that differs between them; both paths give the same sums
+//! on our operands (`2 * 127 * 127` fits in i16, so `pmaddubsw` never saturates).
 
 use core::arch::wasm32::*;
 use std::sync::OnceLock;
 
-use super::{Geometry, Microkernel, Panel, TileInputs, ACT_ZERO, GROUPS_PER_BLOCK, KG, MR, NR};
+use super::gemm::{Microkernel, TileInputs};
+use super::{ACT_ZERO, GROUPS_PER_BLOCK, KG, MR, NR};
 
 /// The relaxed-SIMD microkernel in one dot-product form: `ONE_STEP` (what VNNI and Arm engines
-/// run) or the three-instruction form (see the module docs); [`super::dispatch`] picks the
-/// engine's with [`one_step_dot`], tests force each.
+/// run) or the three-instruction form (see the module docs); [`super::runnable`] ranks the
+/// engine's faster form first with [`one_step_dot`], tests run both.
 ///
 /// The two-step form takes tiles of [`TWO_STEP_ROWS`]: with 4 rows, its accumulators, operands,
 /// the vector of ones and the temporaries need more than the 15 vector registers V8 allocates on
@@ -30,28 +31,35 @@ pub struct Relaxed<const ONE_STEP: bool>;
 /// Rows per tile of the two-step form.
 const TWO_STEP_ROWS: usize = 3;
 
-impl<const ONE_STEP: bool> Microkernel for Relaxed<ONE_STEP> {
+/// The one-step form, 4-row tiles.
+impl Microkernel for Relaxed<true> {
     type A = u8;
-    const ROWS: usize = if ONE_STEP { MR } else { TWO_STEP_ROWS };
-    const OFFSETS: bool = true;
-    const NAME: &'static str = "wasm-relaxed-simd";
+    const ROWS: usize = MR;
+    const UNSIGNED_INT7: bool = true;
+    const NAME: &'static str = "wasm-relaxed-u7-4x8c4-dot";
 
     fn encode(q: i32) -> u8 {
         (q + ACT_ZERO) as u8
     }
 
-    fn tile(&self, a: &[u8], sa: &[f32], panel: &Panel, geo: Geometry, out: &mut [f32; MR * NR]) {
-        let Some(t) = TileInputs::new(a, sa, panel, geo, Self::ROWS) else {
-            return; // unreachable: the driver sizes every buffer from `geo`
-        };
-        // SAFETY: `t`'s lengths are checked; `out` holds MR >= ROWS rows.
-        unsafe {
-            if ONE_STEP {
-                tile::<true, MR>(&t, out)
-            } else {
-                tile::<false, TWO_STEP_ROWS>(&t, out)
-            }
-        }
+    fn tile(&self, t: &TileInputs<'_, Self>, out: &mut [f32; MR * NR]) {
+        tile::<true, MR>(t, out)
+    }
+}
+
+/// The two-step form, 3-row tiles.
+impl Microkernel for Relaxed<false> {
+    type A = u8;
+    const ROWS: usize = TWO_STEP_ROWS;
+    const UNSIGNED_INT7: bool = true;
+    const NAME: &'static str = "wasm-relaxed-u7-3x8c4-madd";
+
+    fn encode(q: i32) -> u8 {
+        (q + ACT_ZERO) as u8
+    }
+
+    fn tile(&self, t: &TileInputs<'_, Self>, out: &mut [f32; MR * NR]) {
+        tile::<false, TWO_STEP_ROWS>(t, out)
     }
 }
 
@@ -70,69 +78,88 @@ pub fn one_step_dot() -> bool {
     })
 }
 
-/// The `R x NR` tile (`R <= MR`), into the first `R * NR` outputs: the whole blocks, each with
-/// a loop of constant trip count, then a short last block (`k` not a multiple of 32) out of
-/// line. Kept in this shape because V8's code for it measured fastest (a closure per group, or
-/// one loop for both kinds of block, ran 5-10 % slower in paired runs).
-///
-/// # Safety
-/// `t` must come from [`TileInputs::new`] for `R` rows.
+/// The `R x NR` tile (`R`: the kernel's rows), into the first `R * NR` outputs: the whole
+/// blocks, each with a loop of constant trip count, then a short last block (`k` not a multiple
+/// of 32) out of line. Kept in this shape because V8's code for it measured fastest (a closure
+/// per group, or one loop for both kinds of block, ran 5-10 % slower in paired runs).
 #[inline(always)]
-unsafe fn tile<const ONE_STEP: bool, const R: usize>(t: &Tile, out: &mut [f32; MR * NR]) {
-    const { assert!(NR == 8 && KG == 4 && R <= MR) };
+fn tile<const ONE_STEP: bool, const R: usize>(t: &Tile<ONE_STEP>, out: &mut [f32; MR * NR])
+where
+    Relaxed<ONE_STEP>: Microkernel,
+{
+    // `R` is the rows `t` was checked for.
+    const { assert!(NR == 8 && KG == 4 && R == <Relaxed<ONE_STEP> as Microkernel>::ROWS) };
     let mut accf = [[f32x4_splat(0.0); 2]; R];
-    for b in 0..t.whole {
-        block::<ONE_STEP, R, true>(t, &mut accf, b, GROUPS_PER_BLOCK);
+    for b in 0..t.whole_blocks() {
+        // SAFETY: `b < whole_blocks`: a whole block inside `t`, of `R` checked rows.
+        unsafe { block::<ONE_STEP, R, true>(t, &mut accf, b, GROUPS_PER_BLOCK) };
     }
-    if t.short_groups > 0 {
-        short_block::<ONE_STEP, R>(t, &mut accf, t.whole, t.short_groups);
+    if t.short_groups() > 0 {
+        // SAFETY: block `whole_blocks` has `short_groups` groups, the last of `t`.
+        unsafe { short_block::<ONE_STEP, R>(t, &mut accf, t.whole_blocks(), t.short_groups()) };
     }
-    for (i, row) in accf.iter().enumerate() {
-        v128_store(out.as_mut_ptr().add(i * NR) as *mut v128, row[0]);
-        v128_store(out.as_mut_ptr().add(i * NR + 4) as *mut v128, row[1]);
+    for (row, [lo, hi]) in out.chunks_exact_mut(NR).zip(accf) {
+        // SAFETY: `row` holds the `NR` (8) floats written.
+        unsafe {
+            v128_store(row.as_mut_ptr() as *mut v128, lo);
+            v128_store(row.as_mut_ptr().add(4) as *mut v128, hi);
+        }
     }
 }
 
-type Tile<'a> = TileInputs<'a, u8>;
+type Tile<'a, const ONE_STEP: bool> = TileInputs<'a, Relaxed<ONE_STEP>>;
 
 /// The last block when it is short, out of line so that the hot loop stays small.
 ///
 /// # Safety
-/// As [`tile`].
+/// As [`block`].
 #[inline(never)]
 unsafe fn short_block<const ONE_STEP: bool, const R: usize>(
-    t: &Tile,
+    t: &Tile<ONE_STEP>,
     accf: &mut [[v128; 2]; R],
     b: usize,
     groups: usize,
-) {
-    block::<ONE_STEP, R, false>(t, accf, b, groups)
+) where
+    Relaxed<ONE_STEP>: Microkernel,
+{
+    // SAFETY: the caller keeps `block`'s contract.
+    unsafe { block::<ONE_STEP, R, false>(t, accf, b, groups) }
 }
 
 /// Block `b` (`groups` groups; `WHOLE`: all [`GROUPS_PER_BLOCK`], a constant the compiler
 /// unrolls) of the tile: integer dot products from the panel's offsets, then `+= d * (sa * sw)`.
 ///
 /// # Safety
-/// As [`tile`].
+/// `R` is the rows `t` was checked for, `b < t.nb`, and the groups read, `b * GROUPS_PER_BLOCK
+/// .. b * GROUPS_PER_BLOCK + groups` (all [`GROUPS_PER_BLOCK`] when `WHOLE`), within
+/// `t.geo.groups`: then every read is inside the ranges `t` checked ([`TileInputs`]).
 #[inline(always)]
 unsafe fn block<const ONE_STEP: bool, const R: usize, const WHOLE: bool>(
-    t: &Tile,
+    t: &Tile<ONE_STEP>,
     accf: &mut [[v128; 2]; R],
     b: usize,
     groups: usize,
-) {
-    let (wp, kp) = (t.panel.w.as_ptr(), t.kp);
+) where
+    Relaxed<ONE_STEP>: Microkernel,
+{
+    let (ap, wp, kp) = (t.a.as_ptr(), t.panel.w.as_ptr(), t.kp);
     let ones = i16x8_splat(1);
-    let op = t.panel.offsets.as_ptr().add(b * NR) as *const v128;
-    let off = [v128_load(op), v128_load(op.add(1))];
+    // SAFETY: `b < nb`: the block's `NR` offsets.
+    let off = unsafe {
+        let op = t.panel.offsets.as_ptr().add(b * NR) as *const v128;
+        [v128_load(op), v128_load(op.add(1))]
+    };
     let mut acc = [off; R];
     let g0 = b * GROUPS_PER_BLOCK;
     for gg in 0..if WHOLE { GROUPS_PER_BLOCK } else { groups } {
         let g = g0 + gg;
-        let w0 = v128_load(wp.add(g * NR * KG) as *const v128);
-        let w1 = v128_load(wp.add(g * NR * KG + 16) as *const v128);
+        // SAFETY: group `g` is in the panel: its `NR * KG` (32) bytes.
+        let (w0, w1) = unsafe {
+            (v128_load(wp.add(g * NR * KG) as *const v128), v128_load(wp.add(g * NR * KG + 16) as *const v128))
+        };
         for (i, acc) in acc.iter_mut().enumerate() {
-            let x = v128_load32_splat(t.a.add(i * kp + g * KG) as *const u32);
+            // SAFETY: row `i < R`, the `KG` bytes of group `g` (`g * KG + KG <= kp`).
+            let x = unsafe { v128_load32_splat(ap.add(i * kp + g * KG) as *const u32) };
             if ONE_STEP {
                 acc[0] = i32x4_relaxed_dot_i8x16_i7x16_add(w0, x, acc[0]);
                 acc[1] = i32x4_relaxed_dot_i8x16_i7x16_add(w1, x, acc[1]);
@@ -142,10 +169,13 @@ unsafe fn block<const ONE_STEP: bool, const R: usize, const WHOLE: bool>(
             }
         }
     }
-    let sp = t.panel.scales.as_ptr().add(b * NR) as *const v128;
-    let sw = [v128_load(sp), v128_load(sp.add(1))];
+    // SAFETY: `b < nb`: the block's `NR` scales.
+    let sw = unsafe {
+        let sp = t.panel.scales.as_ptr().add(b * NR) as *const v128;
+        [v128_load(sp), v128_load(sp.add(1))]
+    };
     for (i, (acc, accf)) in acc.iter().zip(accf.iter_mut()).enumerate() {
-        let s = f32x4_splat(*t.sa.add(i * t.nb + b));
+        let s = f32x4_splat(t.sa[i * t.nb + b]);
         for h in 0..2 {
             let d = f32x4_mul(f32x4_convert_i32x4(acc[h]), f32x4_mul(s, sw[h]));
             accf[h] = f32x4_add(accf[h], d);

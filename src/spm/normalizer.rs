@@ -92,7 +92,7 @@ impl Normalizer {
         let size = charsmap.get(..4).ok_or_else(|| corrupt("too short"))?;
         let size = u32::from_le_bytes([size[0], size[1], size[2], size[3]]) as usize;
         let trie = charsmap.get(4..).and_then(|rest| rest.get(..size)).ok_or_else(|| corrupt("trie size"))?;
-        if size % 4 != 0 || size == 0 {
+        if !size.is_multiple_of(4) || size == 0 {
             return Err(corrupt("trie size"));
         }
         normalizer.trie.units = trie.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();

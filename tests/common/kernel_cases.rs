@@ -55,20 +55,32 @@ fn bits(v: &[f32]) -> Vec<u32> {
     v.iter().map(|x| x.to_bits()).collect()
 }
 
-/// The build's kernel and the portable kernel equal the plain reference bit for bit.
+/// Every kernel this build and CPU can run (the one `q8_matmul` picks, the others, the
+/// portable one) equals the plain reference bit for bit, for each precision it takes.
 pub fn kernels_match_reference() {
+    let kernels = kernels::runnable();
+    assert!(kernels.contains(&kernels::KernelId::Portable));
     for (i, &shape) in SHAPES.iter().enumerate() {
         let c = case(i, shape);
         for p in PRECISIONS {
             for bias in [None, Some(c.bias.as_slice())] {
-                let want = kernels::reference::matmul(&c.x, c.m, &c.w, bias, p);
+                let want = bits(&kernels::reference::matmul(&c.x, c.m, &c.w, bias, p));
                 let got = kernels::q8_matmul(&c.x, c.m, &c.w, bias, p).unwrap();
-                assert_eq!(bits(&got), bits(&want), "{} kernel, {p:?}, shape {shape:?}", kernels::kernel_name(p));
-                let got = kernels::q8_matmul_portable(&c.x, c.m, &c.w, bias, p).unwrap();
-                assert_eq!(bits(&got), bits(&want), "portable kernel, {p:?}, shape {shape:?}");
+                assert_eq!(bits(&got), want, "{} kernel, {p:?}, shape {shape:?}", kernels::selected(p));
+                for &k in kernels.iter().filter(|k| k.accepts(p)) {
+                    let got = kernels::q8_matmul_with(k, &c.x, c.m, &c.w, bias, p).unwrap();
+                    assert_eq!(bits(&got), want, "{k} kernel, {p:?}, shape {shape:?}");
+                }
             }
         }
     }
+}
+
+/// The kernels this build and CPU run, fastest first, and the one each precision gets.
+pub fn describe_kernels() -> String {
+    let names: Vec<_> = kernels::runnable().iter().map(|k| k.name()).collect();
+    let chosen: Vec<_> = PRECISIONS.iter().map(|p| format!("{p:?}: {}", kernels::selected(*p))).collect();
+    format!("runnable: {}; {}", names.join(", "), chosen.join(", "))
 }
 
 /// The reference is the f32 product with the stored weights, up to activation rounding:
@@ -115,6 +127,11 @@ pub fn bad_sizes_are_errors() {
     assert!(kernels::q8_matmul(&c.x, 2, &c.w, Some(&c.bias[1..]), p).is_err());
     let f16 = QuantMatrix::quantize(QuantKind::F16, &values(9, 120), 3, 40);
     assert!(kernels::q8_matmul(&c.x, 2, &f16, None, p).is_err());
+    // A kernel for 7-bit activations refuses 16-bit ones.
+    for &k in kernels::runnable().iter().filter(|k| !k.accepts(ActPrecision::Int16)) {
+        let err = kernels::q8_matmul_with(k, &c.x, 2, &c.w, None, ActPrecision::Int16).unwrap_err();
+        assert!(err.to_string().contains("7-bit"), "{err}");
+    }
     // The right sizes then give the reference product.
     let want = kernels::reference::matmul(&c.x, 2, &c.w, Some(&c.bias), p);
     assert_eq!(bits(&kernels::q8_matmul(&c.x, 2, &c.w, Some(&c.bias), p).unwrap()), bits(&want));
