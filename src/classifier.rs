@@ -8,7 +8,35 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::siglip::{sigmoid, Siglip, TextMasking};
-use crate::tokenizer::{apply_template, check_label, DEFAULT_TEMPLATE};
+
+/// The zero-shot pipeline's default template (`transformers` `ZeroShotImageClassificationPipeline`).
+pub const DEFAULT_TEMPLATE: &str = "This is a photo of {}.";
+
+/// Longest label accepted, in bytes. Anything longer is truncated to 64 tokens anyway; the
+/// limit only stops absurd inputs from costing time.
+pub const MAX_LABEL_BYTES: usize = 16 * 1024;
+
+/// Puts a label into a template: every `{}` becomes the label.
+pub fn apply_template(template: &str, label: &str) -> Result<String> {
+    if !template.contains("{}") {
+        return Err(Error::Input(format!("the template {template:?} has no `{{}}` where the label goes")));
+    }
+    Ok(template.replace("{}", label))
+}
+
+/// Checks a user label: not empty (after trimming) and not absurdly long.
+pub fn check_label(label: &str) -> Result<()> {
+    if label.trim().is_empty() {
+        return Err(Error::Input("a label is empty; give each label some text".into()));
+    }
+    if label.len() > MAX_LABEL_BYTES {
+        return Err(Error::Input(format!(
+            "a label is {} bytes long; labels are limited to {MAX_LABEL_BYTES} bytes (only the first 64 tokens count)",
+            label.len()
+        )));
+    }
+    Ok(())
+}
 
 /// How many text embeddings the cache keeps before it starts over.
 pub const TEXT_CACHE_CAPACITY: usize = 4096;
@@ -163,4 +191,19 @@ impl Classifier {
 /// Sorts by a float key, largest first; NaN sorts last and never panics.
 fn sort_desc<T>(items: &mut [T], key: impl Fn(&T) -> f32) {
     items.sort_by(|a, b| key(b).total_cmp(&key(a)));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn template_and_labels() {
+        assert_eq!(apply_template(DEFAULT_TEMPLATE, "cat").unwrap(), "This is a photo of cat.");
+        assert!(apply_template("no placeholder", "cat").is_err());
+        assert!(check_label("  ").is_err());
+        assert!(check_label("").is_err());
+        assert!(check_label(&"word ".repeat(500)).is_ok());
+        assert!(check_label(&"x".repeat(MAX_LABEL_BYTES + 1)).is_err());
+    }
 }

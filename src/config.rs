@@ -12,7 +12,31 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::error::{Error, Result};
-use crate::model::Activation;
+
+/// The activations a SigLIP config may name in `hidden_act` (computed in `model::layers`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Activation {
+    /// `gelu_pytorch_tanh` / `gelu_new`: the tanh approximation of GELU.
+    GeluTanh,
+    /// `gelu`: the exact (erf) GELU.
+    GeluErf,
+    /// `quick_gelu`: `x * sigmoid(1.702 x)`.
+    QuickGelu,
+    Relu,
+}
+
+impl Activation {
+    /// Parses a Hugging Face `hidden_act` name.
+    pub fn from_name(name: &str) -> Result<Self> {
+        match name {
+            "gelu_pytorch_tanh" | "gelu_new" | "gelu_fast" => Ok(Activation::GeluTanh),
+            "gelu" => Ok(Activation::GeluErf),
+            "quick_gelu" => Ok(Activation::QuickGelu),
+            "relu" => Ok(Activation::Relu),
+            other => Err(Error::Config(format!("unsupported hidden_act `{other}`"))),
+        }
+    }
+}
 
 /// Text tower hyper-parameters (`SiglipTextConfig`).
 #[derive(Debug, Clone, PartialEq)]

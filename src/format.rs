@@ -7,11 +7,11 @@ use std::collections::HashMap;
 
 use safetensors::{Dtype, View};
 
+use crate::base64;
 use crate::error::{Error, Result};
 use crate::quant::{QuantKind, QuantMatrix};
-use crate::spm::{base64, base64_decode, SpmModel};
+use crate::spm::SpmModel;
 use crate::tokenizer::TokenizerFiles;
-use crate::weights::{quant_data_name, quant_scales_name, Weights};
 
 /// `__metadata__["format"]` of every file this crate writes.
 pub const FORMAT_NAME: &str = "siglip-web";
@@ -57,6 +57,24 @@ impl StorageDtype {
             StorageDtype::Q8 => "q8",
             StorageDtype::Q4 => "q4",
         }
+    }
+}
+
+/// Name of the encoded values of a block-quantized matrix `NAME` in a packed file.
+pub fn quant_data_name(name: &str, kind: QuantKind) -> String {
+    match kind {
+        QuantKind::Q8 => format!("{name}.q8"),
+        QuantKind::Q4 => format!("{name}.q4"),
+        QuantKind::F16 => name.to_string(),
+    }
+}
+
+/// Name of the per-block scales of a block-quantized matrix `NAME` in a packed file.
+pub fn quant_scales_name(name: &str, kind: QuantKind) -> String {
+    match kind {
+        QuantKind::Q8 => format!("{name}.q8_scales"),
+        QuantKind::Q4 => format!("{name}.q4_scales"),
+        QuantKind::F16 => format!("{name}.scales"),
     }
 }
 
@@ -118,7 +136,7 @@ pub struct PackedMeta {
 }
 
 impl PackedMeta {
-    /// The tokenizer files, as [`SiglipTokenizer::from_files`] reads them.
+    /// The tokenizer files, as [`crate::tokenizer::SiglipTokenizer::for_model`] reads them.
     pub fn tokenizer_files(&self) -> TokenizerFiles<'_> {
         TokenizerFiles {
             spiece_model: self.spiece_model.as_deref(),
@@ -202,7 +220,7 @@ pub(crate) fn packed_metadata(
     };
     meta.insert(keys::TOKENIZER.to_string(), tokenizer_json);
     if let Some(spiece) = tokenizer.spiece_model {
-        meta.insert(keys::SPIECE_MODEL.to_string(), base64(spiece));
+        meta.insert(keys::SPIECE_MODEL.to_string(), base64::encode(spiece));
     }
     if let Some(config) = tokenizer.tokenizer_config {
         let config = std::str::from_utf8(config)
@@ -215,23 +233,28 @@ pub(crate) fn packed_metadata(
     Ok(meta)
 }
 
+/// A checkpoint's float tensors, as [`pack`] reads them (implemented by
+/// [`crate::weights::Weights`]).
+pub trait FloatTensors {
+    /// `(name, shape)` of every float tensor, in the order to write them.
+    fn float_tensors(&self) -> Result<Vec<(&str, Vec<usize>)>>;
+    /// One tensor's values, widened to f32.
+    fn values(&self, name: &str, shape: &[usize]) -> Result<Vec<f32>>;
+}
+
 /// Writes a packed model file from a Hugging Face checkpoint's parts. `weights` must hold
 /// every tensor the model needs (callers validate by loading the model first).
 /// [`crate::pack_stream::PackStream`] writes the same tensors from a stream.
 pub fn pack(
-    weights: &Weights<'_>,
+    weights: &impl FloatTensors,
     dtype: StorageDtype,
     config_json: &str,
     preprocessor_json: Option<&str>,
     tokenizer: TokenizerFiles<'_>,
 ) -> Result<Vec<u8>> {
     let mut tensors: Vec<(String, Stored)> = Vec::new();
-    for name in weights.names() {
-        if !weights.is_float(name) {
-            continue;
-        }
-        let shape = weights.shape(name)?;
-        let values = weights.dense_values(name, &shape)?;
+    for (name, shape) in weights.float_tensors()? {
+        let values = weights.values(name, &shape)?;
         let encoding = Encoding::of(name, &shape, dtype);
         for ((out_name, dtype, shape), data) in
             encoding.outputs(name, &shape).into_iter().zip(encoding.encode(&shape, &values))
@@ -276,7 +299,7 @@ pub fn read_meta(bytes: &[u8]) -> Result<PackedMeta> {
         tokenizer: need(keys::TOKENIZER)?,
         spiece_model: match get(keys::SPIECE_MODEL) {
             Some(text) => Some(
-                base64_decode(&text)
+                base64::decode(&text)
                     .ok_or_else(|| Error::Weights(format!("metadata `{}` is not base64", keys::SPIECE_MODEL)))?,
             ),
             None => None,

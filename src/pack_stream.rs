@@ -125,9 +125,9 @@ impl PackStream {
         preprocessor_json: Option<&str>,
         tokenizer: TokenizerFiles<'_>,
     ) -> Result<Self> {
-        // Refuse a wrong model or tokenizer before a byte of the weights is downloaded.
-        let config = crate::config::SiglipConfig::from_json(config_json, preprocessor_json)?;
-        crate::tokenizer::SiglipTokenizer::from_files(tokenizer, config.text.max_position_embeddings)?;
+        // Refuse a wrong model or tokenizer before a byte of the weights is downloaded, exactly
+        // as loading the packed file would.
+        crate::siglip::checkpoint_parts(config_json, preprocessor_json, tokenizer)?;
         let meta = packed_metadata(dtype, config_json, preprocessor_json, tokenizer)?;
         Ok(PackStream {
             dtype,

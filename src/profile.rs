@@ -1,45 +1,44 @@
 //! An opt-in profile of where a forward pass spends its time, by kind of operation (for
 //! `siglip bench --profile` and the browser benchmark). Off by default: then a scope costs
-//! one relaxed atomic load.
+//! one relaxed atomic load. The caller gives the clock ([`start`]): `Instant` natively,
+//! `performance.now()` in a browser (see `wasm.rs`), so this module knows no platform.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
-static ENABLED: AtomicBool = AtomicBool::new(false);
-static TOTALS: Mutex<BTreeMap<&'static str, (f64, u64)>> = Mutex::new(BTreeMap::new());
+/// Milliseconds from a monotonic clock.
+pub type Clock = fn() -> f64;
 
-/// Milliseconds from a monotonic clock (`performance.now()` in a browser).
-pub fn now_ms() -> f64 {
-    #[cfg(target_arch = "wasm32")]
-    {
-        let global = js_sys::global();
-        let perf = js_sys::Reflect::get(&global, &"performance".into()).ok();
-        let now = perf.as_ref().and_then(|p| js_sys::Reflect::get(p, &"now".into()).ok());
-        match (perf, now.and_then(|f| wasm_bindgen::JsCast::dyn_into::<js_sys::Function>(f).ok())) {
-            (Some(p), Some(f)) => f.call0(&p).ok().and_then(|v| v.as_f64()).unwrap_or_else(js_sys::Date::now),
-            _ => js_sys::Date::now(),
-        }
-    }
-    #[cfg(not(target_arch = "wasm32"))]
-    {
-        static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
-        START.get_or_init(std::time::Instant::now).elapsed().as_secs_f64() * 1e3
+static ENABLED: AtomicBool = AtomicBool::new(false);
+static STATE: Mutex<Profile> = Mutex::new(Profile { clock: None, totals: BTreeMap::new() });
+
+struct Profile {
+    clock: Option<Clock>,
+    totals: BTreeMap<&'static str, (f64, u64)>,
+}
+
+/// Starts collecting (clearing earlier figures), timing with `clock`.
+pub fn start(clock: Clock) {
+    if let Ok(mut p) = STATE.lock() {
+        p.totals.clear();
+        p.clock = Some(clock);
+        ENABLED.store(true, Ordering::Relaxed);
     }
 }
 
-/// Starts (and clears) or stops collecting.
-pub fn enable(on: bool) {
-    if let Ok(mut t) = TOTALS.lock() {
-        t.clear();
+/// Stops collecting (and clears what was collected).
+pub fn stop() {
+    ENABLED.store(false, Ordering::Relaxed);
+    if let Ok(mut p) = STATE.lock() {
+        p.totals.clear();
     }
-    ENABLED.store(on, Ordering::Relaxed);
 }
 
 /// Collected `(operation, total ms, calls)`, largest first; clears them.
 pub fn take() -> Vec<(&'static str, f64, u64)> {
-    let mut rows: Vec<_> = match TOTALS.lock() {
-        Ok(mut t) => std::mem::take(&mut *t).into_iter().map(|(k, (ms, n))| (k, ms, n)).collect(),
+    let mut rows: Vec<_> = match STATE.lock() {
+        Ok(mut p) => std::mem::take(&mut p.totals).into_iter().map(|(k, (ms, n))| (k, ms, n)).collect(),
         Err(_) => Vec::new(),
     };
     rows.sort_by(|a, b| b.1.total_cmp(&a.1));
@@ -48,14 +47,16 @@ pub fn take() -> Vec<(&'static str, f64, u64)> {
 
 /// Times `f` under `name` when profiling is on.
 pub fn scope<T>(name: &'static str, f: impl FnOnce() -> T) -> T {
-    if !ENABLED.load(Ordering::Relaxed) {
-        return f();
-    }
-    let t0 = now_ms();
+    let clock = match ENABLED.load(Ordering::Relaxed) {
+        true => STATE.lock().ok().and_then(|p| p.clock),
+        false => None,
+    };
+    let Some(now) = clock else { return f() };
+    let t0 = now();
     let out = f();
-    let ms = now_ms() - t0;
-    if let Ok(mut t) = TOTALS.lock() {
-        let e = t.entry(name).or_insert((0.0, 0));
+    let ms = now() - t0;
+    if let Ok(mut p) = STATE.lock() {
+        let e = p.totals.entry(name).or_insert((0.0, 0));
         e.0 += ms;
         e.1 += 1;
     }

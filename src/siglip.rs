@@ -4,7 +4,7 @@
 //! ([`Siglip::from_hf`]) or a single packed file made by `siglip quantize`
 //! ([`Siglip::from_packed`]).
 
-use crate::config::{PreprocessConfig, SiglipConfig, MAX_IMAGE_TOKENS};
+use crate::config::{PreprocessConfig, SiglipConfig, MAX_IMAGE_TOKENS, TEXT_BATCH};
 use crate::error::{Error, Result};
 use crate::format;
 use crate::model::{l2_normalize, normalized_rows, SiglipModel, TextSequence};
@@ -21,9 +21,10 @@ pub enum TextMasking {
     /// (the tokenizer classes' default). Also the cheaper mode: only the real tokens and the
     /// final position are computed.
     Padding,
-    /// All 64 positions attend to each other, as when the model is given `input_ids` only:
-    /// what the pipeline does when the tokenizer's `model_input_names` leaves the mask out (as
-    /// transformers' SigLIP and SigLIP 2 conversions save it) and how big_vision trained both.
+    /// All `max_len` positions (64 in the google checkpoints) attend to each other, as when
+    /// the model is given `input_ids` only: what the pipeline does when the tokenizer's
+    /// `model_input_names` leaves the mask out (as transformers' SigLIP and SigLIP 2
+    /// conversions save it) and how big_vision trained both.
     None,
 }
 
@@ -65,9 +66,8 @@ impl Siglip {
         tokenizer: TokenizerFiles<'_>,
         weights: &[u8],
     ) -> Result<Self> {
-        let config = SiglipConfig::from_json(config_json, preprocessor_json)?;
-        let weights = Weights::parse(weights)?;
-        Self::build(config, tokenizer, &weights, "hf".into())
+        let parts = checkpoint_parts(config_json, preprocessor_json, tokenizer)?;
+        Self::build(parts, &Weights::parse(weights)?, "hf".into())
     }
 
     /// Loads a packed file made by `siglip quantize` (config and tokenizer inside).
@@ -91,25 +91,15 @@ impl Siglip {
     /// the tensors through `weights`.
     fn packed<'a>(bytes: &[u8], weights: impl FnOnce() -> Result<Weights<'a>>) -> Result<Self> {
         let meta = format::read_meta(bytes)?;
-        let config = SiglipConfig::from_json(&meta.config, meta.preprocessor.as_deref())?;
-        Self::build(config, meta.tokenizer_files(), &weights()?, meta.dtype.clone())
+        let parts = checkpoint_parts(&meta.config, meta.preprocessor.as_deref(), meta.tokenizer_files())?;
+        Self::build(parts, &weights()?, meta.dtype.clone())
     }
 
     fn build(
-        config: SiglipConfig,
-        tokenizer: TokenizerFiles<'_>,
+        (config, tokenizer): (SiglipConfig, SiglipTokenizer),
         weights: &Weights<'_>,
         dtype: String,
     ) -> Result<Self> {
-        let tokenizer =
-            SiglipTokenizer::for_model(tokenizer, config.text.max_position_embeddings, config.model_type())?;
-        if tokenizer.vocab_size() > config.text.vocab_size {
-            return Err(Error::Tokenizer(format!(
-                "the tokenizer has {} tokens but the model only {}: they do not belong together",
-                tokenizer.vocab_size(),
-                config.text.vocab_size
-            )));
-        }
         let max_num_patches = config.preprocess.max_num_patches;
         let model = SiglipModel::load(config, weights)?;
         let masking = Self::pipeline_masking(&tokenizer);
@@ -238,7 +228,7 @@ impl Siglip {
         lengths.dedup();
         for len in lengths {
             let idx: Vec<usize> = (0..sequences.len()).filter(|i| sequences[*i].ids.len() == len).collect();
-            for chunk in idx.chunks(16) {
+            for chunk in idx.chunks(TEXT_BATCH) {
                 let batch: Vec<TextSequence> = chunk.iter().map(|i| sequences[*i].clone()).collect();
                 let emb = normalized_rows(&self.model.text.forward(&batch)?)?;
                 for (i, e) in chunk.iter().zip(emb) {
@@ -305,6 +295,27 @@ impl Siglip {
     pub fn embedding_dim(&self) -> usize {
         self.model.embedding_dim()
     }
+}
+
+/// A checkpoint's config and tokenizer, read and checked to belong together: the tokenizer of
+/// the class transformers loads for the config's `model_type`, no larger than the model's
+/// vocabulary. What the loader ([`Siglip`]) and the streaming converter
+/// ([`crate::pack_stream::PackStream`], before any weight is downloaded) both accept.
+pub(crate) fn checkpoint_parts(
+    config_json: &str,
+    preprocessor_json: Option<&str>,
+    tokenizer: TokenizerFiles<'_>,
+) -> Result<(SiglipConfig, SiglipTokenizer)> {
+    let config = SiglipConfig::from_json(config_json, preprocessor_json)?;
+    let tokenizer = SiglipTokenizer::for_model(tokenizer, config.text.max_position_embeddings, config.model_type())?;
+    if tokenizer.vocab_size() > config.text.vocab_size {
+        return Err(Error::Tokenizer(format!(
+            "the tokenizer has {} tokens but the model only {}: they do not belong together",
+            tokenizer.vocab_size(),
+            config.text.vocab_size
+        )));
+    }
+    Ok((config, tokenizer))
 }
 
 /// The logistic sigmoid, SigLIP's per-label probability.

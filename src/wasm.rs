@@ -232,7 +232,7 @@ impl Model {
     #[wasm_bindgen(js_name = embedTexts)]
     pub fn embed_texts(&mut self, texts: Vec<String>) -> Result<Float32Array, JsValue> {
         for t in &texts {
-            crate::tokenizer::check_label(t).map_err(js_error)?;
+            crate::classifier::check_label(t).map_err(js_error)?;
         }
         let rows = self.classifier.text_embeddings(&texts).map_err(js_error)?;
         Ok(Float32Array::from(rows.concat().as_slice()))
@@ -306,14 +306,29 @@ impl Model {
 /// `[{kernel, precision, m, k, n, ms_per_call, gmacs}]`, each shape timed for `min_ms`.
 #[wasm_bindgen(js_name = kernelBench)]
 pub fn kernel_bench(min_ms: f64) -> Result<String, JsValue> {
-    let rows = crate::kernels::bench::run(&crate::profile::now_ms, min_ms).map_err(js_error)?;
+    let rows = crate::kernels::bench::run(&now_ms, min_ms).map_err(js_error)?;
     to_json(&rows)
 }
 
 /// Starts (clearing earlier figures) or stops the per-operation profile (see `profile`).
 #[wasm_bindgen(js_name = setProfiling)]
 pub fn set_profiling(on: bool) {
-    crate::profile::enable(on);
+    match on {
+        true => crate::profile::start(now_ms),
+        false => crate::profile::stop(),
+    }
+}
+
+/// `performance.now()` of the global (window or worker), else `Date.now()`: the clock of the
+/// profile and the kernel benchmark.
+fn now_ms() -> f64 {
+    let global = js_sys::global();
+    let perf = js_sys::Reflect::get(&global, &"performance".into()).ok();
+    let now = perf.as_ref().and_then(|p| js_sys::Reflect::get(p, &"now".into()).ok());
+    match (perf, now.and_then(|f| f.dyn_into::<js_sys::Function>().ok())) {
+        (Some(p), Some(f)) => f.call0(&p).ok().and_then(|v| v.as_f64()).unwrap_or_else(js_sys::Date::now),
+        _ => js_sys::Date::now(),
+    }
 }
 
 /// The profile so far as JSON `[[op, ms, calls]]`, largest first; clears it.

@@ -11,6 +11,7 @@ use candle_core::{Device, Tensor};
 use safetensors::{Dtype, SafeTensors};
 
 use crate::error::{Error, Result};
+use crate::format::{quant_data_name, quant_scales_name, FloatTensors};
 use crate::quant::{QuantKind, QuantMatrix, Scales, SharedBytes, SharedF32};
 
 /// Whether f32 matrices of a shared buffer are used in place ([`Matrix::InPlace`]) rather than
@@ -20,24 +21,6 @@ use crate::quant::{QuantKind, QuantMatrix, Scales, SharedBytes, SharedF32};
 /// short, so matrices are copied into candle tensors there.
 const IN_PLACE_F32: bool = cfg!(target_arch = "wasm32");
 
-/// Suffix of the encoded values of a block-quantized matrix `NAME`.
-pub fn quant_data_name(name: &str, kind: QuantKind) -> String {
-    match kind {
-        QuantKind::Q8 => format!("{name}.q8"),
-        QuantKind::Q4 => format!("{name}.q4"),
-        QuantKind::F16 => name.to_string(),
-    }
-}
-
-/// Name of the per-block scales of a block-quantized matrix `NAME`.
-pub fn quant_scales_name(name: &str, kind: QuantKind) -> String {
-    match kind {
-        QuantKind::Q8 => format!("{name}.q8_scales"),
-        QuantKind::Q4 => format!("{name}.q4_scales"),
-        QuantKind::F16 => format!("{name}.scales"),
-    }
-}
-
 /// A weight matrix as the model holds it in memory.
 #[derive(Debug, Clone)]
 pub enum Matrix {
@@ -45,7 +28,9 @@ pub enum Matrix {
     Dense(Tensor),
     /// Dense f32 read in place from the model file: `rows x cols` values, row-major.
     InPlace { values: SharedF32, rows: usize, cols: usize },
-    /// Compressed; expanded to f32 when used (see [`crate::model::Linear`]).
+    /// Block-quantized or f16, kept so: q8 runs int8 products on the stored blocks
+    /// ([`crate::kernels`]); q4 and f16 are widened to f32 for one product at a time (see
+    /// [`crate::model::Linear`]).
     Quant(QuantMatrix),
 }
 
@@ -290,6 +275,17 @@ fn check_finite(name: &str, values: &[f32]) -> Result<()> {
     match values.iter().position(|v| !v.is_finite()) {
         None => Ok(()),
         Some(i) => Err(Error::tensor(name, format!("value #{i} is {} (corrupt weights?)", values[i]))),
+    }
+}
+
+impl FloatTensors for Weights<'_> {
+    /// Every F32, F16 or BF16 tensor, in the file's name order.
+    fn float_tensors(&self) -> Result<Vec<(&str, Vec<usize>)>> {
+        self.names().into_iter().filter(|n| self.is_float(n)).map(|n| Ok((n, self.shape(n)?))).collect()
+    }
+
+    fn values(&self, name: &str, shape: &[usize]) -> Result<Vec<f32>> {
+        self.dense_values(name, shape)
     }
 }
 

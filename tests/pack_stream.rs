@@ -276,3 +276,28 @@ fn empty_tensors_at_the_end_complete_without_more_bytes() {
     s.push(&bytes).unwrap();
     assert!(Siglip::from_packed(&s.finish().unwrap()).is_ok());
 }
+
+/// The converter accepts exactly the checkpoints the loader accepts (one validation,
+/// `checkpoint_parts`): a NaFlex checkpoint whose tokenizer config names no class loads with
+/// `Siglip2Tokenizer`, as transformers does for `model_type` `siglip2`, and streams the same
+/// file; a tokenizer larger than the model's vocabulary is refused by both, before any weight.
+#[test]
+fn the_converter_validates_a_checkpoint_as_the_loader_does() {
+    let _turn = serial();
+    let mut f = hf_files("tiny-siglip2-naflex");
+    let mut config: serde_json::Value = serde_json::from_str(&f.tokenizer_config).unwrap();
+    config.as_object_mut().unwrap().remove("tokenizer_class");
+    f.tokenizer_config = config.to_string();
+    Siglip::from_hf(&f.config, f.preprocessor.as_deref(), f.tokenizer(), &f.weights).unwrap();
+    assert_same_file(&packed(&f, StorageDtype::Q8), &stream(&f, StorageDtype::Q8, 4096).unwrap(), "no class");
+
+    let mut f = hf_files("tiny-224");
+    let mut model: serde_json::Value = serde_json::from_str(&f.config).unwrap();
+    model["text_config"]["vocab_size"] = 100.into();
+    f.config = model.to_string();
+    let loaded = Siglip::from_hf(&f.config, f.preprocessor.as_deref(), f.tokenizer(), &f.weights).err().unwrap();
+    let streamed =
+        PackStream::new(StorageDtype::Q8, &f.config, f.preprocessor.as_deref(), f.tokenizer()).err().unwrap();
+    assert!(matches!(streamed, Error::Tokenizer(_)), "{streamed}");
+    assert_eq!(loaded.to_string(), streamed.to_string());
+}

@@ -5,6 +5,7 @@ use candle_core::{Device, Tensor};
 use rayon::prelude::*;
 
 use super::ops;
+use crate::config::Activation;
 use crate::error::{Error, Result};
 use crate::kernels::{self, f32 as f32mm, ActPrecision};
 use crate::profile;
@@ -116,30 +117,8 @@ impl LayerNorm {
     }
 }
 
-/// The activations a SigLIP config may name in `hidden_act`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Activation {
-    /// `gelu_pytorch_tanh` / `gelu_new`: the tanh approximation of GELU.
-    GeluTanh,
-    /// `gelu`: the exact (erf) GELU.
-    GeluErf,
-    /// `quick_gelu`: `x * sigmoid(1.702 x)`.
-    QuickGelu,
-    Relu,
-}
-
+/// The activation's computation (the kind is the config's, [`Activation`]).
 impl Activation {
-    /// Parses a Hugging Face `hidden_act` name.
-    pub fn from_name(name: &str) -> Result<Self> {
-        match name {
-            "gelu_pytorch_tanh" | "gelu_new" | "gelu_fast" => Ok(Activation::GeluTanh),
-            "gelu" => Ok(Activation::GeluErf),
-            "quick_gelu" => Ok(Activation::QuickGelu),
-            "relu" => Ok(Activation::Relu),
-            other => Err(Error::Config(format!("unsupported hidden_act `{other}`"))),
-        }
-    }
-
     pub fn forward(self, x: &Tensor) -> Result<Tensor> {
         profile::scope("activation", || self.apply(x))
     }

@@ -9,7 +9,7 @@ mod ops;
 mod text;
 mod vision;
 
-pub use layers::{Activation, Linear};
+pub use layers::Linear;
 pub use text::{TextSequence, TextTower};
 pub use vision::VisionTower;
 

@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 pub use normalizer::{Normalizer, WhitespaceRules, SPACE_SYMBOL};
 pub use unigram::{Token, Unigram};
 
+use crate::base64;
 use crate::error::{Error, Result};
 
 /// `ModelProto.SentencePiece.Type`.
@@ -271,7 +272,7 @@ impl SpmModel {
         let mut charsmap = Vec::new();
         for precompiled in precompiled_normalizers(&json["normalizer"]) {
             let text = precompiled["precompiled_charsmap"].as_str().unwrap_or("");
-            charsmap = base64_decode(text)
+            charsmap = base64::decode(text)
                 .ok_or_else(|| Error::Tokenizer("tokenizer.json's precompiled_charsmap is not base64".into()))?;
         }
         let mut rules = WhitespaceRules::default();
@@ -310,7 +311,7 @@ impl SpmModel {
             Value::Null
         } else {
             json!({"type": "Sequence", "normalizers": [
-                {"type": "Precompiled", "precompiled_charsmap": base64(&self.precompiled_charsmap)}
+                {"type": "Precompiled", "precompiled_charsmap": base64::encode(&self.precompiled_charsmap)}
             ]})
         };
         let metaspace =
@@ -374,65 +375,9 @@ fn metaspace_never_prepends(v: &Value) -> bool {
     }
 }
 
-/// Decodes standard base64 (padding optional); `None` if it is not base64.
-pub fn base64_decode(text: &str) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(text.len() / 4 * 3);
-    let (mut acc, mut bits) = (0u32, 0u32);
-    for c in text.bytes().filter(|c| !c.is_ascii_whitespace()) {
-        let v = match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' => 62,
-            b'/' => 63,
-            b'=' => break,
-            _ => return None,
-        };
-        acc = (acc << 6) | v as u32;
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-            acc &= (1 << bits) - 1;
-        }
-    }
-    Some(out)
-}
-
-/// Standard base64 with padding.
-pub fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
-        let n = ((b[0] as u32) << 16) | ((b[1] as u32) << 8) | b[2] as u32;
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn base64_known_values() {
-        assert_eq!(base64(b""), "");
-        assert_eq!(base64(b"f"), "Zg==");
-        assert_eq!(base64(b"fo"), "Zm8=");
-        assert_eq!(base64(b"foo"), "Zm9v");
-        assert_eq!(base64(b"foobar"), "Zm9vYmFy");
-        for data in [&b""[..], b"f", b"fo", b"foo", b"foob", b"\x00\xff\x10 binary"] {
-            assert_eq!(base64_decode(&base64(data)).unwrap(), data);
-        }
-        assert!(base64_decode("not base64!").is_none());
-    }
 
     #[test]
     fn garbage_is_an_error() {

@@ -83,7 +83,7 @@ mod cli {
             #[arg(long, required = true, num_args = 1..)]
             labels: Vec<String>,
             /// Text template; `{}` is replaced by the label.
-            #[arg(long, default_value = siglip::tokenizer::DEFAULT_TEMPLATE)]
+            #[arg(long, default_value = siglip::classifier::DEFAULT_TEMPLATE)]
             template: String,
             /// Print JSON: one element per image, {"image", "grid": [rows, columns] of patches,
             /// "results": [{"label", "score", "logit"}]}.
@@ -306,7 +306,7 @@ mod cli {
                 }
                 if !text.is_empty() {
                     for t in &text {
-                        siglip::tokenizer::check_label(t)?;
+                        siglip::classifier::check_label(t)?;
                     }
                     for (t, e) in text.iter().zip(siglip.embed_texts(&text)?) {
                         rows.push((t.clone(), "text", e));
@@ -325,8 +325,7 @@ mod cli {
                 Ok(())
             }
             Command::BenchKernels { seconds, json: as_json } => {
-                let t0 = Instant::now();
-                let rows = siglip::kernels::bench::run(&|| t0.elapsed().as_secs_f64() * 1e3, seconds * 1e3)?;
+                let rows = siglip::kernels::bench::run(&now_ms, seconds * 1e3)?;
                 if as_json {
                     println!("{}", json(&rows)?);
                 } else {
@@ -375,11 +374,17 @@ mod cli {
         }
     }
 
+    /// Milliseconds since the first call (the profile's and the kernel benchmark's clock).
+    fn now_ms() -> f64 {
+        static START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+        START.get_or_init(Instant::now).elapsed().as_secs_f64() * 1e3
+    }
+
     /// One image's time by kind of operation: `[{op, ms, calls}]`, the rest as "other".
     fn profile_image(siglip: &Siglip, rgb: &siglip::preprocess::Rgb8) -> Result<Vec<serde_json::Value>> {
         use siglip::profile;
-        profile::enable(true);
-        let t0 = profile::now_ms();
+        profile::start(now_ms);
+        let t0 = now_ms();
         let result = if siglip.max_num_patches().is_some() {
             // NaFlex: resized to the image's own grid and cut into patches.
             profile::scope("preprocess (resize, normalize, patches)", || siglip.patches(rgb))
@@ -388,9 +393,9 @@ mod cli {
             let pixels = profile::scope("preprocess (resize, normalize)", || siglip.pixel_values(rgb));
             siglip.embed_pixels(&pixels)
         };
-        let total = profile::now_ms() - t0;
+        let total = now_ms() - t0;
         let rows = profile::take();
-        profile::enable(false);
+        profile::stop();
         result?;
         let other = total - rows.iter().map(|r| r.1).sum::<f64>();
         let mut out: Vec<_> =
