@@ -24,6 +24,13 @@ pub enum Error {
     /// The caller asked for something that cannot be answered (no labels, an empty label, ...).
     #[error("invalid input: {0}")]
     Input(String),
+    /// An index file (or an index record) is not readable: truncated, corrupt, not an index,
+    /// or of a format version this build does not know.
+    #[error("invalid index: {0}")]
+    Index(String),
+    /// An index and a model that do not belong together (embeddings of different models).
+    #[error("{0}")]
+    ModelMismatch(String),
     /// Memory for the model or a computation could not be allocated.
     #[error("out of memory: {0}")]
     Memory(String),
@@ -53,6 +60,8 @@ impl Error {
             Error::Tokenizer(_) => "TokenizerError",
             Error::Image(_) => "ImageError",
             Error::Input(_) => "InputError",
+            Error::Index(_) => "IndexError",
+            Error::ModelMismatch(_) => "ModelMismatchError",
             Error::Memory(_) => "MemoryError",
             Error::Candle(_) => "ComputeError",
             Error::Network(_) => "NetworkError",

@@ -23,6 +23,7 @@ pub mod classifier;
 pub mod config;
 pub mod error;
 pub mod format;
+pub mod index;
 pub mod jpeg;
 pub mod kernels;
 pub mod model;

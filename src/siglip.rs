@@ -45,6 +45,12 @@ pub struct ModelInfo {
     pub vocab_size: usize,
     /// Bytes held by the weights in memory.
     pub weight_bytes: usize,
+    /// `sha256:<hex>` of the checkpoint's one-dimensional tensors: the same for every dtype of
+    /// one checkpoint ([`Siglip::fingerprint`]).
+    pub fingerprint: String,
+    /// `logit_scale` as stored: a score is `sigmoid(exp(logit_scale) * cos + logit_bias)`.
+    pub logit_scale: f32,
+    pub logit_bias: f32,
 }
 
 /// A SigLIP model ready to embed images and texts.
@@ -55,6 +61,7 @@ pub struct Siglip {
     /// NaFlex: the patch budget per image (`None` for fixed-resolution models).
     max_num_patches: Option<usize>,
     dtype: String,
+    fingerprint: String,
 }
 
 impl Siglip {
@@ -101,9 +108,10 @@ impl Siglip {
         dtype: String,
     ) -> Result<Self> {
         let max_num_patches = config.preprocess.max_num_patches;
+        let fingerprint = fingerprint(weights)?;
         let model = SiglipModel::load(config, weights)?;
         let masking = Self::pipeline_masking(&tokenizer);
-        Ok(Siglip { model, tokenizer, masking, max_num_patches, dtype })
+        Ok(Siglip { model, tokenizer, masking, max_num_patches, dtype, fingerprint })
     }
 
     /// NaFlex: sets the patch budget per image (`max_num_patches`; the image processor's is the
@@ -185,6 +193,35 @@ impl Siglip {
             text_max_len: c.text.max_position_embeddings,
             vocab_size: c.text.vocab_size,
             weight_bytes: self.model.memory_bytes(),
+            fingerprint: self.fingerprint.clone(),
+            logit_scale: self.model.logit_scale,
+            logit_bias: self.model.logit_bias,
+        }
+    }
+
+    /// `sha256:<hex>` over the checkpoint's one-dimensional float tensors (biases, norms,
+    /// `logit_scale`, `logit_bias`; see `docs/index-format.md`): every dtype this crate writes
+    /// keeps them f32, so a checkpoint and its q8, q4, f16 and f32 files share it, and any
+    /// change to the weights of a fine-tune changes it. Names the model an index belongs to.
+    pub fn fingerprint(&self) -> &str {
+        &self.fingerprint
+    }
+
+    /// What an index of this model's image embeddings records about it; `source` says where it
+    /// was loaded from (`hf:owner/name@commit`, a path or a URL).
+    pub fn identity(&self, source: Option<String>) -> crate::index::ModelIdentity {
+        let info = self.info();
+        crate::index::ModelIdentity {
+            model_type: info.model_type,
+            embedding_dim: info.embedding_dim,
+            fingerprint: info.fingerprint,
+            source,
+            dtype: info.dtype,
+            image_size: info.image_size,
+            patch_size: info.patch_size,
+            max_num_patches: info.max_num_patches,
+            logit_scale: info.logit_scale,
+            logit_bias: info.logit_bias,
         }
     }
 
@@ -316,6 +353,34 @@ pub(crate) fn checkpoint_parts(
         )));
     }
     Ok((config, tokenizer))
+}
+
+/// See [`Siglip::fingerprint`]: for each float tensor of one dimension (a scalar stored as
+/// `[1]` included), in name order: its name, a NUL, its length as u64 little-endian, its values
+/// as f32 little-endian.
+fn fingerprint(weights: &Weights<'_>) -> Result<String> {
+    use sha2::{Digest, Sha256};
+    let mut names: Vec<&str> = weights.names().into_iter().filter(|n| weights.is_float(n)).collect();
+    names.sort_unstable();
+    let mut hash = Sha256::new();
+    for name in names {
+        let shape = weights.shape(name)?;
+        if shape.len() != 1 {
+            continue;
+        }
+        hash.update(name.as_bytes());
+        hash.update([0]);
+        hash.update((shape[0] as u64).to_le_bytes());
+        for v in weights.dense_values(name, &shape)? {
+            hash.update(v.to_le_bytes());
+        }
+    }
+    Ok(format!("sha256:{}", hex(&hash.finalize())))
+}
+
+/// Lowercase hex of bytes.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The logistic sigmoid, SigLIP's per-label probability.

@@ -11,16 +11,21 @@ fn main() -> std::process::ExitCode {
 
 #[cfg(all(not(target_arch = "wasm32"), feature = "hub"))]
 mod hub;
+#[cfg(not(target_arch = "wasm32"))]
+mod library;
+#[cfg(not(target_arch = "wasm32"))]
+mod load;
 
 #[cfg(not(target_arch = "wasm32"))]
-mod cli {
+pub(crate) mod cli {
     use std::path::{Path, PathBuf};
     use std::process::ExitCode;
     use std::time::Instant;
 
     use clap::{Parser, Subcommand};
-    use siglip::tokenizer::TokenizerFiles;
     use siglip::{format, weights::Weights, Classifier, Error, Result, Siglip, StorageDtype, TextMasking};
+
+    use crate::load::{read, read_hf, resolve};
 
     #[derive(Parser)]
     #[command(name = "siglip", version, about = "SigLIP zero-shot image classification and embeddings")]
@@ -30,29 +35,29 @@ mod cli {
     }
 
     #[derive(clap::Args)]
-    struct ModelArgs {
+    pub(crate) struct ModelArgs {
         /// A Hugging Face checkpoint folder (config.json, model.safetensors, tokenizer.json or
         /// spiece.model), a file made by `siglip quantize`, or a model on the Hugging Face Hub,
         /// owner/name[@revision] (downloaded once into the Hugging Face cache).
         #[arg(long, short)]
-        model: PathBuf,
+        pub(crate) model: PathBuf,
         /// How the text tower treats padding: `auto` (as the transformers pipeline does for
         /// this checkpoint: masked when its tokenizer returns an attention mask, attended to
         /// when its `model_input_names` leaves the mask out, as transformers' SigLIP and
         /// SigLIP 2 conversions save it), `padding` (masked) or `none`.
         #[arg(long, value_enum, default_value_t = Masking::Auto)]
-        text_masking: Masking,
+        pub(crate) text_masking: Masking,
         /// Same as `--text-masking none`.
         #[arg(long, conflicts_with = "text_masking")]
-        unmasked_text: bool,
+        pub(crate) unmasked_text: bool,
         /// SigLIP 2 NaFlex: the most patches an image is cut into (default: the checkpoint's
         /// `max_num_patches`); the image keeps its aspect ratio within it. Other models ignore it.
         #[arg(long)]
-        max_num_patches: Option<usize>,
+        pub(crate) max_num_patches: Option<usize>,
     }
 
     #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-    enum Masking {
+    pub(crate) enum Masking {
         Auto,
         Padding,
         None,
@@ -126,6 +131,58 @@ mod cli {
             #[arg(long)]
             json: bool,
         },
+        /// Index images for search: every image under the folders (recursively) and files given,
+        /// into one index file (docs/index-format.md). Incremental and resumable: images
+        /// already in the index (same path, size and time, or same content) are not embedded
+        /// again, and a run that is stopped loses at most the images in flight.
+        Index {
+            /// Folders (searched recursively) and image files.
+            #[arg(required = true, num_args = 1..)]
+            inputs: Vec<PathBuf>,
+            /// The index file to create or update (`.index.safetensors`).
+            #[arg(long, short)]
+            output: PathBuf,
+            /// The model (see classify). Optional when the index exists: then the model it
+            /// records is used, and a different one is refused.
+            #[arg(long, short)]
+            model: Option<PathBuf>,
+            /// How embeddings are stored: f16 (half the size) or f32.
+            #[arg(long, default_value = "f16")]
+            dtype: String,
+            /// SigLIP 2 NaFlex: the patch budget per image (see classify).
+            #[arg(long)]
+            max_num_patches: Option<usize>,
+            /// Also remove the records of images that are no longer under the folders given.
+            #[arg(long)]
+            prune: bool,
+            /// Print a JSON summary on stdout.
+            #[arg(long)]
+            json: bool,
+        },
+        /// Search an index by text, by image ("more like this"), or both: best matches first,
+        /// scored as SigLIP scores (sigmoid of exp(logit_scale) * cosine + logit_bias).
+        Search {
+            /// The index file.
+            index: PathBuf,
+            /// Text to search for (used verbatim, no template).
+            query: Option<String>,
+            /// An image to search by (with a text, the two are combined).
+            #[arg(long)]
+            image: Option<PathBuf>,
+            /// Results to print.
+            #[arg(long, default_value_t = 10)]
+            top: usize,
+            /// The model; by default the one the index records. Another is refused unless it is
+            /// the same model (the same checkpoint in another dtype).
+            #[arg(long, short)]
+            model: Option<PathBuf>,
+            /// How the query's text padding is treated (see classify).
+            #[arg(long, value_enum, default_value_t = Masking::Auto)]
+            text_masking: Masking,
+            /// Print JSON: [{"rank", "id", "name", "path", "score", "logit", "cosine"}].
+            #[arg(long)]
+            json: bool,
+        },
         /// Time the q8 matrix kernel (and candle's f32 product) at SigLIP-base shapes: GMAC/s.
         BenchKernels {
             /// Minimum time per shape, in seconds.
@@ -147,94 +204,14 @@ mod cli {
         }
     }
 
-    fn read(path: &Path) -> Result<Vec<u8>> {
-        std::fs::read(path).map_err(|e| Error::io(path, e))
-    }
-
-    fn read_text(path: &Path) -> Result<String> {
-        std::fs::read_to_string(path).map_err(|e| Error::io(path, e))
-    }
-
-    /// The parts of a Hugging Face checkpoint folder.
-    struct HfFiles {
-        config: String,
-        preprocessor: Option<String>,
-        spiece_model: Option<Vec<u8>>,
-        tokenizer_json: Option<Vec<u8>>,
-        tokenizer_config: Option<Vec<u8>>,
-        weights: Vec<u8>,
-    }
-
-    impl HfFiles {
-        fn tokenizer(&self) -> TokenizerFiles<'_> {
-            TokenizerFiles {
-                spiece_model: self.spiece_model.as_deref(),
-                tokenizer_json: self.tokenizer_json.as_deref(),
-                tokenizer_config: self.tokenizer_config.as_deref(),
-            }
-        }
-    }
-
-    fn read_optional(path: &Path) -> Result<Option<Vec<u8>>> {
-        if path.exists() {
-            read(path).map(Some)
-        } else {
-            Ok(None)
-        }
-    }
-
-    fn read_hf(dir: &Path) -> Result<HfFiles> {
-        // google/siglip-* ship spiece.model (what SiglipTokenizer reads); others a tokenizer.json.
-        let spiece_model = read_optional(&dir.join("spiece.model"))?;
-        let tokenizer_json = read_optional(&dir.join("tokenizer.json"))?;
-        if spiece_model.is_none() && tokenizer_json.is_none() {
-            return Err(Error::Tokenizer(format!("{} has neither spiece.model nor tokenizer.json", dir.display())));
-        }
-        let preprocessor_path = dir.join("preprocessor_config.json");
-        Ok(HfFiles {
-            config: read_text(&dir.join("config.json"))?,
-            preprocessor: if preprocessor_path.exists() { Some(read_text(&preprocessor_path)?) } else { None },
-            spiece_model,
-            tokenizer_json,
-            tokenizer_config: read_optional(&dir.join("tokenizer_config.json"))?,
-            weights: read_weights(dir)?,
-        })
-    }
-
-    /// `model.safetensors`, or the shards a `model.safetensors.index.json` lists, joined into
-    /// one safetensors buffer (a copy: the shards are dropped after).
-    fn read_weights(dir: &Path) -> Result<Vec<u8>> {
-        let single = dir.join("model.safetensors");
-        let index = dir.join("model.safetensors.index.json");
-        if single.exists() || !index.exists() {
-            return read(&single);
-        }
-        let files = siglip::weights::shard_files(&read_text(&index)?)?;
-        let buffers = files.iter().map(|f| read(&dir.join(f))).collect::<Result<Vec<_>>>()?;
-        siglip::weights::join_shards(&buffers)
-    }
-
-    /// A local file or folder as given, else a Hub model's snapshot folder.
-    fn resolve(spec: &Path) -> Result<PathBuf> {
-        if spec.exists() {
-            return Ok(spec.to_path_buf());
-        }
-        #[cfg(feature = "hub")]
-        {
-            crate::hub::snapshot(&spec.to_string_lossy())
-        }
-        #[cfg(not(feature = "hub"))]
-        Err(Error::io(spec, std::io::Error::from(std::io::ErrorKind::NotFound)))
-    }
-
     fn load(args: &ModelArgs) -> Result<Siglip> {
-        let path = resolve(&args.model)?;
-        let mut model = if path.is_dir() {
-            let f = read_hf(&path)?;
-            Siglip::from_hf(&f.config, f.preprocessor.as_deref(), f.tokenizer(), &f.weights)?
-        } else {
-            Siglip::from_packed_owned(read(&path)?)?
-        };
+        Ok(load_with_source(args)?.0)
+    }
+
+    /// The model `--model` names, set up as the flags say, and where it came from (an index
+    /// records it: `hf:owner/name@commit`, or the file or folder's absolute path).
+    pub(crate) fn load_with_source(args: &ModelArgs) -> Result<(Siglip, String)> {
+        let (mut model, source) = crate::load::open(&args.model)?;
         match (args.text_masking, args.unmasked_text) {
             (_, true) | (Masking::None, _) => model.set_text_masking(TextMasking::None),
             (Masking::Padding, _) => model.set_text_masking(TextMasking::Padding),
@@ -243,7 +220,7 @@ mod cli {
         if let Some(n) = args.max_num_patches {
             model.set_max_num_patches(n)?;
         }
-        Ok(model)
+        Ok((model, source))
     }
 
     fn json<T: serde::Serialize>(value: &T) -> Result<String> {
@@ -334,6 +311,51 @@ mod cli {
                         println!(
                             "{:>18}  {:>3} x {:>4} x {:>4}  {:>8.2} ms  {:>6.1} GMAC/s",
                             r.kernel, r.m, r.k, r.n, r.ms_per_call, r.gmacs
+                        );
+                    }
+                }
+                Ok(())
+            }
+            Command::Index { inputs, output, model, dtype, max_num_patches, prune, json: as_json } => {
+                let model = model.map(|m| ModelArgs {
+                    model: m,
+                    text_masking: Masking::Auto,
+                    unmasked_text: false,
+                    max_num_patches,
+                });
+                let options = crate::library::IndexOptions {
+                    dtype: siglip::index::RowDtype::parse(&dtype)?,
+                    max_num_patches,
+                    prune,
+                };
+                let summary = crate::library::index(&inputs, &output, model.as_ref(), options)?;
+                if as_json {
+                    println!("{}", json(&summary)?);
+                }
+                Ok(())
+            }
+            Command::Search { index, query, image, top, model, text_masking, json: as_json } => {
+                let model =
+                    model.map(|m| ModelArgs { model: m, text_masking, unmasked_text: false, max_num_patches: None });
+                let hits = crate::library::search(
+                    &index,
+                    query.as_deref(),
+                    image.as_deref(),
+                    top,
+                    model.as_ref(),
+                    text_masking,
+                )?;
+                if as_json {
+                    println!("{}", json(&hits)?);
+                } else {
+                    for h in &hits {
+                        println!(
+                            "{:>4}  {:>8.4}%  {:>9.4}  {:>7.4}  {}",
+                            h.rank,
+                            h.score * 100.0,
+                            h.logit,
+                            h.cosine,
+                            h.path
                         );
                     }
                 }
