@@ -4,9 +4,10 @@
 
 use std::sync::Arc;
 
-use js_sys::Float32Array;
+use js_sys::{Float32Array, Uint8Array};
 use wasm_bindgen::prelude::*;
 
+use crate::index::{combine_query, Index, Record, RowDtype};
 use crate::pack_stream::PackStream;
 use crate::preprocess;
 use crate::tokenizer::TokenizerFiles;
@@ -287,7 +288,7 @@ impl Model {
     /// Ranks images (embeddings concatenated) for a text query: JSON `[{index, score, logit}]`.
     pub fn rank(&mut self, query: &str, image_embeddings: &[f32]) -> Result<String, JsValue> {
         let dim = self.classifier.siglip().embedding_dim();
-        if image_embeddings.len() % dim != 0 {
+        if !image_embeddings.len().is_multiple_of(dim) {
             return Err(js_error(Error::Input(format!("image embeddings must be a multiple of {dim} values"))));
         }
         let images: Vec<Vec<f32>> = image_embeddings.chunks(dim).map(<[f32]>::to_vec).collect();
@@ -300,6 +301,92 @@ impl Model {
     pub fn cached_texts(&self) -> usize {
         self.classifier.cached_texts()
     }
+}
+
+/// A retrieval library in the worker: image embeddings (f16 rows, searched in place), their
+/// records and the model's identity, as an index file holds them (see [`crate::index`]).
+#[wasm_bindgen]
+pub struct Library {
+    index: Index,
+}
+
+#[wasm_bindgen]
+impl Library {
+    /// An empty library for `model`'s image embeddings; `source` says where the model came
+    /// from (`hf:owner/name@commit` or a URL), for people and for the exported file.
+    #[wasm_bindgen(constructor)]
+    pub fn new(model: &Model, source: Option<String>) -> Library {
+        Library { index: Index::new(model.classifier.siglip().identity(source), RowDtype::F16) }
+    }
+
+    /// An index file's contents, refused (`ModelMismatchError`) unless `model` made it: a
+    /// library of its records, embeddings and thumbnails.
+    #[wasm_bindgen(js_name = fromFile)]
+    pub fn from_file(model: &Model, bytes: &[u8]) -> Result<Library, JsValue> {
+        let index = Index::from_bytes(bytes).map_err(js_error)?;
+        model.classifier.siglip().identity(None).check_same_model(&index.identity).map_err(js_error)?;
+        Ok(Library { index })
+    }
+
+    /// The model's identity (the index file's `model` metadata) as JSON.
+    pub fn identity(&self) -> Result<String, JsValue> {
+        to_json(&self.index.identity)
+    }
+
+    pub fn len(&self) -> usize {
+        self.index.len()
+    }
+
+    #[wasm_bindgen(js_name = isEmpty)]
+    pub fn is_empty(&self) -> bool {
+        self.index.is_empty()
+    }
+
+    /// Adds (or replaces) an image: its record as JSON (`docs/index-format.md`), its
+    /// normalized embedding, and optionally its thumbnail's bytes.
+    pub fn insert(&mut self, record: &str, embedding: &[f32], thumbnail: Option<Vec<u8>>) -> Result<(), JsValue> {
+        let record: Record = serde_json::from_str(record)
+            .map_err(|e| js_error(Error::Index(format!("a record could not be read: {e}"))))?;
+        self.index.insert(record, embedding, thumbnail.as_deref()).map_err(js_error)
+    }
+
+    /// Removes the images with these ids; returns how many there were.
+    pub fn remove(&mut self, ids: Vec<String>) -> usize {
+        self.index.remove(&ids)
+    }
+
+    /// Every record, in row order, as a JSON array.
+    pub fn records(&self) -> Result<String, JsValue> {
+        to_json(&self.index.records())
+    }
+
+    /// The embedding of the image with this id.
+    pub fn embedding(&self, id: &str) -> Option<Float32Array> {
+        self.index.embedding(id).map(|e| Float32Array::from(e.as_slice()))
+    }
+
+    /// The thumbnail bytes of the image with this id (from an imported file).
+    pub fn thumbnail(&self, id: &str) -> Option<Uint8Array> {
+        self.index.thumbnail(id).map(Uint8Array::from)
+    }
+
+    /// The `k` best matches for a normalized query: JSON `[{row, id, cosine, logit, score}]`.
+    pub fn search(&self, query: &[f32], k: usize) -> Result<String, JsValue> {
+        to_json(&self.index.search(query, k).map_err(js_error)?)
+    }
+
+    /// The library as an index file, embeddings stored as `dtype` (`f16` or `f32`).
+    #[wasm_bindgen(js_name = toFile)]
+    pub fn to_file(&self, dtype: &str) -> Result<Vec<u8>, JsValue> {
+        self.index.to_bytes(RowDtype::parse(dtype).map_err(js_error)?).map_err(js_error)
+    }
+}
+
+/// A search query from a text embedding, an image embedding or both (their normalized sum).
+#[wasm_bindgen(js_name = combineQuery)]
+pub fn combine_query_js(text: Option<Vec<f32>>, image: Option<Vec<f32>>) -> Result<Float32Array, JsValue> {
+    let q = combine_query(text.as_deref(), image.as_deref()).map_err(js_error)?;
+    Ok(Float32Array::from(q.as_slice()))
 }
 
 /// The q8 kernel micro-benchmark at SigLIP-base shapes (see `kernels::bench`): JSON
