@@ -1,13 +1,10 @@
-// The page side of the worker protocol (see siglip-worker.js): request ids, transferred
-// buffers, real Errors, a load promise shared by concurrent callers, and turning any image
-// source the page has into bytes or RGBA pixels for the worker.
+// The page side of the worker protocol (protocol.js describes it; siglip-worker.js answers):
+// request ids, transferred buffers, real Errors, one worker and model shared by everything on
+// the page that opens the same model (openModel), and turning any image source the page has
+// into bytes or RGBA pixels for the worker.
 
-/** Rebuilds a real Error (with its name) from the worker's `{name, message}`. */
-function toError(e) {
-  const err = new Error(e?.message ?? 'unknown error');
-  err.name = e?.name ?? 'Error';
-  return err;
-}
+import { namedError, toError } from './errors.js';
+import { DISPOSED } from './protocol.js';
 
 /**
  * The packaged worker, next to this module. The usual case is written out literally, so that
@@ -44,8 +41,8 @@ function workerAt(workerUrl) {
 /** Why a worker failed, with the fix when the cause is known. */
 function workerFailure(event, workerUrl, started, tried) {
   const detail = event?.message ? `: ${event.message}` : '';
-  if (started) return toError({ name: 'WorkerError', message: `the model worker crashed${detail}` });
-  if (workerUrl) return toError({ name: 'WorkerError', message: `the model worker failed to start (${workerUrl})${detail}` });
+  if (started) return namedError('WorkerError', `the model worker crashed${detail}`);
+  if (workerUrl) return namedError('WorkerError', `the model worker failed to start (${workerUrl})${detail}`);
   const here = String(import.meta.url);
   const url = tried ?? (/^https?:/.test(here) ? new URL('siglip-worker.js', here).href : 'siglip-worker.js');
   let message = `the model worker failed to start (${url})${detail}. `;
@@ -55,10 +52,10 @@ function workerFailure(event, workerUrl, started, tried) {
       " (`import siglip from 'siglip-web/vite'; plugins: [siglip()]`) or `optimizeDeps: { exclude: ['siglip-web'] }` to vite.config";
   } else {
     message +=
-      "If a bundler built this page, it did not emit the worker: copy siglip-worker.js, loader.js, hub.js and the pkg, pkg-relaxed and" +
+      "If a bundler built this page, it did not emit the worker: copy siglip-worker.js, protocol.js, errors.js, loader.js, hub.js and the pkg, pkg-relaxed and" +
       " pkg-threads folders of siglip-web next to the bundle, or set workerUrl to where they are served (see Bundlers in its README)";
   }
-  return toError({ name: 'WorkerError', message });
+  return namedError('WorkerError', message);
 }
 
 /** One worker and the requests in flight to it. */
@@ -84,7 +81,7 @@ export class SiglipClient {
       event.preventDefault?.();
       this.#die(workerFailure(event, workerUrl, this.#started, tried));
     };
-    this.#worker.onmessageerror = () => this.#die(toError({ name: 'WorkerError', message: 'a message from the model worker could not be read' }));
+    this.#worker.onmessageerror = () => this.#die(namedError('WorkerError', 'a message from the model worker could not be read'));
   }
 
   /** False once the worker died or was disposed. */
@@ -216,7 +213,7 @@ export class SiglipClient {
 
   /** Terminates the worker; requests in flight fail with an AbortError. */
   dispose() {
-    this.#die(toError({ name: 'AbortError', message: 'the classifier was disposed' }));
+    this.#die(namedError('AbortError', DISPOSED));
   }
 }
 
@@ -297,13 +294,13 @@ export class ModelHandle {
 
   /** Runs `fn(client)` after the load; rejected at once (AbortError) if released meanwhile. */
   #use(fn) {
-    if (this.#released) return Promise.reject(toError({ name: 'StateError', message: 'this model was released (dispose() was called)' }));
+    if (this.#released) return Promise.reject(namedError('StateError', 'this model was released (dispose() was called)'));
     return new Promise((resolve, reject) => {
       const entry = { reject };
       this.#pending.add(entry);
       this.#shared.loaded
         .then(() => {
-          if (this.#released) throw toError({ name: 'AbortError', message: 'the classifier was disposed' });
+          if (this.#released) throw namedError('AbortError', DISPOSED);
           return fn(this.#shared.client);
         })
         .then(resolve, reject)
@@ -331,7 +328,7 @@ export class ModelHandle {
   release() {
     if (this.#released) return;
     this.#released = true;
-    const aborted = toError({ name: 'AbortError', message: 'the classifier was disposed' });
+    const aborted = namedError('AbortError', DISPOSED);
     for (const entry of this.#pending) entry.reject(aborted);
     this.#pending.clear();
     const shared = this.#shared;
@@ -370,15 +367,15 @@ function rgbaPayload(imageData, owned = false) {
  * already-decoded sources (ImageData, ImageBitmap, <img>, <canvas>, <video>) become RGBA.
  */
 export async function imagePayload(image) {
-  if (image == null) throw toError({ name: 'ImageError', message: 'no image given' });
+  if (image == null) throw namedError('ImageError', 'no image given');
   if (typeof image === 'string' || image instanceof URL) {
     let response;
     try {
       response = await fetch(image);
     } catch (err) {
-      throw toError({ name: 'NetworkError', message: `could not fetch the image ${image}: ${err.message}` });
+      throw namedError('NetworkError', `could not fetch the image ${image}: ${err.message}`);
     }
-    if (!response.ok) throw toError({ name: 'NetworkError', message: `could not fetch the image ${image}: HTTP ${response.status}` });
+    if (!response.ok) throw namedError('NetworkError', `could not fetch the image ${image}: HTTP ${response.status}`);
     image = await response.blob();
   }
   if (image instanceof Blob) {
@@ -406,9 +403,9 @@ export async function imagePayload(image) {
   ) {
     [width, height] = [image.width ?? image.displayWidth, image.height ?? image.displayHeight];
   } else {
-    throw toError({ name: 'ImageError', message: 'unsupported image source; use a Blob, File, URL, ImageData, ImageBitmap, <img>, <canvas> or <video>' });
+    throw namedError('ImageError', 'unsupported image source; use a Blob, File, URL, ImageData, ImageBitmap, <img>, <canvas> or <video>');
   }
-  if (!width || !height) throw toError({ name: 'ImageError', message: 'the image has no pixels yet (not loaded, or a video with no frame)' });
+  if (!width || !height) throw namedError('ImageError', 'the image has no pixels yet (not loaded, or a video with no frame)');
   const ctx = scratchContext(width, height);
   ctx.clearRect(0, 0, width, height); // as a fresh canvas: an image with alpha is drawn over nothing
   ctx.drawImage(image, 0, 0, width, height);

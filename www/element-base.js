@@ -1,9 +1,12 @@
 // What <siglip-classifier> and <siglip-search> share: the model's lifecycle behind the
-// `src`, `integrity`, `variant`, `worker-url` and `wasm-url` attributes (a reference to a model
-// shared by the page, see openModel in client.js, the `ready` promise, `progress`, `load`
-// and `error` events, a progress bar and an error box in the shadow DOM) and the styles.
+// `src`, `integrity`, `variant`, `worker-url`, `wasm-url`, `hub` and `dtype` attributes (a
+// reference to a model shared by the page, see openModel in client.js; the `ready` and `cached`
+// promises; `progress`, `load`, `cached` and `error` events; a progress bar and an error box in
+// the shadow DOM) and the styles.
 
 import { openModel } from './client.js';
+import { namedError, toError } from './errors.js';
+import { DEFAULT_DTYPE, RELEASED } from './protocol.js';
 
 export const baseCss = `
 :host { display: block; font: 14px/1.4 system-ui, -apple-system, "Segoe UI", sans-serif; color: #1d2330;
@@ -40,17 +43,6 @@ function sheetFor(css) {
     sheets.set(css, sheet);
   }
   return sheet;
-}
-
-export function namedError(name, message) {
-  const err = new Error(message);
-  err.name = name;
-  return err;
-}
-
-function errorOf(err) {
-  if (err instanceof Error) return err;
-  return namedError(err?.name ?? 'Error', String(err?.message ?? err));
 }
 
 const megabytes = (n) => `${(n / 1e6).toFixed(1)} MB`;
@@ -104,7 +96,7 @@ export class SiglipElementBase extends HTMLElement {
   set hub(v) { if (v == null) this.removeAttribute('hub'); else this.setAttribute('hub', v); }
 
   /** What an `hf:` model is converted to: `q8` (default), `q4`, `f16` or `f32`. */
-  get dtype() { return this.getAttribute('dtype') || 'q8'; }
+  get dtype() { return this.getAttribute('dtype') || DEFAULT_DTYPE; }
   set dtype(v) { if (v == null) this.removeAttribute('dtype'); else this.setAttribute('dtype', v); }
 
   /**
@@ -136,9 +128,9 @@ export class SiglipElementBase extends HTMLElement {
   set wasmUrl(v) { if (v == null) this.removeAttribute('wasm-url'); else this.setAttribute('wasm-url', v); }
 
   /**
-   * Settles with the load of the current `src`: resolves with `{info, fromCache, simd, build,
-   * ms, timings}`, or rejects with why it failed and stays rejected until a new load starts
-   * (a new `src`, or a call that needs the model). Pending while no `src` is set.
+   * Settles with the load of the current `src`: resolves with `{info, fromCache, caching, simd,
+   * build, ms, timings, commit}`, or rejects with why it failed and stays rejected until a new
+   * load starts (a new `src`, or a call that needs the model). Pending while no `src` is set.
    */
   get ready() { return this.#ready; }
 
@@ -196,7 +188,7 @@ export class SiglipElementBase extends HTMLElement {
     this.#loadedKey = null;
     this.#token++;
     this.shadowRoot.querySelector('.loading').hidden = true;
-    if (this.src) this.#settleReady('reject', namedError('AbortError', 'the model was released (dispose() or the element left the page)'));
+    if (this.src) this.#settleReady('reject', namedError('AbortError', RELEASED));
     else if (this.#readyState !== 'pending') this.#newReady(); // no src: waits for one
     this.onModelChanged();
   }
@@ -233,7 +225,7 @@ export class SiglipElementBase extends HTMLElement {
   /** The model handle once loaded (an AbortError if the element let go of it meanwhile). */
   async requireModel() {
     await this.requireReady();
-    if (!this.client) throw namedError('AbortError', 'the model was released (dispose() or the element left the page)');
+    if (!this.client) throw namedError('AbortError', RELEASED);
     return this.client;
   }
 
@@ -268,7 +260,7 @@ export class SiglipElementBase extends HTMLElement {
     } catch (err) {
       // A bad URL, or a worker the browser refuses to start (e.g. cross-origin): a failed load.
       loading.hidden = true;
-      this.#settleReady('reject', this.fail(errorOf(err)));
+      this.#settleReady('reject', this.fail(err));
       return;
     }
     this.client = handle;
@@ -333,7 +325,7 @@ export class SiglipElementBase extends HTMLElement {
 
   /** Shows an error in the element and dispatches `error`; returns it as a real Error. */
   fail(err) {
-    const error = errorOf(err);
+    const error = toError(err);
     if (error.name === 'AbortError') return error;
     const box = this.shadowRoot.querySelector('.error');
     box.textContent = error.message;

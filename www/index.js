@@ -7,6 +7,7 @@
 // Importing this module also defines <siglip-classifier> and <siglip-search>.
 
 import { openModel } from './client.js';
+import { namedError } from './errors.js';
 import { DEFAULT_TEMPLATE, SiglipClassifier } from './siglip-classifier.js';
 import { SiglipSearch } from './siglip-search.js';
 
@@ -31,11 +32,7 @@ export { DEFAULT_TEMPLATE, SiglipClassifier, SiglipSearch };
  */
 export async function createClassifier(options) {
   const { src, integrity, template = DEFAULT_TEMPLATE, textMasking = 'auto', maxNumPatches, onProgress, variant = 'auto', workerUrl, wasmUrl, hub, dtype } = options ?? {};
-  if (!src) {
-    const err = new Error('createClassifier needs `src`: hf:owner/name, or the URL of a model file made by `siglip quantize`');
-    err.name = 'StateError';
-    throw err;
-  }
+  if (!src) throw namedError('StateError', 'createClassifier needs `src`: hf:owner/name, or the URL of a model file made by `siglip quantize`');
   const handle = openModel({
     src,
     integrity,

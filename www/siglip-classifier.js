@@ -4,7 +4,8 @@
 // All model work happens in the worker behind SiglipClient; label text is only ever set as
 // textContent, never parsed as HTML.
 
-import { SiglipElementBase, dropZone, errorMarkup, formatPercent, loadingMarkup, namedError } from './element-base.js';
+import { SiglipElementBase, dropZone, errorMarkup, formatPercent, loadingMarkup } from './element-base.js';
+import { namedError } from './errors.js';
 
 export const DEFAULT_TEMPLATE = 'This is a photo of {}.';
 

@@ -2,7 +2,8 @@
 // query, and the gallery re-ranks as you type. Each image is embedded once; a new query costs
 // one text embedding.
 
-import { SiglipElementBase, dropZone, errorMarkup, formatPercent, loadingMarkup, namedError } from './element-base.js';
+import { SiglipElementBase, dropZone, errorMarkup, formatPercent, loadingMarkup } from './element-base.js';
+import { namedError } from './errors.js';
 
 const css = `
 .bar { display: flex; flex-wrap: wrap; gap: 8px; align-items: center; }

@@ -1,42 +1,19 @@
 // The model's home: a module Web Worker that owns the wasm instance, so the page never blocks.
-//
-// Protocol (one request, one reply; see client.js for the other side):
-//   page -> worker  {id, type, ...payload}
-//     load      {url, integrity?, variant?, wasmUrl?, hub?, dtype?} -> {info, fromCache, caching, simd, build, ms, timings}
-//               url: a packed file, or hf:owner/name[@revision] (hub.js: from `hub`, converted to `dtype`);
-//               variant: 'auto' (default) | 'simd128' | 'relaxed' | 'threads' (see pickVariant);
-//               wasmUrl: a directory laid out like the package (DIRS below), else next to the glue;
-//               build: {variant, simd, threads} of the wasm that runs (its buildInfo());
-//               caching: a downloaded file is being written to the cache, after the reply (the
-//               model is usable meanwhile); `cached` below says when that ended
-//     classify  {image, labels, template?, textMasking?, maxNumPatches?} -> {results: [{label, score, logit}], embedding, grid, ms}
-//     score     {embedding, labels, template?, textMasking?} -> {results, ms}   (text tower only, cached labels)
-//     embedImage {image, maxNumPatches?}          -> {embedding: Float32Array, grid, ms}
-//     embedText {texts, textMasking?}             -> {embeddings: Float32Array (n x dim), dim, ms}
-//     rank      {query, embeddings: Float32Array, textMasking?} -> {ranking: [{index, score, logit}], ms}
-//     stats     {}                                -> {wasmMemoryBytes, cachedTexts}
-//   textMasking: 'auto' (default: as the transformers pipeline does for the checkpoint: 'padding' when its
-//                tokenizer returns an attention mask, else 'none') | 'padding' (masked) | 'none' (as big_vision, open_clip)
-//     dispose   {}                                -> {}
-//   where image = {kind: 'bytes', bytes: ArrayBuffer} | {kind: 'rgba', width, height, data: ArrayBuffer}
-//   maxNumPatches: SigLIP 2 NaFlex's patch budget per image (default: the checkpoint's); other models
-//   ignore it. grid: [rows, columns] of patches the image became (NaFlex: its own aspect ratio).
-//   worker -> page  {id, ok: true, result} | {id, ok: false, error: {name, message}}
-//                   {id, type: 'progress', loaded, total, fromCache} while `load` runs
-//                   {id, type: 'cached', stored, ms} after a `load` replied with caching: true
-// Requests run one at a time in arrival order.
+// It answers the requests of the worker protocol (protocol.js, which describes every message;
+// client.js is the other side) one at a time, in arrival order.
 
-import { fetchModel, forgetModel, namedError } from './loader.js';
-import { fetchHubModel, forgetHubModel, isHubSource } from './hub.js';
+import { fetchModel, forgetModel } from './loader.js';
+import { fetchHubModel, forgetHubModel } from './hub.js';
+import { namedError, plainError } from './errors.js';
+import { DEFAULT_DTYPE, REQUEST_TYPES, TEXT_MASKINGS, VARIANTS, isHubSource } from './protocol.js';
 
-// The three builds of the same Rust code (see build.sh). Literal specifiers, so bundlers see
-// them; only the one picked is ever fetched.
+// The three builds of the same Rust code (see build.sh), one for each variant but `auto`.
+// Literal specifiers, so bundlers see them; only the one picked is ever fetched.
 const BUILDS = {
   simd128: () => import('./pkg/siglip.js'),
   relaxed: () => import('./pkg-relaxed/siglip.js'),
   threads: () => import('./pkg-threads/siglip.js'),
 };
-const VARIANTS = ['auto', ...Object.keys(BUILDS)];
 // Where each build's siglip_bg.wasm sits in the package (and under a `wasmUrl`).
 const DIRS = { simd128: 'pkg', relaxed: 'pkg-relaxed', threads: 'pkg-threads' };
 
@@ -198,8 +175,6 @@ function checkLabels(labels) {
   }
 }
 
-const TEXT_MASKINGS = ['auto', 'padding', 'none'];
-
 /**
  * Sets how the text tower treats padding for this request (each mode has its own cache):
  * 'auto' is what the transformers pipeline does for the loaded checkpoint.
@@ -221,7 +196,7 @@ function scoreLabels(m, embedding, labels, template, textMasking) {
 /**
  * Writes a just-downloaded model file to the cache after the load replied (its 1-2 s are off
  * the load's critical path), from the bytes the model keeps in wasm memory until then. Requests
- * run meanwhile; a model freed first (dispose, another load) ends the write, nothing cached.
+ * run meanwhile; a model freed first (by another load) ends the write, nothing cached.
  * Posts `{id, type: 'cached', stored, ms}` when done.
  */
 function cacheInBackground(owner, store, memory, id) {
@@ -275,7 +250,7 @@ const handlers = {
           ? await fetchHubModel(url, { hub, dtype, Converter: wasm.exports.Converter, sink, onProgress: progress })
           : await fetchModel(url, { onProgress: progress, integrity, sink, deferStore: true });
       } catch (err) {
-        throw err?.name === 'MemoryError' ? tooBig(err, wasm.memory, hubModel ? dtype ?? 'q8' : null) : err;
+        throw err?.name === 'MemoryError' ? tooBig(err, wasm.memory, hubModel ? dtype ?? DEFAULT_DTYPE : null) : err;
       }
       initStart = performance.now();
       try {
@@ -351,29 +326,18 @@ const handlers = {
     const wasm = await initWasm();
     return { wasmMemoryBytes: wasm.memory.buffer.byteLength, cachedTexts: model ? model.cachedTexts() : 0 };
   },
-
-  dispose() {
-    if (model) model.free();
-    model = null;
-    return {};
-  },
 };
 
 self.onmessage = (event) => {
   const { id, type, ...payload } = event.data ?? {};
   queue = queue.then(async () => {
     try {
-      const handler = handlers[type];
-      if (!handler) throw namedError('StateError', `unknown request type ${type}`);
-      const { transfer = [], after, ...result } = (await handler(payload, id)) ?? {};
+      if (!REQUEST_TYPES.includes(type)) throw namedError('StateError', `unknown request type ${type}`);
+      const { transfer = [], after, ...result } = await handlers[type](payload, id);
       self.postMessage({ id, ok: true, result }, transfer);
       after?.(); // work that follows the reply (the cache write after a load)
     } catch (err) {
-      self.postMessage({
-        id,
-        ok: false,
-        error: { name: err?.name ?? 'Error', message: err?.message ?? String(err) },
-      });
+      self.postMessage({ id, ok: false, error: plainError(err) });
     }
   });
 };
