@@ -1,3 +1,4 @@
+// @ts-check
 // The page side of the worker protocol (protocol.js describes it; siglip-worker.js answers):
 // request ids, transferred buffers, real Errors, one worker and model shared by everything on
 // the page that opens the same model (openModel), and turning any image source the page has
@@ -5,6 +6,17 @@
 
 import { namedError, toError } from './errors.js';
 import { DISPOSED } from './protocol.js';
+
+/** @typedef {import('./protocol.js').Requests} Requests */
+/** @typedef {import('./protocol.js').RequestType} RequestType */
+/** @typedef {import('./protocol.js').WorkerMessage} WorkerMessage */
+/** @typedef {import('./protocol.js').ImagePayload} ImagePayload */
+/** @typedef {import('./protocol.js').LoadRequest} LoadRequest */
+/** @typedef {import('./protocol.js').LoadReply} LoadReply */
+/** @typedef {import('./protocol.js').ProgressDetail} ProgressDetail */
+/** @typedef {import('./protocol.js').TextMasking} TextMasking */
+/** @typedef {import('./protocol.js').WasmVariant} WasmVariant */
+/** @typedef {import('./protocol.js').StorageDtype} StorageDtype */
 
 /**
  * The packaged worker, next to this module. The usual case is written out literally, so that
@@ -64,7 +76,8 @@ export class SiglipClient {
   #blob = null;
   #nextId = 1;
   #pending = new Map();
-  #onCached = new Map(); // id of a load that replied caching: true -> its onCached
+  /** @type {Map<number, (stored: boolean) => void>} id of a load that replied caching: true -> its onCached */
+  #onCached = new Map();
   #started = false; // whether the worker ever answered
   #dead = null; // the Error every request gets once the worker died or was disposed
   #onDead;
@@ -89,23 +102,29 @@ export class SiglipClient {
     return this.#dead === null;
   }
 
+  /** @param {WorkerMessage} msg */
   #onMessage(msg) {
     this.#started = true;
-    if (msg?.type === 'cached') {
+    if (!msg) return;
+    if ('type' in msg && msg.type === 'cached') {
       this.#onCached.get(msg.id)?.(msg.stored);
       this.#onCached.delete(msg.id);
       return;
     }
-    const entry = this.#pending.get(msg?.id);
+    const entry = this.#pending.get(msg.id);
     if (!entry) return;
-    if (msg.type === 'progress') {
-      entry.onProgress?.(msg);
+    if ('type' in msg) {
+      const { id, type, ...progress } = msg;
+      entry.onProgress?.(progress);
       return;
     }
     this.#pending.delete(msg.id);
-    if (msg.ok && msg.result?.caching && entry.onCached) this.#onCached.set(msg.id, entry.onCached);
-    if (msg.ok) entry.resolve(msg.result);
-    else entry.reject(toError(msg.error));
+    if (msg.ok === false) {
+      entry.reject(toError(msg.error));
+      return;
+    }
+    if ('caching' in msg.result && msg.result.caching && entry.onCached) this.#onCached.set(msg.id, entry.onCached);
+    entry.resolve(msg.result);
   }
 
   #die(err) {
@@ -120,7 +139,16 @@ export class SiglipClient {
     this.#onDead?.(err);
   }
 
-  #request(type, payload = {}, transfer = [], onProgress, onCached) {
+  /**
+   * @template {RequestType} T
+   * @param {T} type
+   * @param {Requests[T]['payload']} payload
+   * @param {Transferable[]} [transfer]
+   * @param {(p: ProgressDetail) => void} [onProgress]
+   * @param {(stored: boolean) => void} [onCached]
+   * @returns {Promise<Requests[T]['reply']>}
+   */
+  #request(type, payload, transfer = [], onProgress, onCached) {
     if (this.#dead) return Promise.reject(this.#dead);
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
@@ -131,17 +159,20 @@ export class SiglipClient {
 
   /**
    * Loads a model file into the worker (replacing any model it holds). `variant` picks the
-   * wasm build ('auto', 'simd128', 'relaxed', 'threads'); a worker runs one build, chosen by
-   * its first load. `wasmUrl`: a directory laid out like the package (`pkg/siglip_bg.wasm`, ...).
+   * wasm build (VARIANTS in protocol.js); a worker runs one build, chosen by its first load.
+   * `wasmUrl`: a directory laid out like the package (`pkg/siglip_bg.wasm`, ...).
    * `onCached(stored)` is called once the model file's place in the persistent cache is
    * settled: at once with true when it was read from there, else after the load resolved
    * (the download is cached in the background) with whether it was written.
-   * @returns {Promise<{info: object, fromCache: boolean, caching: boolean, simd: boolean, build: {variant: string, simd: string, threads: number}, ms: number}>}
+   * @param {string} url
+   * @param {Omit<LoadRequest, 'url'> & {onProgress?: (p: ProgressDetail) => void, onCached?: (stored: boolean) => void}} [options]
+   * @returns {Promise<LoadReply>}
    */
   load(url, { integrity, onProgress, variant = 'auto', wasmUrl, hub, dtype, onCached } = {}) {
     const absolute = url.startsWith('hf:') ? url : new URL(url, document.baseURI).href;
     let wasm = wasmUrl ? new URL(wasmUrl, document.baseURI).href : undefined;
     if (wasm && !wasm.endsWith('/')) wasm += '/'; // a directory
+    /** @param {boolean} stored */
     const settled = (stored) => {
       onCached?.(stored);
       onCached = null;
@@ -154,13 +185,11 @@ export class SiglipClient {
     return loading;
   }
 
-  /**
-   * `textMasking` (here and below): 'auto' (default; as the transformers pipeline does for the
-   * checkpoint: masked only when its tokenizer returns an attention mask), 'padding' (masked) or 'none'
-   * (padding attended to, as big_vision and open_clip run SigLIP).
-   * `maxNumPatches` (here and below): SigLIP 2 NaFlex's patch budget per image (default: the
-   * checkpoint's); other models ignore it.
-   */
+  // The other requests, one method each (protocol.js says what each does and answers).
+  // `textMasking`: one of TEXT_MASKINGS (default 'auto'); `maxNumPatches`: SigLIP 2 NaFlex's patch
+  // budget per image (default: the checkpoint's; other models ignore it).
+
+  /** The image tower, then the labels scored: `{results, embedding, grid, ms}`. */
   async classify(image, labels, template, textMasking, maxNumPatches) {
     const { payload, transfer } = await imagePayload(image);
     return this.#request('classify', { image: payload, labels: [...labels], template, textMasking, maxNumPatches }, transfer);
@@ -171,6 +200,7 @@ export class SiglipClient {
     return this.#request('score', { embedding, labels: [...labels], template, textMasking });
   }
 
+  /** `{embedding, grid, ms}`. */
   async embedImage(image, maxNumPatches) {
     const { payload, transfer } = await imagePayload(image);
     return this.#request('embedImage', { image: payload, maxNumPatches }, transfer);
@@ -208,7 +238,7 @@ export class SiglipClient {
 
   /** `{wasmMemoryBytes, cachedTexts}`: the worker's wasm memory size and cached text embeddings (for benchmarks). */
   stats() {
-    return this.#request('stats');
+    return this.#request('stats', {});
   }
 
   /** Terminates the worker; requests in flight fail with an AbortError. */
@@ -219,7 +249,12 @@ export class SiglipClient {
 
 // ---- One model per page ----------------------------------------------------------------
 
-/** Open models by what identifies them: {key, client, refs, loaded, listeners}. */
+/**
+ * Open models by what identifies them.
+ * @type {Map<string, Shared>}
+ * @typedef {{key: string, client: SiglipClient, refs: number, listeners: Set<(p: ProgressDetail) => void>,
+ *   loaded: Promise<LoadReply>, progress: ProgressDetail | null, cached: Promise<boolean>}} Shared
+ */
 const models = new Map();
 
 /**
@@ -229,8 +264,8 @@ const models = new Map();
  * last one terminates the worker.
  * `src` is a packed file's URL or `hf:owner/name[@revision]` (a Hub model, from `hub`, converted
  * to `dtype` as it downloads).
- * @param {{src: string, integrity?: string, variant?: string, workerUrl?: string, wasmUrl?: string,
- *          hub?: string, dtype?: string, onProgress?: (p: object) => void}} options
+ * @param {{src: string, integrity?: string, variant?: WasmVariant, workerUrl?: string, wasmUrl?: string,
+ *          hub?: string, dtype?: StorageDtype, onProgress?: (p: ProgressDetail) => void}} options
  */
 export function openModel({ src, integrity, variant = 'auto', workerUrl, wasmUrl, hub, dtype, onProgress }) {
   const abs = (u) => (u ? new URL(u, document.baseURI).href : '');
@@ -241,11 +276,14 @@ export function openModel({ src, integrity, variant = 'auto', workerUrl, wasmUrl
     const forget = () => {
       if (models.get(key) === shared) models.delete(key);
     };
+    /** @type {Set<(p: ProgressDetail) => void>} */
     const listeners = new Set();
     const client = new SiglipClient({ workerUrl: abs(workerUrl) || undefined, onDead: forget });
     let onCached;
+    /** @type {Promise<boolean>} */
     const cached = new Promise((resolve) => (onCached = resolve));
     shared = { key, client, refs: 0, listeners, loaded: null, progress: null, cached };
+    /** @param {ProgressDetail} p */
     const onLoadProgress = (p) => {
       shared.progress = p;
       listeners.forEach((l) => l(p));
@@ -261,13 +299,20 @@ export function openModel({ src, integrity, variant = 'auto', workerUrl, wasmUrl
   return new ModelHandle(shared, onProgress);
 }
 
-/** One reference to a shared model (see {@link openModel}), with the worker client's methods. */
+/**
+ * One reference to a shared model (see {@link openModel}), with the worker client's methods;
+ * calls wait for the load.
+ */
 export class ModelHandle {
   #shared;
   #onProgress;
   #pending = new Set();
   #released = false;
 
+  /**
+   * @param {Shared} shared
+   * @param {(p: ProgressDetail) => void} [onProgress]
+   */
   constructor(shared, onProgress) {
     this.#shared = shared;
     this.#onProgress = onProgress;
@@ -292,7 +337,13 @@ export class ModelHandle {
     return !this.#released && this.#shared.client.alive;
   }
 
-  /** Runs `fn(client)` after the load; rejected at once (AbortError) if released meanwhile. */
+  /**
+   * Runs `fn(client)` after the load: a StateError at once if this handle was released, an
+   * AbortError if it is released meanwhile.
+   * @template R
+   * @param {(client: SiglipClient) => Promise<R>} fn
+   * @returns {Promise<R>}
+   */
   #use(fn) {
     if (this.#released) return Promise.reject(namedError('StateError', 'this model was released (dispose() was called)'));
     return new Promise((resolve, reject) => {
@@ -351,7 +402,13 @@ function scratchContext(width, height) {
   return scratch.getContext('2d', { willReadFrequently: true });
 }
 
-/** `owned`: the ImageData is ours (read from the scratch canvas), so its buffer moves as is. */
+/** @typedef {{payload: ImagePayload, transfer: Transferable[]}} Payload */
+
+/**
+ * `owned`: the ImageData is ours (read from the scratch canvas), so its buffer moves as is.
+ * @param {ImageData} imageData
+ * @returns {Payload}
+ */
 function rgbaPayload(imageData, owned = false) {
   // The caller's ImageData is copied, since transferring detaches it.
   const data = owned ? imageData.data : new Uint8Array(imageData.data.buffer.slice(0));
@@ -365,6 +422,8 @@ function rgbaPayload(imageData, owned = false) {
  * Turns an image source into what the worker decodes: encoded bytes (Blob, File, URL string,
  * ArrayBuffer) go to Rust untouched, so they are decoded like the reference decodes files;
  * already-decoded sources (ImageData, ImageBitmap, <img>, <canvas>, <video>) become RGBA.
+ * @param {any} image
+ * @returns {Promise<Payload>}
  */
 export async function imagePayload(image) {
   if (image == null) throw namedError('ImageError', 'no image given');
@@ -401,7 +460,8 @@ export async function imagePayload(image) {
     (typeof OffscreenCanvas !== 'undefined' && image instanceof OffscreenCanvas) ||
     (typeof VideoFrame !== 'undefined' && image instanceof VideoFrame)
   ) {
-    [width, height] = [image.width ?? image.displayWidth, image.height ?? image.displayHeight];
+    const frame = /** @type {any} */ (image); // (a VideoFrame has display sizes only)
+    [width, height] = [frame.width ?? frame.displayWidth, frame.height ?? frame.displayHeight];
   } else {
     throw namedError('ImageError', 'unsupported image source; use a Blob, File, URL, ImageData, ImageBitmap, <img>, <canvas> or <video>');
   }

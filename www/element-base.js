@@ -8,6 +8,8 @@ import { openModel } from './client.js';
 import { namedError, toError } from './errors.js';
 import { DEFAULT_DTYPE, RELEASED } from './protocol.js';
 
+/** @typedef {import('./protocol.js').LoadDetail} LoadDetail */
+
 export const baseCss = `
 :host { display: block; font: 14px/1.4 system-ui, -apple-system, "Segoe UI", sans-serif; color: #1d2330;
   --siglip-accent: #3b6cf6; --siglip-bg: #fff; --siglip-muted: #667085; --siglip-border: #d6dae3; max-width: 760px; }
@@ -128,9 +130,10 @@ export class SiglipElementBase extends HTMLElement {
   set wasmUrl(v) { if (v == null) this.removeAttribute('wasm-url'); else this.setAttribute('wasm-url', v); }
 
   /**
-   * Settles with the load of the current `src`: resolves with `{info, fromCache, caching, simd,
-   * build, ms, timings, commit}`, or rejects with why it failed and stays rejected until a new
-   * load starts (a new `src`, or a call that needs the model). Pending while no `src` is set.
+   * Settles with the load of the current `src`: resolves with its LoadDetail (protocol.js), or
+   * rejects with why it failed and stays rejected until a new load starts (a new `src`, or a
+   * call that needs the model). Pending while no `src` is set.
+   * @returns {Promise<LoadDetail>}
    */
   get ready() { return this.#ready; }
 
@@ -270,6 +273,7 @@ export class SiglipElementBase extends HTMLElement {
         if (token !== this.#token) return;
         loading.hidden = true;
         const { info, fromCache, caching, simd, build, ms, timings, commit } = result;
+        /** @type {LoadDetail} */
         const detail = { info, fromCache, caching, simd, build, ms, timings, commit };
         this.#settleReady('resolve', detail);
         this.onModelLoaded(detail);
@@ -303,7 +307,7 @@ export class SiglipElementBase extends HTMLElement {
       wasmUrl: this.wasmUrl,
       hub: this.hub,
       dtype: this.dtype,
-      onProgress: ({ loaded, total, fromCache, converting = false }) => {
+      onProgress: ({ loaded, total, fromCache, converting }) => {
         if (token !== this.#token) return;
         if (total) {
           progress.value = loaded / total;

@@ -1,6 +1,9 @@
+// @ts-check
 // Errors. Everything siglip-web throws, rejects with or reports is a real Error whose `name`
 // says what failed (NetworkError, ImageError, AbortError, ...; index.d.ts lists them). An error
 // crosses from the worker to the page as a plain `{name, message}`: plainError there, toError here.
+
+/** @typedef {import('./protocol.js').PlainError} PlainError */
 
 /**
  * An Error with a stable `name`; `cause`: the error it wraps, if any.
@@ -29,7 +32,7 @@ export function toError(e) {
 /**
  * What the worker posts for an error it caught.
  * @param {any} err
- * @returns {{name: string, message: string}}
+ * @returns {PlainError}
  */
 export function plainError(err) {
   return { name: err?.name ?? 'Error', message: err?.message ?? String(err) };

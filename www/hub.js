@@ -68,8 +68,11 @@ async function get(url, what, { optional = false, repo }) {
  * it holds this revision's commit (or when the Hub cannot be reached), else downloaded and
  * converted; a converted model is cached by the result's `store(source)` when the caller is
  * ready (as fetchModel's `deferStore`: the worker does it after the load).
- * @param {{hub?: string, dtype?: string, Converter: Function, sink: object, onProgress?: Function}} options  `Converter`: the wasm class that converts
- * @returns {Promise<{target, fromCache: boolean, commit: string|null, timings: object, store?: Function}>}
+ * @param {string} src
+ * @param {{hub?: string, dtype?: string, Converter: Function, sink: object,
+ *          onProgress?: (p: {loaded: number, total: number|null, fromCache: boolean, converting?: boolean}) => void}} options
+ *   `Converter`: the wasm class that converts
+ * @returns {Promise<{target, fromCache: boolean, commit: string|null, timings: object, store?: (source: {view(): Uint8Array|null}) => Promise<boolean>}>}
  */
 export async function fetchHubModel(src, { hub = DEFAULT_HUB, dtype = DEFAULT_DTYPE, Converter, sink, onProgress = () => {} }) {
   if (!DTYPES.includes(dtype)) throw namedError('InputError', `unknown dtype "${dtype}"; use one of ${DTYPES.join(', ')}`);
