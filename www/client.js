@@ -5,7 +5,7 @@
 // into bytes or RGBA pixels for the worker.
 
 import { namedError, toError } from './errors.js';
-import { DISPOSED } from './protocol.js';
+import { DEFAULT_DTYPE, DEFAULT_HUB, DISPOSED, isHubSource } from './protocol.js';
 
 /** @typedef {import('./protocol.js').Requests} Requests */
 /** @typedef {import('./protocol.js').RequestType} RequestType */
@@ -158,26 +158,22 @@ export class SiglipClient {
   }
 
   /**
-   * Loads a model file into the worker (replacing any model it holds). `variant` picks the
-   * wasm build (VARIANTS in protocol.js); a worker runs one build, chosen by its first load.
-   * `wasmUrl`: a directory laid out like the package (`pkg/siglip_bg.wasm`, ...).
+   * Loads a model into the worker (replacing any model it holds; a worker runs one wasm build,
+   * chosen by its first load). URLs are absolute (see modelIdentity).
    * `onCached(stored)` is called once the model file's place in the persistent cache is
    * settled: at once with true when it was read from there, else after the load resolved
    * (the download is cached in the background) with whether it was written.
-   * @param {string} url
-   * @param {Omit<LoadRequest, 'url'> & {onProgress?: (p: ProgressDetail) => void, onCached?: (stored: boolean) => void}} [options]
+   * @param {LoadRequest} request
+   * @param {{onProgress?: (p: ProgressDetail) => void, onCached?: (stored: boolean) => void}} [callbacks]
    * @returns {Promise<LoadReply>}
    */
-  load(url, { integrity, onProgress, variant = 'auto', wasmUrl, hub, dtype, onCached } = {}) {
-    const absolute = url.startsWith('hf:') ? url : new URL(url, document.baseURI).href;
-    let wasm = wasmUrl ? new URL(wasmUrl, document.baseURI).href : undefined;
-    if (wasm && !wasm.endsWith('/')) wasm += '/'; // a directory
+  load(request, { onProgress, onCached } = {}) {
     /** @param {boolean} stored */
     const settled = (stored) => {
       onCached?.(stored);
       onCached = null;
     };
-    const loading = this.#request('load', { url: absolute, integrity, variant, wasmUrl: wasm, hub, dtype }, [], onProgress, settled);
+    const loading = this.#request('load', request, [], onProgress, settled);
     loading.then(
       (r) => r.caching || settled(r.fromCache),
       () => settled(false),
@@ -250,6 +246,50 @@ export class SiglipClient {
 // ---- One model per page ----------------------------------------------------------------
 
 /**
+ * The options that decide which model is loaded (what openModel takes, with a progress
+ * listener). `src` is a packed file's URL or `hf:owner/name[@revision]` (a Hub model, from
+ * `hub`, converted to `dtype` as it downloads).
+ * @typedef {object} ModelOptions
+ * @property {string} src
+ * @property {string} [integrity]
+ * @property {WasmVariant} [variant]
+ * @property {string} [workerUrl]
+ * @property {string} [wasmUrl]
+ * @property {string} [hub]
+ * @property {StorageDtype} [dtype]
+ */
+
+/** @param {string | undefined} url */
+const absolute = (url) => (url ? new URL(url, document.baseURI).href : undefined);
+
+/**
+ * What identifies a model on the page: the options that decide what is loaded, as the load uses
+ * them (URLs made absolute against the page, `wasmUrl` a directory, defaults filled in; `hub`
+ * and `dtype` only for `hf:` models, the only ones they change). Everything opened with the same
+ * `key` shares one worker and one model (openModel); an element loads again when its key
+ * changes. Throws (a TypeError) for a URL that cannot be parsed.
+ * @param {ModelOptions} options
+ * @returns {{key: string, request: LoadRequest, workerUrl: string | undefined}}
+ */
+export function modelIdentity({ src, integrity, variant = 'auto', workerUrl, wasmUrl, hub, dtype }) {
+  const hubModel = isHubSource(src);
+  let wasm = absolute(wasmUrl);
+  if (wasm && !wasm.endsWith('/')) wasm += '/';
+  /** @type {LoadRequest} */
+  const request = {
+    url: hubModel ? src : absolute(src),
+    integrity: integrity || undefined,
+    variant,
+    wasmUrl: wasm,
+    hub: hubModel ? (hub ? absolute(hub) : DEFAULT_HUB).replace(/\/+$/, '') : undefined,
+    dtype: hubModel ? dtype ?? DEFAULT_DTYPE : undefined,
+  };
+  const worker = absolute(workerUrl);
+  const key = JSON.stringify([request.url, request.integrity, request.variant, worker, request.wasmUrl, request.hub, request.dtype]);
+  return { key, request, workerUrl: worker };
+}
+
+/**
  * Open models by what identifies them.
  * @type {Map<string, Shared>}
  * @typedef {{key: string, client: SiglipClient, refs: number, listeners: Set<(p: ProgressDetail) => void>,
@@ -258,19 +298,13 @@ export class SiglipClient {
 const models = new Map();
 
 /**
- * A use of a model that everything on the page asking for the same file with the same options
- * (`src`, `integrity`, `variant`, `workerUrl`, `wasmUrl`, `hub`, `dtype`) shares: one worker, one download, one
- * copy in memory. Each `openModel` is one reference; {@link ModelHandle.release} drops it and the
- * last one terminates the worker.
- * `src` is a packed file's URL or `hf:owner/name[@revision]` (a Hub model, from `hub`, converted
- * to `dtype` as it downloads).
- * @param {{src: string, integrity?: string, variant?: WasmVariant, workerUrl?: string, wasmUrl?: string,
- *          hub?: string, dtype?: StorageDtype, onProgress?: (p: ProgressDetail) => void}} options
+ * A use of a model that everything on the page opening the same model (see modelIdentity)
+ * shares: one worker, one download, one copy in memory. Each `openModel` is one reference;
+ * {@link ModelHandle.release} drops it and the last one terminates the worker.
+ * @param {ModelOptions & {onProgress?: (p: ProgressDetail) => void}} options
  */
-export function openModel({ src, integrity, variant = 'auto', workerUrl, wasmUrl, hub, dtype, onProgress }) {
-  const abs = (u) => (u ? new URL(u, document.baseURI).href : '');
-  const hubModel = src.startsWith('hf:');
-  const key = JSON.stringify([hubModel ? src : abs(src), integrity ?? '', variant, abs(workerUrl), abs(wasmUrl), hubModel ? [hub ?? '', dtype ?? ''] : []]);
+export function openModel({ onProgress, ...options }) {
+  const { key, request, workerUrl } = modelIdentity(options);
   let shared = models.get(key);
   if (!shared) {
     const forget = () => {
@@ -278,7 +312,7 @@ export function openModel({ src, integrity, variant = 'auto', workerUrl, wasmUrl
     };
     /** @type {Set<(p: ProgressDetail) => void>} */
     const listeners = new Set();
-    const client = new SiglipClient({ workerUrl: abs(workerUrl) || undefined, onDead: forget });
+    const client = new SiglipClient({ workerUrl, onDead: forget });
     let onCached;
     /** @type {Promise<boolean>} */
     const cached = new Promise((resolve) => (onCached = resolve));
@@ -288,7 +322,7 @@ export function openModel({ src, integrity, variant = 'auto', workerUrl, wasmUrl
       shared.progress = p;
       listeners.forEach((l) => l(p));
     };
-    shared.loaded = client.load(src, { integrity, variant, wasmUrl, hub: hub ? abs(hub) : undefined, dtype, onProgress: onLoadProgress, onCached });
+    shared.loaded = client.load(request, { onProgress: onLoadProgress, onCached });
     // A model that failed to load is not shared: the next open tries again.
     shared.loaded.catch(() => {
       forget();

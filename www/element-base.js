@@ -4,7 +4,7 @@
 // promises; `progress`, `load`, `cached` and `error` events; a progress bar and an error box in
 // the shadow DOM) and the styles.
 
-import { openModel } from './client.js';
+import { modelIdentity, openModel } from './client.js';
 import { namedError, toError } from './errors.js';
 import { DEFAULT_DTYPE, RELEASED } from './protocol.js';
 
@@ -58,6 +58,7 @@ export class SiglipElementBase extends HTMLElement {
   #readyState = 'pending'; // of #ready: 'pending' | 'resolved' | 'rejected'
   #settle = null;
   #loadedKey = null;
+  #loadedDetail = null; // the detail `ready` resolved with for #loadedKey, once it did
   #token = 0;
   #releaseTimer = 0;
   #loadScheduled = false;
@@ -156,7 +157,8 @@ export class SiglipElementBase extends HTMLElement {
   /**
    * Loads once the attributes set together have all arrived (an element upgraded with `src`,
    * `integrity` and `worker-url` loads once, with all three). `ready` turns pending at once, so
-   * `el.src = url; await el.ready` waits for this load.
+   * `el.src = url; await el.ready` waits for this load. When the model turns out to be the one
+   * loaded (`variant` set to `auto`, `dtype` on a packed file), `ready` settles as that load did.
    */
   #scheduleLoad() {
     if (this.src && this.#readyState !== 'pending') this.#newReady();
@@ -164,8 +166,11 @@ export class SiglipElementBase extends HTMLElement {
     this.#loadScheduled = true;
     queueMicrotask(() => {
       this.#loadScheduled = false;
+      if (!this.isConnected) return;
       // (A call that needed the model may have loaded it meanwhile.)
-      if (this.isConnected && (this.#loadedKey !== this.#key() || !this.client?.alive)) this.loadModel();
+      if (this.#loadedKey !== this.#key() || !this.client?.alive) this.loadModel();
+      else if (this.#readyState === 'pending' && this.#loadedDetail) this.#settleReady('resolve', this.#loadedDetail);
+      // (Still loading: that load settles `ready`.)
     });
   }
 
@@ -189,6 +194,7 @@ export class SiglipElementBase extends HTMLElement {
     this.client?.release();
     this.client = null;
     this.#loadedKey = null;
+    this.#loadedDetail = null;
     this.#token++;
     this.shadowRoot.querySelector('.loading').hidden = true;
     if (this.src) this.#settleReady('reject', namedError('AbortError', RELEASED));
@@ -214,8 +220,19 @@ export class SiglipElementBase extends HTMLElement {
     this.#settle[how](value);
   }
 
+  /** The options that choose the model. */
+  #modelOptions() {
+    const { src, integrity, variant, workerUrl, wasmUrl, hub, dtype } = this;
+    return { src, integrity, variant, workerUrl, wasmUrl, hub, dtype };
+  }
+
+  /** Which model the attributes choose (modelIdentity in client.js): a load is due when it changes. */
   #key() {
-    return JSON.stringify([this.src, this.integrity, this.variant, this.workerUrl, this.wasmUrl, this.hub, this.dtype]);
+    try {
+      return modelIdentity(this.#modelOptions()).key;
+    } catch {
+      return `unparsable ${JSON.stringify(this.#modelOptions())}`; // a bad URL: its load fails and says why
+    }
   }
 
   /** Waits for the model, starting its load if needed (also after a failed one). */
@@ -238,6 +255,7 @@ export class SiglipElementBase extends HTMLElement {
     this.client?.release();
     this.client = null;
     this.#loadedKey = null;
+    this.#loadedDetail = null;
     const root = this.shadowRoot;
     const loading = root.querySelector('.loading');
     if (!src) {
@@ -275,6 +293,7 @@ export class SiglipElementBase extends HTMLElement {
         const { info, fromCache, caching, simd, build, ms, timings, commit } = result;
         /** @type {LoadDetail} */
         const detail = { info, fromCache, caching, simd, build, ms, timings, commit };
+        this.#loadedDetail = detail;
         this.#settleReady('resolve', detail);
         this.onModelLoaded(detail);
         this.dispatchEvent(new CustomEvent('load', { detail }));
@@ -300,13 +319,7 @@ export class SiglipElementBase extends HTMLElement {
 
   #open(token, progress, text) {
     return openModel({
-      src: this.src,
-      integrity: this.integrity,
-      variant: this.variant,
-      workerUrl: this.workerUrl,
-      wasmUrl: this.wasmUrl,
-      hub: this.hub,
-      dtype: this.dtype,
+      ...this.#modelOptions(),
       onProgress: ({ loaded, total, fromCache, converting }) => {
         if (token !== this.#token) return;
         if (total) {

@@ -17,9 +17,10 @@ export { DEFAULT_TEMPLATE, SiglipClassifier, SiglipSearch };
 /**
  * Loads a model in a Web Worker: `src` is a file made by `siglip quantize`, or a Hugging Face
  * model `hf:owner/name[@revision]` (from `hub`, converted to `dtype`, q8 by default, as it
- * downloads, then cached). Calls (and elements) with the
- * same `src`, `integrity`, `variant`, `workerUrl` and `wasmUrl` share one worker and one copy of
- * the model; each `dispose()` drops one reference and the last one frees it.
+ * downloads, then cached). Calls (and elements) with the same `src`, `integrity`, `variant`,
+ * `workerUrl`, `wasmUrl` and, for `hf:` models, `hub` and `dtype` share one worker and one copy
+ * of the model (modelIdentity in client.js); each `dispose()` drops one reference and the last
+ * one frees it.
  * `textMasking`: how the text tower treats padding (protocol.js: TEXT_MASKINGS; default 'auto').
  * `maxNumPatches`: SigLIP 2 NaFlex's patch budget per image (default: the checkpoint's).
  * @param {import('./index.js').CreateClassifierOptions} options
