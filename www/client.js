@@ -207,29 +207,21 @@ export class SiglipClient {
     return this.#request('embedText', { texts: [...texts], textMasking });
   }
 
-  /** L2-normalized embeddings of texts (used verbatim), one Float32Array per text. */
-  async textEmbeddings(texts, textMasking) {
-    const list = Array.isArray(texts) ? texts : [texts];
-    const { embeddings, dim } = await this.embedText(list, textMasking);
-    return list.map((_, i) => embeddings.slice(i * dim, (i + 1) * dim));
-  }
-
   /**
-   * Ranks images for a query (used verbatim): `[{index, score, logit}]`, best first. Images are
-   * sources or embeddings (Float32Array, which skip the image tower).
+   * Ranks image embeddings for a query (used verbatim): `{ranking: [{index, score, logit}], ms}`,
+   * best first.
+   * @param {string} query
+   * @param {Float32Array[]} embeddings
+   * @param {TextMasking} [textMasking]
    */
-  async rankImages(query, images, textMasking, maxNumPatches) {
-    const embeddings = [];
-    for (const image of images) {
-      embeddings.push(image instanceof Float32Array ? image : (await this.embedImage(image, maxNumPatches)).embedding);
-    }
+  rank(query, embeddings, textMasking) {
     const flat = new Float32Array(embeddings.reduce((n, e) => n + e.length, 0));
     let offset = 0;
     for (const e of embeddings) {
       flat.set(e, offset);
       offset += e.length;
     }
-    return (await this.#request('rank', { query, embeddings: flat, textMasking })).ranking;
+    return this.#request('rank', { query, embeddings: flat, textMasking });
   }
 
   /** `{wasmMemoryBytes, cachedTexts}`: the worker's wasm memory size and cached text embeddings (for benchmarks). */
@@ -397,14 +389,33 @@ export class ModelHandle {
   score(embedding, labels, template, textMasking) { return this.#use((c) => c.score(embedding, labels, template, textMasking)); }
   embedImage(image, maxNumPatches) { return this.#use((c) => c.embedImage(image, maxNumPatches)); }
   embedText(texts, textMasking) { return this.#use((c) => c.embedText(texts, textMasking)); }
-  textEmbeddings(texts, textMasking) { return this.#use((c) => c.textEmbeddings(texts, textMasking)); }
-  /** Embeds the images that are not embeddings yet one by one (stopping if released), then ranks. */
+  stats() { return this.#use((c) => c.stats()); }
+
+  /**
+   * L2-normalized embeddings of texts (used verbatim), one Float32Array per text.
+   * @param {string | string[]} texts
+   * @param {TextMasking} [textMasking]
+   */
+  async textEmbeddings(texts, textMasking) {
+    const list = Array.isArray(texts) ? texts : [texts];
+    const { embeddings, dim } = await this.embedText(list, textMasking);
+    return list.map((_, i) => embeddings.slice(i * dim, (i + 1) * dim));
+  }
+
+  /**
+   * Ranks images for a query (used verbatim): `[{index, score, logit}]`, best first. Images are
+   * sources or embeddings (Float32Array, which skip the image tower); the others are embedded
+   * one by one (stopping if released), then all are ranked in one request.
+   * @param {string} query
+   * @param {Iterable<any>} images
+   * @param {TextMasking} [textMasking]
+   * @param {number} [maxNumPatches]
+   */
   async rankImages(query, images, textMasking, maxNumPatches) {
     const embeddings = [];
     for (const image of images) embeddings.push(image instanceof Float32Array ? image : (await this.embedImage(image, maxNumPatches)).embedding);
-    return this.#use((c) => c.rankImages(query, embeddings, textMasking));
+    return (await this.#use((c) => c.rank(query, embeddings, textMasking))).ranking;
   }
-  stats() { return this.#use((c) => c.stats()); }
 
   /**
    * Drops this reference: its requests still in flight reject with an AbortError (the others'
