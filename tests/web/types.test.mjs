@@ -44,11 +44,31 @@ function driftedWorker() {
   return path.join(dir, 'tsconfig.json');
 }
 
+/** A TypeScript user of index.d.ts naming every reflected property of both elements. */
+function reflectedUser() {
+  // The rows of REFLECTED (element-base.js) and the classifier's own.
+  const properties = (file) => [...readFileSync(path.join(WWW, file), 'utf8').matchAll(/\{ property: '(\w+)', attribute: '[\w-]+'/g)].map((m) => m[1]);
+  const base = properties('element-base.js');
+  const classifier = properties('siglip-classifier.js');
+  assert.ok(base.length >= 9 && classifier.length >= 1, `${base} ${classifier}`);
+  const dir = path.join(OUT, 'types-reflected');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(
+    path.join(dir, 'reflected.ts'),
+    `import type { SiglipClassifier, SiglipSearch } from '${path.relative(dir, WWW)}/index.js';
+export const classifier: (keyof SiglipClassifier)[] = ${JSON.stringify([...base, ...classifier])};
+export const search: (keyof SiglipSearch)[] = ${JSON.stringify(base)};
+`,
+  );
+  return path.join(dir, 'reflected.ts');
+}
+
 // The programs run side by side (each is a second or two of one core).
 const checks = {
   page: tsc(['-p', 'tests/web/tsconfig.page.json']),
   worker: tsc(['-p', 'tests/web/tsconfig.worker.json']),
   drift: tsc(['-p', driftedWorker()]),
+  reflected: tsc(['--noEmit', '--strict', '--skipLibCheck', '--target', 'ES2022', '--module', 'ESNext', '--moduleResolution', 'bundler', '--lib', 'ES2022,DOM,DOM.Iterable', reflectedUser()]),
 };
 
 test('www/protocol.d.ts is what protocol.js generates', () => {
@@ -68,4 +88,8 @@ test('a reply that drifts from its typedef fails the check, or the check proves 
   const errors = await checks.drift;
   assert.equal(errors.length, 1, errors.join('\n'));
   assert.match(errors[0], /'wasmMemoryByte' does not exist in type 'Handled<LoadReply>'/);
+});
+
+test('index.d.ts declares every reflected attribute property of the elements', async () => {
+  assert.deepEqual(await checks.reflected, []);
 });
