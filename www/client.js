@@ -1,13 +1,22 @@
-// The page side of the worker protocol (see siglip-worker.js): request ids, transferred
-// buffers, real Errors, a load promise shared by concurrent callers, and turning any image
-// source the page has into bytes or RGBA pixels for the worker.
+// @ts-check
+// The page side of the worker protocol (protocol.js describes it; siglip-worker.js answers):
+// request ids, transferred buffers, real Errors, one worker and model shared by everything on
+// the page that opens the same model (openModel), and turning any image source the page has
+// into bytes or RGBA pixels for the worker.
 
-/** Rebuilds a real Error (with its name) from the worker's `{name, message}`. */
-function toError(e) {
-  const err = new Error(e?.message ?? 'unknown error');
-  err.name = e?.name ?? 'Error';
-  return err;
-}
+import { namedError, toError } from './errors.js';
+import { DEFAULT_DTYPE, DEFAULT_HUB, DISPOSED, isHubSource } from './protocol.js';
+
+/** @typedef {import('./protocol.js').Requests} Requests */
+/** @typedef {import('./protocol.js').RequestType} RequestType */
+/** @typedef {import('./protocol.js').WorkerMessage} WorkerMessage */
+/** @typedef {import('./protocol.js').ImagePayload} ImagePayload */
+/** @typedef {import('./protocol.js').LoadRequest} LoadRequest */
+/** @typedef {import('./protocol.js').LoadReply} LoadReply */
+/** @typedef {import('./protocol.js').ProgressDetail} ProgressDetail */
+/** @typedef {import('./protocol.js').TextMasking} TextMasking */
+/** @typedef {import('./protocol.js').WasmVariant} WasmVariant */
+/** @typedef {import('./protocol.js').StorageDtype} StorageDtype */
 
 /**
  * The packaged worker, next to this module. The usual case is written out literally, so that
@@ -44,8 +53,8 @@ function workerAt(workerUrl) {
 /** Why a worker failed, with the fix when the cause is known. */
 function workerFailure(event, workerUrl, started, tried) {
   const detail = event?.message ? `: ${event.message}` : '';
-  if (started) return toError({ name: 'WorkerError', message: `the model worker crashed${detail}` });
-  if (workerUrl) return toError({ name: 'WorkerError', message: `the model worker failed to start (${workerUrl})${detail}` });
+  if (started) return namedError('WorkerError', `the model worker crashed${detail}`);
+  if (workerUrl) return namedError('WorkerError', `the model worker failed to start (${workerUrl})${detail}`);
   const here = String(import.meta.url);
   const url = tried ?? (/^https?:/.test(here) ? new URL('siglip-worker.js', here).href : 'siglip-worker.js');
   let message = `the model worker failed to start (${url})${detail}. `;
@@ -55,10 +64,10 @@ function workerFailure(event, workerUrl, started, tried) {
       " (`import siglip from 'siglip-web/vite'; plugins: [siglip()]`) or `optimizeDeps: { exclude: ['siglip-web'] }` to vite.config";
   } else {
     message +=
-      "If a bundler built this page, it did not emit the worker: copy siglip-worker.js, loader.js, hub.js and the pkg, pkg-relaxed and" +
+      "If a bundler built this page, it did not emit the worker: copy siglip-worker.js, protocol.js, errors.js, loader.js, hub.js and the pkg, pkg-relaxed and" +
       " pkg-threads folders of siglip-web next to the bundle, or set workerUrl to where they are served (see Bundlers in its README)";
   }
-  return toError({ name: 'WorkerError', message });
+  return namedError('WorkerError', message);
 }
 
 /** One worker and the requests in flight to it. */
@@ -67,7 +76,8 @@ export class SiglipClient {
   #blob = null;
   #nextId = 1;
   #pending = new Map();
-  #onCached = new Map(); // id of a load that replied caching: true -> its onCached
+  /** @type {Map<number, (stored: boolean) => void>} id of a load that replied caching: true -> its onCached */
+  #onCached = new Map();
   #started = false; // whether the worker ever answered
   #dead = null; // the Error every request gets once the worker died or was disposed
   #onDead;
@@ -84,7 +94,7 @@ export class SiglipClient {
       event.preventDefault?.();
       this.#die(workerFailure(event, workerUrl, this.#started, tried));
     };
-    this.#worker.onmessageerror = () => this.#die(toError({ name: 'WorkerError', message: 'a message from the model worker could not be read' }));
+    this.#worker.onmessageerror = () => this.#die(namedError('WorkerError', 'a message from the model worker could not be read'));
   }
 
   /** False once the worker died or was disposed. */
@@ -92,23 +102,29 @@ export class SiglipClient {
     return this.#dead === null;
   }
 
+  /** @param {WorkerMessage} msg */
   #onMessage(msg) {
     this.#started = true;
-    if (msg?.type === 'cached') {
+    if (!msg) return;
+    if ('type' in msg && msg.type === 'cached') {
       this.#onCached.get(msg.id)?.(msg.stored);
       this.#onCached.delete(msg.id);
       return;
     }
-    const entry = this.#pending.get(msg?.id);
+    const entry = this.#pending.get(msg.id);
     if (!entry) return;
-    if (msg.type === 'progress') {
-      entry.onProgress?.(msg);
+    if ('type' in msg) {
+      const { id, type, ...progress } = msg;
+      entry.onProgress?.(progress);
       return;
     }
     this.#pending.delete(msg.id);
-    if (msg.ok && msg.result?.caching && entry.onCached) this.#onCached.set(msg.id, entry.onCached);
-    if (msg.ok) entry.resolve(msg.result);
-    else entry.reject(toError(msg.error));
+    if (msg.ok === false) {
+      entry.reject(toError(msg.error));
+      return;
+    }
+    if ('caching' in msg.result && msg.result.caching && entry.onCached) this.#onCached.set(msg.id, entry.onCached);
+    entry.resolve(msg.result);
   }
 
   #die(err) {
@@ -123,7 +139,16 @@ export class SiglipClient {
     this.#onDead?.(err);
   }
 
-  #request(type, payload = {}, transfer = [], onProgress, onCached) {
+  /**
+   * @template {RequestType} T
+   * @param {T} type
+   * @param {Requests[T]['payload']} payload
+   * @param {Transferable[]} [transfer]
+   * @param {(p: ProgressDetail) => void} [onProgress]
+   * @param {(stored: boolean) => void} [onCached]
+   * @returns {Promise<Requests[T]['reply']>}
+   */
+  #request(type, payload, transfer = [], onProgress, onCached) {
     if (this.#dead) return Promise.reject(this.#dead);
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
@@ -133,23 +158,22 @@ export class SiglipClient {
   }
 
   /**
-   * Loads a model file into the worker (replacing any model it holds). `variant` picks the
-   * wasm build ('auto', 'simd128', 'relaxed', 'threads'); a worker runs one build, chosen by
-   * its first load. `wasmUrl`: a directory laid out like the package (`pkg/siglip_bg.wasm`, ...).
+   * Loads a model into the worker (replacing any model it holds; a worker runs one wasm build,
+   * chosen by its first load). URLs are absolute (see modelIdentity).
    * `onCached(stored)` is called once the model file's place in the persistent cache is
    * settled: at once with true when it was read from there, else after the load resolved
    * (the download is cached in the background) with whether it was written.
-   * @returns {Promise<{info: object, fromCache: boolean, caching: boolean, simd: boolean, build: {variant: string, simd: string, threads: number}, ms: number}>}
+   * @param {LoadRequest} request
+   * @param {{onProgress?: (p: ProgressDetail) => void, onCached?: (stored: boolean) => void}} [callbacks]
+   * @returns {Promise<LoadReply>}
    */
-  load(url, { integrity, onProgress, variant = 'auto', wasmUrl, hub, dtype, onCached } = {}) {
-    const absolute = url.startsWith('hf:') ? url : new URL(url, document.baseURI).href;
-    let wasm = wasmUrl ? new URL(wasmUrl, document.baseURI).href : undefined;
-    if (wasm && !wasm.endsWith('/')) wasm += '/'; // a directory
+  load(request, { onProgress, onCached } = {}) {
+    /** @param {boolean} stored */
     const settled = (stored) => {
       onCached?.(stored);
       onCached = null;
     };
-    const loading = this.#request('load', { url: absolute, integrity, variant, wasmUrl: wasm, hub, dtype }, [], onProgress, settled);
+    const loading = this.#request('load', request, [], onProgress, settled);
     loading.then(
       (r) => r.caching || settled(r.fromCache),
       () => settled(false),
@@ -157,13 +181,11 @@ export class SiglipClient {
     return loading;
   }
 
-  /**
-   * `textMasking` (here and below): 'auto' (default; as the transformers pipeline does for the
-   * checkpoint: masked only when its tokenizer returns an attention mask), 'padding' (masked) or 'none'
-   * (padding attended to, as big_vision and open_clip run SigLIP).
-   * `maxNumPatches` (here and below): SigLIP 2 NaFlex's patch budget per image (default: the
-   * checkpoint's); other models ignore it.
-   */
+  // The other requests, one method each (protocol.js says what each does and answers).
+  // `textMasking`: one of TEXT_MASKINGS (default 'auto'); `maxNumPatches`: SigLIP 2 NaFlex's patch
+  // budget per image (default: the checkpoint's; other models ignore it).
+
+  /** The image tower, then the labels scored: `{results, embedding, grid, ms}`. */
   async classify(image, labels, template, textMasking, maxNumPatches) {
     const { payload, transfer } = await imagePayload(image);
     return this.#request('classify', { image: payload, labels: [...labels], template, textMasking, maxNumPatches }, transfer);
@@ -174,6 +196,7 @@ export class SiglipClient {
     return this.#request('score', { embedding, labels: [...labels], template, textMasking });
   }
 
+  /** `{embedding, grid, ms}`. */
   async embedImage(image, maxNumPatches) {
     const { payload, transfer } = await imagePayload(image);
     return this.#request('embedImage', { image: payload, maxNumPatches }, transfer);
@@ -184,76 +207,114 @@ export class SiglipClient {
     return this.#request('embedText', { texts: [...texts], textMasking });
   }
 
-  /** L2-normalized embeddings of texts (used verbatim), one Float32Array per text. */
-  async textEmbeddings(texts, textMasking) {
-    const list = Array.isArray(texts) ? texts : [texts];
-    const { embeddings, dim } = await this.embedText(list, textMasking);
-    return list.map((_, i) => embeddings.slice(i * dim, (i + 1) * dim));
-  }
-
   /**
-   * Ranks images for a query (used verbatim): `[{index, score, logit}]`, best first. Images are
-   * sources or embeddings (Float32Array, which skip the image tower).
+   * Ranks image embeddings for a query (used verbatim): `{ranking: [{index, score, logit}], ms}`,
+   * best first.
+   * @param {string} query
+   * @param {Float32Array[]} embeddings
+   * @param {TextMasking} [textMasking]
    */
-  async rankImages(query, images, textMasking, maxNumPatches) {
-    const embeddings = [];
-    for (const image of images) {
-      embeddings.push(image instanceof Float32Array ? image : (await this.embedImage(image, maxNumPatches)).embedding);
-    }
+  rank(query, embeddings, textMasking) {
     const flat = new Float32Array(embeddings.reduce((n, e) => n + e.length, 0));
     let offset = 0;
     for (const e of embeddings) {
       flat.set(e, offset);
       offset += e.length;
     }
-    return (await this.#request('rank', { query, embeddings: flat, textMasking })).ranking;
+    return this.#request('rank', { query, embeddings: flat, textMasking });
   }
 
   /** `{wasmMemoryBytes, cachedTexts}`: the worker's wasm memory size and cached text embeddings (for benchmarks). */
   stats() {
-    return this.#request('stats');
+    return this.#request('stats', {});
   }
 
   /** Terminates the worker; requests in flight fail with an AbortError. */
   dispose() {
-    this.#die(toError({ name: 'AbortError', message: 'the classifier was disposed' }));
+    this.#die(namedError('AbortError', DISPOSED));
   }
 }
 
 // ---- One model per page ----------------------------------------------------------------
 
-/** Open models by what identifies them: {key, client, refs, loaded, listeners}. */
+/**
+ * The options that decide which model is loaded (what openModel takes, with a progress
+ * listener). `src` is a packed file's URL or `hf:owner/name[@revision]` (a Hub model, from
+ * `hub`, converted to `dtype` as it downloads).
+ * @typedef {object} ModelOptions
+ * @property {string} src
+ * @property {string} [integrity]
+ * @property {WasmVariant} [variant]
+ * @property {string} [workerUrl]
+ * @property {string} [wasmUrl]
+ * @property {string} [hub]
+ * @property {StorageDtype} [dtype]
+ */
+
+/** @param {string | undefined} url */
+const absolute = (url) => (url ? new URL(url, document.baseURI).href : undefined);
+
+/**
+ * What identifies a model on the page: the options that decide what is loaded, as the load uses
+ * them (URLs made absolute against the page, `wasmUrl` a directory, defaults filled in; `hub`
+ * and `dtype` only for `hf:` models, the only ones they change). Everything opened with the same
+ * `key` shares one worker and one model (openModel); an element loads again when its key
+ * changes. Throws (a TypeError) for a URL that cannot be parsed.
+ * @param {ModelOptions} options
+ * @returns {{key: string, request: LoadRequest, workerUrl: string | undefined}}
+ */
+export function modelIdentity({ src, integrity, variant = 'auto', workerUrl, wasmUrl, hub, dtype }) {
+  const hubModel = isHubSource(src);
+  let wasm = absolute(wasmUrl);
+  if (wasm && !wasm.endsWith('/')) wasm += '/';
+  /** @type {LoadRequest} */
+  const request = {
+    url: hubModel ? src : absolute(src),
+    integrity: integrity || undefined,
+    variant,
+    wasmUrl: wasm,
+    hub: hubModel ? (hub ? absolute(hub) : DEFAULT_HUB).replace(/\/+$/, '') : undefined,
+    dtype: hubModel ? dtype ?? DEFAULT_DTYPE : undefined,
+  };
+  const worker = absolute(workerUrl);
+  const key = JSON.stringify([request.url, request.integrity, request.variant, worker, request.wasmUrl, request.hub, request.dtype]);
+  return { key, request, workerUrl: worker };
+}
+
+/**
+ * Open models by what identifies them.
+ * @type {Map<string, Shared>}
+ * @typedef {{key: string, client: SiglipClient, refs: number, listeners: Set<(p: ProgressDetail) => void>,
+ *   loaded: Promise<LoadReply>, progress: ProgressDetail | null, cached: Promise<boolean>}} Shared
+ */
 const models = new Map();
 
 /**
- * A use of a model that everything on the page asking for the same file with the same options
- * (`src`, `integrity`, `variant`, `workerUrl`, `wasmUrl`, `hub`, `dtype`) shares: one worker, one download, one
- * copy in memory. Each `openModel` is one reference; {@link ModelHandle.release} drops it and the
- * last one terminates the worker.
- * `src` is a packed file's URL or `hf:owner/name[@revision]` (a Hub model, from `hub`, converted
- * to `dtype` as it downloads).
- * @param {{src: string, integrity?: string, variant?: string, workerUrl?: string, wasmUrl?: string,
- *          hub?: string, dtype?: string, onProgress?: (p: object) => void}} options
+ * A use of a model that everything on the page opening the same model (see modelIdentity)
+ * shares: one worker, one download, one copy in memory. Each `openModel` is one reference;
+ * {@link ModelHandle.release} drops it and the last one terminates the worker.
+ * @param {ModelOptions & {onProgress?: (p: ProgressDetail) => void}} options
  */
-export function openModel({ src, integrity, variant = 'auto', workerUrl, wasmUrl, hub, dtype, onProgress }) {
-  const abs = (u) => (u ? new URL(u, document.baseURI).href : '');
-  const hubModel = src.startsWith('hf:');
-  const key = JSON.stringify([hubModel ? src : abs(src), integrity ?? '', variant, abs(workerUrl), abs(wasmUrl), hubModel ? [hub ?? '', dtype ?? ''] : []]);
+export function openModel({ onProgress, ...options }) {
+  const { key, request, workerUrl } = modelIdentity(options);
   let shared = models.get(key);
   if (!shared) {
     const forget = () => {
       if (models.get(key) === shared) models.delete(key);
     };
+    /** @type {Set<(p: ProgressDetail) => void>} */
     const listeners = new Set();
-    const client = new SiglipClient({ workerUrl: abs(workerUrl) || undefined, onDead: forget });
+    const client = new SiglipClient({ workerUrl, onDead: forget });
     let onCached;
+    /** @type {Promise<boolean>} */
     const cached = new Promise((resolve) => (onCached = resolve));
     shared = { key, client, refs: 0, listeners, loaded: null, progress: null, cached };
+    /** @param {ProgressDetail} p */
     const onLoadProgress = (p) => {
       shared.progress = p;
       listeners.forEach((l) => l(p));
     };
-    shared.loaded = client.load(src, { integrity, variant, wasmUrl, hub: hub ? abs(hub) : undefined, dtype, onProgress: onLoadProgress, onCached });
+    shared.loaded = client.load(request, { onProgress: onLoadProgress, onCached });
     // A model that failed to load is not shared: the next open tries again.
     shared.loaded.catch(() => {
       forget();
@@ -264,13 +325,20 @@ export function openModel({ src, integrity, variant = 'auto', workerUrl, wasmUrl
   return new ModelHandle(shared, onProgress);
 }
 
-/** One reference to a shared model (see {@link openModel}), with the worker client's methods. */
+/**
+ * One reference to a shared model (see {@link openModel}), with the worker client's methods;
+ * calls wait for the load.
+ */
 export class ModelHandle {
   #shared;
   #onProgress;
   #pending = new Set();
   #released = false;
 
+  /**
+   * @param {Shared} shared
+   * @param {(p: ProgressDetail) => void} [onProgress]
+   */
   constructor(shared, onProgress) {
     this.#shared = shared;
     this.#onProgress = onProgress;
@@ -295,15 +363,21 @@ export class ModelHandle {
     return !this.#released && this.#shared.client.alive;
   }
 
-  /** Runs `fn(client)` after the load; rejected at once (AbortError) if released meanwhile. */
+  /**
+   * Runs `fn(client)` after the load: a StateError at once if this handle was released, an
+   * AbortError if it is released meanwhile.
+   * @template R
+   * @param {(client: SiglipClient) => Promise<R>} fn
+   * @returns {Promise<R>}
+   */
   #use(fn) {
-    if (this.#released) return Promise.reject(toError({ name: 'StateError', message: 'this model was released (dispose() was called)' }));
+    if (this.#released) return Promise.reject(namedError('StateError', 'this model was released (dispose() was called)'));
     return new Promise((resolve, reject) => {
       const entry = { reject };
       this.#pending.add(entry);
       this.#shared.loaded
         .then(() => {
-          if (this.#released) throw toError({ name: 'AbortError', message: 'the classifier was disposed' });
+          if (this.#released) throw namedError('AbortError', DISPOSED);
           return fn(this.#shared.client);
         })
         .then(resolve, reject)
@@ -315,14 +389,33 @@ export class ModelHandle {
   score(embedding, labels, template, textMasking) { return this.#use((c) => c.score(embedding, labels, template, textMasking)); }
   embedImage(image, maxNumPatches) { return this.#use((c) => c.embedImage(image, maxNumPatches)); }
   embedText(texts, textMasking) { return this.#use((c) => c.embedText(texts, textMasking)); }
-  textEmbeddings(texts, textMasking) { return this.#use((c) => c.textEmbeddings(texts, textMasking)); }
-  /** Embeds the images that are not embeddings yet one by one (stopping if released), then ranks. */
+  stats() { return this.#use((c) => c.stats()); }
+
+  /**
+   * L2-normalized embeddings of texts (used verbatim), one Float32Array per text.
+   * @param {string | string[]} texts
+   * @param {TextMasking} [textMasking]
+   */
+  async textEmbeddings(texts, textMasking) {
+    const list = Array.isArray(texts) ? texts : [texts];
+    const { embeddings, dim } = await this.embedText(list, textMasking);
+    return list.map((_, i) => embeddings.slice(i * dim, (i + 1) * dim));
+  }
+
+  /**
+   * Ranks images for a query (used verbatim): `[{index, score, logit}]`, best first. Images are
+   * sources or embeddings (Float32Array, which skip the image tower); the others are embedded
+   * one by one (stopping if released), then all are ranked in one request.
+   * @param {string} query
+   * @param {Iterable<any>} images
+   * @param {TextMasking} [textMasking]
+   * @param {number} [maxNumPatches]
+   */
   async rankImages(query, images, textMasking, maxNumPatches) {
     const embeddings = [];
     for (const image of images) embeddings.push(image instanceof Float32Array ? image : (await this.embedImage(image, maxNumPatches)).embedding);
-    return this.#use((c) => c.rankImages(query, embeddings, textMasking));
+    return (await this.#use((c) => c.rank(query, embeddings, textMasking))).ranking;
   }
-  stats() { return this.#use((c) => c.stats()); }
 
   /**
    * Drops this reference: its requests still in flight reject with an AbortError (the others'
@@ -331,7 +424,7 @@ export class ModelHandle {
   release() {
     if (this.#released) return;
     this.#released = true;
-    const aborted = toError({ name: 'AbortError', message: 'the classifier was disposed' });
+    const aborted = namedError('AbortError', DISPOSED);
     for (const entry of this.#pending) entry.reject(aborted);
     this.#pending.clear();
     const shared = this.#shared;
@@ -354,7 +447,13 @@ function scratchContext(width, height) {
   return scratch.getContext('2d', { willReadFrequently: true });
 }
 
-/** `owned`: the ImageData is ours (read from the scratch canvas), so its buffer moves as is. */
+/** @typedef {{payload: ImagePayload, transfer: Transferable[]}} Payload */
+
+/**
+ * `owned`: the ImageData is ours (read from the scratch canvas), so its buffer moves as is.
+ * @param {ImageData} imageData
+ * @returns {Payload}
+ */
 function rgbaPayload(imageData, owned = false) {
   // The caller's ImageData is copied, since transferring detaches it.
   const data = owned ? imageData.data : new Uint8Array(imageData.data.buffer.slice(0));
@@ -368,17 +467,19 @@ function rgbaPayload(imageData, owned = false) {
  * Turns an image source into what the worker decodes: encoded bytes (Blob, File, URL string,
  * ArrayBuffer) go to Rust untouched, so they are decoded like the reference decodes files;
  * already-decoded sources (ImageData, ImageBitmap, <img>, <canvas>, <video>) become RGBA.
+ * @param {any} image
+ * @returns {Promise<Payload>}
  */
 export async function imagePayload(image) {
-  if (image == null) throw toError({ name: 'ImageError', message: 'no image given' });
+  if (image == null) throw namedError('ImageError', 'no image given');
   if (typeof image === 'string' || image instanceof URL) {
     let response;
     try {
       response = await fetch(image);
     } catch (err) {
-      throw toError({ name: 'NetworkError', message: `could not fetch the image ${image}: ${err.message}` });
+      throw namedError('NetworkError', `could not fetch the image ${image}: ${err.message}`);
     }
-    if (!response.ok) throw toError({ name: 'NetworkError', message: `could not fetch the image ${image}: HTTP ${response.status}` });
+    if (!response.ok) throw namedError('NetworkError', `could not fetch the image ${image}: HTTP ${response.status}`);
     image = await response.blob();
   }
   if (image instanceof Blob) {
@@ -404,11 +505,12 @@ export async function imagePayload(image) {
     (typeof OffscreenCanvas !== 'undefined' && image instanceof OffscreenCanvas) ||
     (typeof VideoFrame !== 'undefined' && image instanceof VideoFrame)
   ) {
-    [width, height] = [image.width ?? image.displayWidth, image.height ?? image.displayHeight];
+    const frame = /** @type {any} */ (image); // (a VideoFrame has display sizes only)
+    [width, height] = [frame.width ?? frame.displayWidth, frame.height ?? frame.displayHeight];
   } else {
-    throw toError({ name: 'ImageError', message: 'unsupported image source; use a Blob, File, URL, ImageData, ImageBitmap, <img>, <canvas> or <video>' });
+    throw namedError('ImageError', 'unsupported image source; use a Blob, File, URL, ImageData, ImageBitmap, <img>, <canvas> or <video>');
   }
-  if (!width || !height) throw toError({ name: 'ImageError', message: 'the image has no pixels yet (not loaded, or a video with no frame)' });
+  if (!width || !height) throw namedError('ImageError', 'the image has no pixels yet (not loaded, or a video with no frame)');
   const ctx = scratchContext(width, height);
   ctx.clearRect(0, 0, width, height); // as a fresh canvas: an image with alpha is drawn over nothing
   ctx.drawImage(image, 0, 0, width, height);

@@ -1,9 +1,14 @@
-// What <siglip-classifier> and <siglip-search> share: the model's lifecycle behind the
-// `src`, `integrity`, `variant`, `worker-url` and `wasm-url` attributes (a reference to a model
-// shared by the page, see openModel in client.js, the `ready` promise, `progress`, `load`
-// and `error` events, a progress bar and an error box in the shadow DOM) and the styles.
+// What <siglip-classifier> and <siglip-search> share: the attributes reflected as properties
+// (one table, REFLECTED), the model's lifecycle behind the ones that choose the model (a
+// reference to a model shared by the page, see openModel in client.js; the `ready` and `cached`
+// promises; `progress`, `load`, `cached` and `error` events; a progress bar and an error box in
+// the shadow DOM) and the styles.
 
-import { openModel } from './client.js';
+import { modelIdentity, openModel } from './client.js';
+import { namedError, toError } from './errors.js';
+import { DEFAULT_DTYPE, RELEASED } from './protocol.js';
+
+/** @typedef {import('./protocol.js').LoadDetail} LoadDetail */
 
 export const baseCss = `
 :host { display: block; font: 14px/1.4 system-ui, -apple-system, "Segoe UI", sans-serif; color: #1d2330;
@@ -42,21 +47,87 @@ function sheetFor(css) {
   return sheet;
 }
 
-export function namedError(name, message) {
-  const err = new Error(message);
-  err.name = name;
-  return err;
-}
-
-function errorOf(err) {
-  if (err instanceof Error) return err;
-  return namedError(err?.name ?? 'Error', String(err?.message ?? err));
-}
-
 const megabytes = (n) => `${(n / 1e6).toFixed(1)} MB`;
 
+/**
+ * An attribute reflected as a property (see reflect): its getter returns the attribute's value,
+ * or `default` when the attribute is absent or empty (`number`: the value as a Number); setting
+ * null or undefined removes the attribute, anything else sets it (as a string). `reloads`: the
+ * attribute chooses the model (see modelIdentity in client.js), so changing it loads again;
+ * the others apply from the next call.
+ * @typedef {{property: string, attribute: string, kind: 'string' | 'number', default: unknown, reloads: boolean}} Reflected
+ */
+
+/**
+ * The attributes both elements reflect (index.d.ts declares each property, with these docs).
+ * @type {Reflected[]}
+ */
+export const REFLECTED = [
+  /**
+   * The model: the URL of a file made by `siglip quantize`, or a Hugging Face model,
+   * `hf:owner/name` or `hf:owner/name@revision` (downloaded once, converted to `dtype` as it
+   * arrives, then cached).
+   */
+  { property: 'src', attribute: 'src', kind: 'string', default: '', reloads: true },
+  /** Optional `sha256-<base64>` the model file must match before it is used. */
+  { property: 'integrity', attribute: 'integrity', kind: 'string', default: undefined, reloads: true },
+  /**
+   * Which wasm build runs the model (VARIANTS in protocol.js): `auto` (default: the fastest this
+   * page can run), or a build, which is an error if this browser cannot run it.
+   */
+  { property: 'variant', attribute: 'variant', kind: 'string', default: 'auto', reloads: true },
+  /** Where `hf:` models come from (default `https://huggingface.co`; a mirror, or a test server). */
+  { property: 'hub', attribute: 'hub', kind: 'string', default: undefined, reloads: true },
+  /** What an `hf:` model is converted to (DTYPES in protocol.js; default `q8`). */
+  { property: 'dtype', attribute: 'dtype', kind: 'string', default: DEFAULT_DTYPE, reloads: true },
+  /**
+   * How the text tower treats padding (TEXT_MASKINGS in protocol.js): `auto` (default: as the
+   * transformers zero-shot pipeline does for the checkpoint), `padding` (masked) or `none`
+   * (attended to, as big_vision and open_clip).
+   */
+  { property: 'textMasking', attribute: 'text-masking', kind: 'string', default: 'auto', reloads: false },
+  /**
+   * SigLIP 2 NaFlex's patch budget per image (default: the checkpoint's, 256 for
+   * google/siglip2-base-patch16-naflex). More patches see more detail and take longer.
+   * Fixed-resolution models ignore it. A value that is not a positive whole number is an
+   * InputError when an image is next embedded.
+   */
+  { property: 'maxNumPatches', attribute: 'max-num-patches', kind: 'number', default: undefined, reloads: false },
+  /** URL of `siglip-worker.js` when it is not next to this module (a CDN, another path). */
+  { property: 'workerUrl', attribute: 'worker-url', kind: 'string', default: undefined, reloads: true },
+  /** URL of a directory holding the package's `pkg/`, `pkg-relaxed/` and `pkg-threads/` wasm files, when not next to the worker. */
+  { property: 'wasmUrl', attribute: 'wasm-url', kind: 'string', default: undefined, reloads: true },
+];
+
+/**
+ * Defines a getter and a setter on `Class.prototype` for each row (see Reflected).
+ * @param {Function} Class
+ * @param {Reflected[]} rows
+ */
+export function reflect(Class, rows) {
+  for (const { property, attribute, kind, default: fallback } of rows) {
+    Object.defineProperty(Class.prototype, property, {
+      configurable: true,
+      /** @this {HTMLElement} */
+      get() {
+        const value = this.getAttribute(attribute);
+        if (value === null || value === '') return fallback;
+        return kind === 'number' ? Number(value) : value;
+      },
+      /** @this {HTMLElement} */
+      set(value) {
+        if (value == null) this.removeAttribute(attribute);
+        else this.setAttribute(attribute, String(value));
+      },
+    });
+  }
+}
+
+/** The attributes that choose the model. */
+const MODEL_ATTRIBUTES = new Set(REFLECTED.filter((r) => r.reloads).map((r) => r.attribute));
+
 export class SiglipElementBase extends HTMLElement {
-  static modelAttributes = ['src', 'integrity', 'variant', 'worker-url', 'wasm-url', 'hub', 'dtype'];
+  static observedAttributes = REFLECTED.map((r) => r.attribute);
 
   /** This element's reference to the shared model while one is loaded or loading (else null). */
   client = null;
@@ -64,6 +135,7 @@ export class SiglipElementBase extends HTMLElement {
   #readyState = 'pending'; // of #ready: 'pending' | 'resolved' | 'rejected'
   #settle = null;
   #loadedKey = null;
+  #loadedDetail = null; // the detail `ready` resolved with for #loadedKey, once it did
   #token = 0;
   #releaseTimer = 0;
   #loadScheduled = false;
@@ -80,65 +152,10 @@ export class SiglipElementBase extends HTMLElement {
   }
 
   /**
-   * The model: the URL of a file made by `siglip quantize`, or a Hugging Face model,
-   * `hf:owner/name` or `hf:owner/name@revision` (downloaded once, converted to `dtype` as it
-   * arrives, then cached).
-   */
-  get src() { return this.getAttribute('src') ?? ''; }
-  set src(v) { if (v == null) this.removeAttribute('src'); else this.setAttribute('src', v); }
-
-  /** Optional `sha256-<base64>` the model file must match before it is used. */
-  get integrity() { return this.getAttribute('integrity') ?? undefined; }
-  set integrity(v) { if (v == null) this.removeAttribute('integrity'); else this.setAttribute('integrity', v); }
-
-  /**
-   * Which wasm build runs the model: `auto` (default: threads when the page is cross-origin
-   * isolated, else relaxed SIMD when the browser has it, else simd128), or one of `simd128`,
-   * `relaxed`, `threads` (an error if this browser cannot run it). Changing it reloads.
-   */
-  get variant() { return this.getAttribute('variant') || 'auto'; }
-  set variant(v) { if (v == null) this.removeAttribute('variant'); else this.setAttribute('variant', v); }
-
-  /** Where `hf:` models come from (default `https://huggingface.co`; a mirror, or a test server). */
-  get hub() { return this.getAttribute('hub') || undefined; }
-  set hub(v) { if (v == null) this.removeAttribute('hub'); else this.setAttribute('hub', v); }
-
-  /** What an `hf:` model is converted to: `q8` (default), `q4`, `f16` or `f32`. */
-  get dtype() { return this.getAttribute('dtype') || 'q8'; }
-  set dtype(v) { if (v == null) this.removeAttribute('dtype'); else this.setAttribute('dtype', v); }
-
-  /**
-   * How the text tower treats padding: `auto` (default: as the transformers zero-shot pipeline
-   * does for the checkpoint, masked only when its tokenizer returns an attention mask), `padding` (masked)
-   * or `none` (attended to, as big_vision and open_clip). Does not reload.
-   */
-  get textMasking() { return this.getAttribute('text-masking') || 'auto'; }
-  set textMasking(v) { if (v == null) this.removeAttribute('text-masking'); else this.setAttribute('text-masking', v); }
-
-  /**
-   * SigLIP 2 NaFlex's patch budget per image (`max-num-patches`; default: the checkpoint's, 256
-   * for google/siglip2-base-patch16-naflex). More patches see more detail and take longer.
-   * Fixed-resolution models ignore it. Does not reload. A value that is not a positive whole
-   * number is an InputError when an image is next embedded.
-   */
-  get maxNumPatches() {
-    const v = this.getAttribute('max-num-patches');
-    return v == null || v === '' ? undefined : Number(v);
-  }
-  set maxNumPatches(v) { if (v == null) this.removeAttribute('max-num-patches'); else this.setAttribute('max-num-patches', String(v)); }
-
-  /** URL of `siglip-worker.js` when it is not next to this module (a CDN, another path). */
-  get workerUrl() { return this.getAttribute('worker-url') || undefined; }
-  set workerUrl(v) { if (v == null) this.removeAttribute('worker-url'); else this.setAttribute('worker-url', v); }
-
-  /** URL of a directory holding the package's `pkg/`, `pkg-relaxed/` and `pkg-threads/` wasm files, when not next to the worker. */
-  get wasmUrl() { return this.getAttribute('wasm-url') || undefined; }
-  set wasmUrl(v) { if (v == null) this.removeAttribute('wasm-url'); else this.setAttribute('wasm-url', v); }
-
-  /**
-   * Settles with the load of the current `src`: resolves with `{info, fromCache, simd, build,
-   * ms, timings}`, or rejects with why it failed and stays rejected until a new load starts
-   * (a new `src`, or a call that needs the model). Pending while no `src` is set.
+   * Settles with the load of the current `src`: resolves with its LoadDetail (protocol.js), or
+   * rejects with why it failed and stays rejected until a new load starts (a new `src`, or a
+   * call that needs the model). Pending while no `src` is set.
+   * @returns {Promise<LoadDetail>}
    */
   get ready() { return this.#ready; }
 
@@ -150,7 +167,7 @@ export class SiglipElementBase extends HTMLElement {
   get cached() { return this.client?.cached ?? Promise.resolve(false); }
 
   attributeChangedCallback(name, oldValue, value) {
-    if (oldValue !== value && SiglipElementBase.modelAttributes.includes(name) && this.isConnected) this.#scheduleLoad();
+    if (oldValue !== value && MODEL_ATTRIBUTES.has(name) && this.isConnected) this.#scheduleLoad();
   }
 
   connectedCallback() {
@@ -161,7 +178,8 @@ export class SiglipElementBase extends HTMLElement {
   /**
    * Loads once the attributes set together have all arrived (an element upgraded with `src`,
    * `integrity` and `worker-url` loads once, with all three). `ready` turns pending at once, so
-   * `el.src = url; await el.ready` waits for this load.
+   * `el.src = url; await el.ready` waits for this load. When the model turns out to be the one
+   * loaded (`variant` set to `auto`, `dtype` on a packed file), `ready` settles as that load did.
    */
   #scheduleLoad() {
     if (this.src && this.#readyState !== 'pending') this.#newReady();
@@ -169,8 +187,11 @@ export class SiglipElementBase extends HTMLElement {
     this.#loadScheduled = true;
     queueMicrotask(() => {
       this.#loadScheduled = false;
+      if (!this.isConnected) return;
       // (A call that needed the model may have loaded it meanwhile.)
-      if (this.isConnected && (this.#loadedKey !== this.#key() || !this.client?.alive)) this.loadModel();
+      if (this.#loadedKey !== this.#key() || !this.client?.alive) this.loadModel();
+      else if (this.#readyState === 'pending' && this.#loadedDetail) this.#settleReady('resolve', this.#loadedDetail);
+      // (Still loading: that load settles `ready`.)
     });
   }
 
@@ -194,9 +215,10 @@ export class SiglipElementBase extends HTMLElement {
     this.client?.release();
     this.client = null;
     this.#loadedKey = null;
+    this.#loadedDetail = null;
     this.#token++;
     this.shadowRoot.querySelector('.loading').hidden = true;
-    if (this.src) this.#settleReady('reject', namedError('AbortError', 'the model was released (dispose() or the element left the page)'));
+    if (this.src) this.#settleReady('reject', namedError('AbortError', RELEASED));
     else if (this.#readyState !== 'pending') this.#newReady(); // no src: waits for one
     this.onModelChanged();
   }
@@ -219,8 +241,18 @@ export class SiglipElementBase extends HTMLElement {
     this.#settle[how](value);
   }
 
+  /** The options that choose the model: the properties of the attributes that reload. */
+  #modelOptions() {
+    return Object.fromEntries(REFLECTED.filter((r) => r.reloads).map((r) => [r.property, this[r.property]]));
+  }
+
+  /** Which model the attributes choose (modelIdentity in client.js): a load is due when it changes. */
   #key() {
-    return JSON.stringify([this.src, this.integrity, this.variant, this.workerUrl, this.wasmUrl, this.hub, this.dtype]);
+    try {
+      return modelIdentity(this.#modelOptions()).key;
+    } catch {
+      return `unparsable ${JSON.stringify(this.#modelOptions())}`; // a bad URL: its load fails and says why
+    }
   }
 
   /** Waits for the model, starting its load if needed (also after a failed one). */
@@ -233,7 +265,7 @@ export class SiglipElementBase extends HTMLElement {
   /** The model handle once loaded (an AbortError if the element let go of it meanwhile). */
   async requireModel() {
     await this.requireReady();
-    if (!this.client) throw namedError('AbortError', 'the model was released (dispose() or the element left the page)');
+    if (!this.client) throw namedError('AbortError', RELEASED);
     return this.client;
   }
 
@@ -243,6 +275,7 @@ export class SiglipElementBase extends HTMLElement {
     this.client?.release();
     this.client = null;
     this.#loadedKey = null;
+    this.#loadedDetail = null;
     const root = this.shadowRoot;
     const loading = root.querySelector('.loading');
     if (!src) {
@@ -268,7 +301,7 @@ export class SiglipElementBase extends HTMLElement {
     } catch (err) {
       // A bad URL, or a worker the browser refuses to start (e.g. cross-origin): a failed load.
       loading.hidden = true;
-      this.#settleReady('reject', this.fail(errorOf(err)));
+      this.#settleReady('reject', this.fail(err));
       return;
     }
     this.client = handle;
@@ -278,7 +311,9 @@ export class SiglipElementBase extends HTMLElement {
         if (token !== this.#token) return;
         loading.hidden = true;
         const { info, fromCache, caching, simd, build, ms, timings, commit } = result;
+        /** @type {LoadDetail} */
         const detail = { info, fromCache, caching, simd, build, ms, timings, commit };
+        this.#loadedDetail = detail;
         this.#settleReady('resolve', detail);
         this.onModelLoaded(detail);
         this.dispatchEvent(new CustomEvent('load', { detail }));
@@ -304,14 +339,8 @@ export class SiglipElementBase extends HTMLElement {
 
   #open(token, progress, text) {
     return openModel({
-      src: this.src,
-      integrity: this.integrity,
-      variant: this.variant,
-      workerUrl: this.workerUrl,
-      wasmUrl: this.wasmUrl,
-      hub: this.hub,
-      dtype: this.dtype,
-      onProgress: ({ loaded, total, fromCache, converting = false }) => {
+      ...this.#modelOptions(),
+      onProgress: ({ loaded, total, fromCache, converting }) => {
         if (token !== this.#token) return;
         if (total) {
           progress.value = loaded / total;
@@ -331,9 +360,24 @@ export class SiglipElementBase extends HTMLElement {
   /** Called once the model file's place in the persistent cache is settled (after load). */
   onModelCached(_stored) {}
 
+  /**
+   * Runs the body of a public method: a failure is shown in the element and dispatched as
+   * `error` (see fail), then thrown as a real Error.
+   * @template R
+   * @param {() => Promise<R>} fn
+   * @returns {Promise<R>}
+   */
+  async reported(fn) {
+    try {
+      return await fn();
+    } catch (err) {
+      throw this.fail(err);
+    }
+  }
+
   /** Shows an error in the element and dispatches `error`; returns it as a real Error. */
   fail(err) {
-    const error = errorOf(err);
+    const error = toError(err);
     if (error.name === 'AbortError') return error;
     const box = this.shadowRoot.querySelector('.error');
     box.textContent = error.message;
@@ -348,6 +392,8 @@ export class SiglipElementBase extends HTMLElement {
     box.textContent = '';
   }
 }
+
+reflect(SiglipElementBase, REFLECTED);
 
 /** Makes `el` accept dropped files: shows `.over` while dragging, calls `onDrop(dataTransfer)`. */
 export function dropZone(el, onDrop) {

@@ -8,10 +8,9 @@
 //   GET {hub}/api/models/{owner}/{name}/revision/{revision}  -> {sha, siblings, gated}
 //   GET {hub}/{owner}/{name}/resolve/{sha}/{file}             (redirects to a CDN for big files)
 
-import { downloadFile, fetchAnswer, namedError, readCached, storeCached, forgetModel } from './loader.js';
-
-export const DEFAULT_HUB = 'https://huggingface.co';
-const DTYPES = ['q8', 'q4', 'f16', 'f32'];
+import { downloadFile, fetchAnswer, readCached, storeCached, forgetModel } from './loader.js';
+import { namedError } from './errors.js';
+import { DEFAULT_DTYPE, DEFAULT_HUB, DTYPES } from './protocol.js';
 
 /** `{repo, revision}` of an `hf:` source; an InputError for anything else. */
 export function parseHubSource(src) {
@@ -20,12 +19,8 @@ export function parseHubSource(src) {
   return { repo: `${m[1]}/${m[2]}`, revision: m[3] ?? 'main' };
 }
 
-export function isHubSource(src) {
-  return typeof src === 'string' && src.startsWith('hf:');
-}
-
 /** The cache key of a converted model (never fetched: a name for the Cache API). */
-export function hubCacheKey(src, { hub = DEFAULT_HUB, dtype = 'q8' } = {}) {
+export function hubCacheKey(src, { hub = DEFAULT_HUB, dtype = DEFAULT_DTYPE } = {}) {
   const { repo, revision } = parseHubSource(src);
   return `${hub.replace(/\/+$/, '')}/${repo}/resolve/${encodeURIComponent(revision)}/model.safetensors?siglip-web-packed=${dtype}`;
 }
@@ -73,10 +68,13 @@ async function get(url, what, { optional = false, repo }) {
  * it holds this revision's commit (or when the Hub cannot be reached), else downloaded and
  * converted; a converted model is cached by the result's `store(source)` when the caller is
  * ready (as fetchModel's `deferStore`: the worker does it after the load).
- * @param {{hub?: string, dtype?: string, Converter: Function, sink: object, onProgress?: Function}} options  `Converter`: the wasm class that converts
- * @returns {Promise<{target, fromCache: boolean, commit: string|null, timings: object, store?: Function}>}
+ * @param {string} src
+ * @param {{hub?: string, dtype?: string, Converter: Function, sink: object,
+ *          onProgress?: (p: {loaded: number, total: number|null, fromCache: boolean, converting?: boolean}) => void}} options
+ *   `Converter`: the wasm class that converts
+ * @returns {Promise<{target, fromCache: boolean, commit: string|null, timings: object, store?: (source: {view(): Uint8Array|null}) => Promise<boolean>}>}
  */
-export async function fetchHubModel(src, { hub = DEFAULT_HUB, dtype = 'q8', Converter, sink, onProgress = () => {} }) {
+export async function fetchHubModel(src, { hub = DEFAULT_HUB, dtype = DEFAULT_DTYPE, Converter, sink, onProgress = () => {} }) {
   if (!DTYPES.includes(dtype)) throw namedError('InputError', `unknown dtype "${dtype}"; use one of ${DTYPES.join(', ')}`);
   const { repo, revision } = parseHubSource(src);
   hub = hub.replace(/\/+$/, '');

@@ -1,4 +1,14 @@
-// Type declarations for siglip-web.
+// Type declarations for siglip-web. The shapes that cross the worker protocol (results, model
+// info, load and progress details, and the lists of variants, dtypes and masking modes) are
+// defined once, in protocol.js, whose declarations (protocol.d.ts) are generated from it.
+
+import type {
+  BuildInfo, CachedDetail, LabelScore, LoadDetail, ModelInfo, ProgressDetail, RankedImage, StorageDtype, TextMasking, WasmVariant,
+} from './protocol.js';
+
+export type {
+  BuildInfo, CachedDetail, LabelScore, LoadDetail, ModelInfo, ProgressDetail, RankedImage, StorageDtype, TextMasking, WasmVariant,
+};
 
 /** Anything an image can be given as. Encoded files (Blob, File, URL, bytes) are decoded in
  * the worker exactly like the reference decodes files; decoded sources are read as RGBA. */
@@ -17,83 +27,6 @@ export type ImageSource =
   | HTMLVideoElement
   | VideoFrame;
 
-/** One label's result: `score = sigmoid(logit)`, independent of the other labels. */
-export interface LabelScore {
-  label: string;
-  score: number;
-  logit: number;
-}
-
-/** One image's result for a query; `index` into the images given. */
-export interface RankedImage {
-  index: number;
-  score: number;
-  logit: number;
-}
-
-export interface ModelInfo {
-  /** `f32`, `f16`, `q8` or `q4` */
-  dtype: string;
-  /** `siglip` (SigLIP, fixed-resolution SigLIP 2) or `siglip2` (SigLIP 2 NaFlex). */
-  model_type: 'siglip' | 'siglip2';
-  /** The input side in pixels; for NaFlex, the side of the trained position grid. */
-  image_size: number;
-  /** NaFlex: the checkpoint's patch budget per image; `null` for fixed-resolution models. */
-  max_num_patches: number | null;
-  patch_size: number;
-  embedding_dim: number;
-  text_max_len: number;
-  vocab_size: number;
-  /** Bytes the weights occupy in memory. */
-  weight_bytes: number;
-}
-
-export interface ProgressDetail {
-  loaded: number;
-  /** `null` when the server does not say. */
-  total: number | null;
-  fromCache: boolean;
-  /** An `hf:` model being converted as it downloads. */
-  converting: boolean;
-}
-
-/** What an `hf:` model is converted to (default `q8`). */
-export type StorageDtype = 'q8' | 'q4' | 'f16' | 'f32';
-
-/** Which wasm build runs the model; `auto` picks the fastest this page can run. */
-export type WasmVariant = 'auto' | 'simd128' | 'relaxed' | 'threads';
-
-/** The wasm build that runs. */
-export interface BuildInfo {
-  variant: 'simd128' | 'relaxed' | 'threads';
-  /** The SIMD instruction set of the matrix kernels. */
-  simd: 'simd128' | 'relaxed';
-  /** Threads that compute (the rayon pool; 1 unless `variant` is `threads`). */
-  threads: number;
-}
-
-export interface LoadDetail {
-  info: ModelInfo;
-  fromCache: boolean;
-  /** A downloaded file is being written to the persistent cache, after `load` (see `cached`). */
-  caching: boolean;
-  /** Whether the wasm uses 128-bit SIMD. */
-  simd: boolean;
-  /** The wasm build that runs. */
-  build: BuildInfo;
-  /** Time to fetch (or read from cache) and initialize, in milliseconds. */
-  ms: number;
-  /** Where that time went, in milliseconds (the cache write comes after, see `cached`). */
-  timings: { downloadMs?: number; readMs?: number; initMs: number };
-  /** For an `hf:` model, the Hub commit its files came from (when the Hub said). */
-  commit?: string | null;
-}
-
-export interface CachedDetail {
-  /** False when the browser has no cache here, refused (quota), or the model was freed first. */
-  stored: boolean;
-}
-
 export interface ResultDetail {
   results: LabelScore[];
   ms: number;
@@ -109,9 +42,10 @@ export interface SearchResultDetail {
 
 export interface ErrorDetail {
   /** `name` is one of WeightsError, TensorError, ConfigError, TokenizerError, ImageError,
-   * InputError, ComputeError, MemoryError, NetworkError, IntegrityError, CameraError, StateError,
-   * WorkerError (the worker did not start or crashed), UnsupportedError (a `variant` this
-   * browser cannot run). */
+   * InputError, ComputeError, MemoryError, NetworkError, IntegrityError, AccessError (a gated or
+   * private `hf:` model), CameraError, StateError, WorkerError (the worker did not start or
+   * crashed), UnsupportedError (a `variant` this browser cannot run). (`AbortError`, of calls cut
+   * short by `dispose()`, is not shown or dispatched.) */
   error: Error;
 }
 
@@ -141,14 +75,6 @@ export interface CreateClassifierOptions {
 }
 
 export declare const DEFAULT_TEMPLATE: string;
-
-/**
- * `auto`: as the transformers zero-shot pipeline does for the checkpoint: masked when its tokenizer
- * returns an attention mask, attended to when its `model_input_names` leaves it out (as transformers'
- * SigLIP and SigLIP 2 conversions save the google checkpoints);
- * `padding`: padding tokens masked; `none`: attended to, as big_vision and open_clip.
- */
-export type TextMasking = 'auto' | 'padding' | 'none';
 
 /** Loads a model in a Web Worker; calls with the same options share one worker and model. */
 export declare function createClassifier(options: CreateClassifierOptions): Promise<Classifier>;

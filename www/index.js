@@ -1,3 +1,4 @@
+// @ts-check
 // siglip-web: SigLIP zero-shot image classification and image-text retrieval in the browser.
 //
 //   import { createClassifier } from 'siglip-web';
@@ -7,6 +8,7 @@
 // Importing this module also defines <siglip-classifier> and <siglip-search>.
 
 import { openModel } from './client.js';
+import { namedError } from './errors.js';
 import { DEFAULT_TEMPLATE, SiglipClassifier } from './siglip-classifier.js';
 import { SiglipSearch } from './siglip-search.js';
 
@@ -15,27 +17,18 @@ export { DEFAULT_TEMPLATE, SiglipClassifier, SiglipSearch };
 /**
  * Loads a model in a Web Worker: `src` is a file made by `siglip quantize`, or a Hugging Face
  * model `hf:owner/name[@revision]` (from `hub`, converted to `dtype`, q8 by default, as it
- * downloads, then cached). Calls (and elements) with the
- * same `src`, `integrity`, `variant`, `workerUrl` and `wasmUrl` share one worker and one copy of
- * the model; each `dispose()` drops one reference and the last one frees it.
- * `textMasking`: how the text tower treats padding, 'auto' (default: as the transformers
- * zero-shot pipeline does for the checkpoint: masked only when its tokenizer returns an attention mask), 'padding'
- * (masked) or 'none' (attended to, as big_vision and open_clip).
+ * downloads, then cached). Calls (and elements) with the same `src`, `integrity`, `variant`,
+ * `workerUrl`, `wasmUrl` and, for `hf:` models, `hub` and `dtype` share one worker and one copy
+ * of the model (modelIdentity in client.js); each `dispose()` drops one reference and the last
+ * one frees it.
+ * `textMasking`: how the text tower treats padding (protocol.js: TEXT_MASKINGS; default 'auto').
  * `maxNumPatches`: SigLIP 2 NaFlex's patch budget per image (default: the checkpoint's).
- * @param {{src: string, integrity?: string, template?: string, textMasking?: 'auto' | 'padding' | 'none',
- *          maxNumPatches?: number,
- *          variant?: 'auto' | 'simd128' | 'relaxed' | 'threads',
- *          workerUrl?: string, wasmUrl?: string, hub?: string, dtype?: 'q8' | 'q4' | 'f16' | 'f32',
- *          onProgress?: (p: {loaded: number, total: number | null, fromCache: boolean}) => void}} options
+ * @param {import('./index.js').CreateClassifierOptions} options
  * @returns {Promise<Classifier>}
  */
 export async function createClassifier(options) {
   const { src, integrity, template = DEFAULT_TEMPLATE, textMasking = 'auto', maxNumPatches, onProgress, variant = 'auto', workerUrl, wasmUrl, hub, dtype } = options ?? {};
-  if (!src) {
-    const err = new Error('createClassifier needs `src`: hf:owner/name, or the URL of a model file made by `siglip quantize`');
-    err.name = 'StateError';
-    throw err;
-  }
+  if (!src) throw namedError('StateError', 'createClassifier needs `src`: hf:owner/name, or the URL of a model file made by `siglip quantize`');
   const handle = openModel({
     src,
     integrity,
@@ -44,7 +37,7 @@ export async function createClassifier(options) {
     wasmUrl,
     hub,
     dtype,
-    onProgress: onProgress ? ({ loaded, total, fromCache, converting = false }) => onProgress({ loaded, total, fromCache, converting }) : undefined,
+    onProgress: onProgress ? ({ loaded, total, fromCache, converting }) => onProgress({ loaded, total, fromCache, converting }) : undefined,
   });
   try {
     const classifier = new Classifier(handle, await handle.ready, template, textMasking);
@@ -61,21 +54,23 @@ export class Classifier {
   #client;
   #template;
 
-  /** @internal */
+  /**
+   * @internal
+   * @param {import('./client.js').ModelHandle} client
+   * @param {import('./protocol.js').LoadReply} loaded
+   * @param {string} template
+   * @param {import('./protocol.js').TextMasking} textMasking
+   */
   constructor(client, loaded, template, textMasking) {
     this.#client = client;
     this.#template = template;
-    /** How the text tower treats padding: 'auto' (the pipeline's; the default), 'padding' (masked) or 'none'. */
+    /** How the text tower treats padding (TEXT_MASKINGS): 'auto' (the pipeline's; the default), 'padding' (masked) or 'none'. */
     this.textMasking = textMasking;
     /** SigLIP 2 NaFlex: the patch budget per image (undefined: the checkpoint's); others ignore it. */
     this.maxNumPatches = undefined;
     /** `[rows, columns]`: the grid of patches the last image given to classify() or embedImage() became. */
     this.lastGrid = null;
-    /**
-     * `{dtype, model_type, image_size, max_num_patches, patch_size, embedding_dim, text_max_len,
-     * vocab_size, weight_bytes}`; `model_type` is `siglip2` for NaFlex, whose `max_num_patches`
-     * is the checkpoint's budget (null for fixed-resolution models).
-     */
+    /** What the model is (ModelInfo in protocol.js). */
     this.info = loaded.info;
     /** Whether the model file came from the persistent cache. */
     this.fromCache = loaded.fromCache;
@@ -86,7 +81,7 @@ export class Classifier {
     this.cached = client.cached;
     /** For an `hf:` model, the Hub commit it came from (null otherwise). */
     this.commit = loaded.commit ?? null;
-    /** The wasm build that runs: `{variant: 'simd128'|'relaxed'|'threads', simd: 'simd128'|'relaxed', threads}` */
+    /** The wasm build that runs (BuildInfo in protocol.js). */
     this.build = loaded.build;
   }
 

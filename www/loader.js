@@ -7,6 +7,8 @@
 // The cache is then filled from that target in 1 MB pieces (bounded memory), and an entry
 // whose model fails to load is deleted again (forgetModel).
 
+import { namedError } from './errors.js';
+
 /** Cache name; bump the version when the stored representation changes. */
 export const CACHE_NAME = 'siglip-models-v1';
 
@@ -16,13 +18,6 @@ const PROGRESS_INTERVAL_MS = 80;
 export const STALL_TIMEOUT_MS = 30000;
 /** The start of a body that is printed in errors (an HTML page served instead of a model). */
 const SNIPPET_CHARS = 120;
-
-/** An error with a stable `name`, as every error this module throws. */
-export function namedError(name, message, cause) {
-  const err = new Error(message, cause ? { cause } : undefined);
-  err.name = name;
-  return err;
-}
 
 /**
  * Where downloaded bytes go. The default keeps them in a JS Uint8Array.

@@ -1,12 +1,19 @@
-// <siglip-classifier>: the one public face of the model in a page. A custom element with a
-// shadow DOM UI (file picker, drag and drop, paste, webcam with live mode, editable labels,
-// results as bars) and a JS API (ready, classify, embedImage, embedText, rank, dispose).
-// All model work happens in the worker behind SiglipClient; label text is only ever set as
-// textContent, never parsed as HTML.
+// <siglip-classifier>: zero-shot classification in a page. A custom element with a shadow DOM
+// UI (file picker, drag and drop, paste, webcam with live mode, editable labels, results as
+// bars) and a JS API (ready, cached, classify, embedImage, embedText, rank, dispose); the model
+// attributes and its lifecycle come from element-base.js. All model work happens in the worker
+// (client.js); label text is only ever set as textContent, never parsed as HTML.
 
-import { SiglipElementBase, dropZone, errorMarkup, formatPercent, loadingMarkup, namedError } from './element-base.js';
+import { SiglipElementBase, dropZone, errorMarkup, formatPercent, loadingMarkup, reflect } from './element-base.js';
+import { namedError } from './errors.js';
 
 export const DEFAULT_TEMPLATE = 'This is a photo of {}.';
+
+/** The classifier's own reflected attribute (see REFLECTED in element-base.js). */
+const TEMPLATE = [
+  /** Text template; `{}` is the label. Default `This is a photo of {}.` Does not reload. */
+  { property: 'template', attribute: 'template', kind: 'string', default: DEFAULT_TEMPLATE, reloads: false },
+];
 
 const css = `
 .top { display: grid; grid-template-columns: minmax(0, 1fr) minmax(0, 1fr); gap: 16px; }
@@ -75,12 +82,11 @@ function parseLabels(value) {
 }
 
 export class SiglipClassifier extends SiglipElementBase {
-  static observedAttributes = [...SiglipElementBase.modelAttributes, 'labels', 'template', 'text-masking'];
+  static observedAttributes = [...SiglipElementBase.observedAttributes, 'labels', ...TEMPLATE.map((r) => r.attribute)];
   /** Whether the loaded model is SigLIP 2 NaFlex (its grid is shown with each result). */
   #naflex = false;
 
   #labels = [];
-  #template = DEFAULT_TEMPLATE;
   #embedding = null; // the shown image's embedding: label edits only re-run the text tower
   #objectUrl = null;
   #stream = null;
@@ -113,18 +119,11 @@ export class SiglipClassifier extends SiglipElementBase {
     this.#rescore();
   }
 
-  /** Text template; `{}` is the label. Default `This is a photo of {}.` */
-  get template() { return this.#template; }
-  set template(v) { this.setAttribute('template', v ?? DEFAULT_TEMPLATE); }
-
   attributeChangedCallback(name, oldValue, value) {
     if (oldValue === value) return;
     if (name === 'labels') {
       this.labels = parseLabels(value);
-    } else if (name === 'template') {
-      this.#template = value || DEFAULT_TEMPLATE;
-      this.#rescore();
-    } else if (name === 'text-masking') {
+    } else if (name === 'template' || name === 'text-masking') {
       this.#rescore();
     } else {
       super.attributeChangedCallback(name, oldValue, value);
@@ -169,48 +168,34 @@ export class SiglipClassifier extends SiglipElementBase {
    * against `labels` (default: the element's labels). Shows and returns the results,
    * `[{label, score, logit}]`, highest score first.
    */
-  async classify(image, labels = this.#labels) {
-    try {
+  classify(image, labels = this.#labels) {
+    return this.reported(async () => {
       if (!labels || labels.length === 0) throw namedError('InputError', 'no labels given; add at least one label');
       const model = await this.requireModel();
-      const { results, embedding, grid, ms } = await model.classify(image, labels, this.#template, this.textMasking, this.maxNumPatches);
+      const { results, embedding, grid, ms } = await model.classify(image, labels, this.template, this.textMasking, this.maxNumPatches);
       if (labels === this.#labels || sameList(labels, this.#labels)) this.#embedding = embedding;
       this.#showResults(results, ms, grid);
       this.dispatchEvent(new CustomEvent('result', { detail: { results, ms, grid } }));
       return results;
-    } catch (err) {
-      throw this.fail(err);
-    }
+    });
   }
 
   /** L2-normalized image embedding (Float32Array). */
-  async embedImage(image) {
-    try {
-      return (await (await this.requireModel()).embedImage(image, this.maxNumPatches)).embedding;
-    } catch (err) {
-      throw this.fail(err);
-    }
+  embedImage(image) {
+    return this.reported(async () => (await (await this.requireModel()).embedImage(image, this.maxNumPatches)).embedding);
   }
 
   /** L2-normalized embeddings of texts used verbatim (no template): one Float32Array each. */
-  async embedText(texts) {
-    try {
-      return await (await this.requireModel()).textEmbeddings(texts, this.textMasking);
-    } catch (err) {
-      throw this.fail(err);
-    }
+  embedText(texts) {
+    return this.reported(async () => (await this.requireModel()).textEmbeddings(texts, this.textMasking));
   }
 
   /**
    * Ranks images for a text query (used verbatim): `[{index, score, logit}]`, best first.
    * Images may be sources or embeddings from embedImage().
    */
-  async rank(query, images) {
-    try {
-      return await (await this.requireModel()).rankImages(query, images, this.textMasking, this.maxNumPatches);
-    } catch (err) {
-      throw this.fail(err);
-    }
+  rank(query, images) {
+    return this.reported(async () => (await this.requireModel()).rankImages(query, images, this.textMasking, this.maxNumPatches));
   }
 
   /** Stops the webcam and frees the worker and the model. The element loads again when used. */
@@ -331,7 +316,7 @@ export class SiglipClassifier extends SiglipElementBase {
     }
     try {
       const embedding = this.#embedding;
-      const { results, ms } = await (await this.requireModel()).score(embedding, this.#labels, this.#template, this.textMasking);
+      const { results, ms } = await (await this.requireModel()).score(embedding, this.#labels, this.template, this.textMasking);
       this.#showResults(results, ms, null, true);
       this.dispatchEvent(new CustomEvent('result', { detail: { results, ms } }));
     } catch (err) {
@@ -468,5 +453,7 @@ export class SiglipClassifier extends SiglipElementBase {
 function sameList(a, b) {
   return a.length === b.length && a.every((x, i) => x === b[i]);
 }
+
+reflect(SiglipClassifier, TEMPLATE);
 
 if (!customElements.get('siglip-classifier')) customElements.define('siglip-classifier', SiglipClassifier);

@@ -1,8 +1,9 @@
 // <siglip-search>: image-text retrieval. Add many images (multi-select, a folder, drop), type a
 // query, and the gallery re-ranks as you type. Each image is embedded once; a new query costs
-// one text embedding.
+// one text embedding. The model attributes and its lifecycle come from element-base.js.
 
-import { SiglipElementBase, dropZone, errorMarkup, formatPercent, loadingMarkup, namedError } from './element-base.js';
+import { SiglipElementBase, dropZone, errorMarkup, formatPercent, loadingMarkup } from './element-base.js';
+import { namedError } from './errors.js';
 
 const css = `
 .bar { display: flex; flex-wrap: wrap; gap: 8px; align-items: center; }
@@ -51,7 +52,7 @@ class Item {
 }
 
 export class SiglipSearch extends SiglipElementBase {
-  static observedAttributes = [...SiglipElementBase.modelAttributes, 'query', 'text-masking'];
+  static observedAttributes = [...SiglipElementBase.observedAttributes, 'query'];
 
   #items = [];
   #ranking = null; // [{index, score, logit}] for the current query
@@ -108,13 +109,11 @@ export class SiglipSearch extends SiglipElementBase {
       this.#items.push(new Item(source, name));
     }
     this.#render();
-    try {
+    await this.reported(async () => {
       await this.requireReady();
       await this.#embedPending();
       await this.#rankNow();
-    } catch (err) {
-      throw this.fail(err);
-    }
+    });
   }
 
   /** Removes every image. */
@@ -129,14 +128,12 @@ export class SiglipSearch extends SiglipElementBase {
    * Ranks the gallery for a query (used verbatim, no template): `[{index, score, logit}]`,
    * best first, `index` into the images in the order they were added.
    */
-  async rank(query = this.query) {
-    try {
+  rank(query = this.query) {
+    return this.reported(async () => {
       await this.requireReady();
       await this.#embedPending();
-      return await this.#rankWith(query);
-    } catch (err) {
-      throw this.fail(err);
-    }
+      return this.#rankWith(query);
+    });
   }
 
   // ---- internals ----------------------------------------------------------------------

@@ -1,43 +1,48 @@
+// @ts-check
 // The model's home: a module Web Worker that owns the wasm instance, so the page never blocks.
-//
-// Protocol (one request, one reply; see client.js for the other side):
-//   page -> worker  {id, type, ...payload}
-//     load      {url, integrity?, variant?, wasmUrl?, hub?, dtype?} -> {info, fromCache, caching, simd, build, ms, timings}
-//               url: a packed file, or hf:owner/name[@revision] (hub.js: from `hub`, converted to `dtype`);
-//               variant: 'auto' (default) | 'simd128' | 'relaxed' | 'threads' (see pickVariant);
-//               wasmUrl: a directory laid out like the package (DIRS below), else next to the glue;
-//               build: {variant, simd, threads} of the wasm that runs (its buildInfo());
-//               caching: a downloaded file is being written to the cache, after the reply (the
-//               model is usable meanwhile); `cached` below says when that ended
-//     classify  {image, labels, template?, textMasking?, maxNumPatches?} -> {results: [{label, score, logit}], embedding, grid, ms}
-//     score     {embedding, labels, template?, textMasking?} -> {results, ms}   (text tower only, cached labels)
-//     embedImage {image, maxNumPatches?}          -> {embedding: Float32Array, grid, ms}
-//     embedText {texts, textMasking?}             -> {embeddings: Float32Array (n x dim), dim, ms}
-//     rank      {query, embeddings: Float32Array, textMasking?} -> {ranking: [{index, score, logit}], ms}
-//     stats     {}                                -> {wasmMemoryBytes, cachedTexts}
-//   textMasking: 'auto' (default: as the transformers pipeline does for the checkpoint: 'padding' when its
-//                tokenizer returns an attention mask, else 'none') | 'padding' (masked) | 'none' (as big_vision, open_clip)
-//     dispose   {}                                -> {}
-//   where image = {kind: 'bytes', bytes: ArrayBuffer} | {kind: 'rgba', width, height, data: ArrayBuffer}
-//   maxNumPatches: SigLIP 2 NaFlex's patch budget per image (default: the checkpoint's); other models
-//   ignore it. grid: [rows, columns] of patches the image became (NaFlex: its own aspect ratio).
-//   worker -> page  {id, ok: true, result} | {id, ok: false, error: {name, message}}
-//                   {id, type: 'progress', loaded, total, fromCache} while `load` runs
-//                   {id, type: 'cached', stored, ms} after a `load` replied with caching: true
-// Requests run one at a time in arrival order.
+// It answers the requests of the worker protocol (protocol.js, which describes every message;
+// client.js is the other side) one at a time, in arrival order.
 
-import { fetchModel, forgetModel, namedError } from './loader.js';
-import { fetchHubModel, forgetHubModel, isHubSource } from './hub.js';
+import { fetchModel, forgetModel } from './loader.js';
+import { fetchHubModel, forgetHubModel } from './hub.js';
+import { namedError, plainError } from './errors.js';
+import { DEFAULT_DTYPE, REQUEST_TYPES, TEXT_MASKINGS, VARIANTS, isHubSource } from './protocol.js';
 
-// The three builds of the same Rust code (see build.sh). Literal specifiers, so bundlers see
-// them; only the one picked is ever fetched.
+/** @typedef {import('./protocol.js').Requests} Requests */
+/** @typedef {import('./protocol.js').RequestType} RequestType */
+/** @typedef {import('./protocol.js').WasmVariant} WasmVariant */
+/** @typedef {import('./protocol.js').TextMasking} TextMasking */
+/** @typedef {import('./protocol.js').ImagePayload} ImagePayload */
+/** @typedef {import('./protocol.js').WorkerMessage} WorkerMessage */
+/** @typedef {import('./protocol.js').LoadReply} LoadReply */
+/** @typedef {import('./protocol.js').ClassifyReply} ClassifyReply */
+/** @typedef {import('./protocol.js').ScoreReply} ScoreReply */
+/** @typedef {import('./protocol.js').EmbedImageReply} EmbedImageReply */
+/** @typedef {import('./protocol.js').EmbedTextReply} EmbedTextReply */
+/** @typedef {import('./protocol.js').RankReply} RankReply */
+/** @typedef {import('./protocol.js').StatsReply} StatsReply */
+/** @typedef {Exclude<WasmVariant, 'auto'>} Build */
+
+/**
+ * Posts a message to the page; every message the worker sends goes through here, so its shape is
+ * checked against the protocol.
+ * @param {WorkerMessage} message
+ * @param {Transferable[]} [transfer]
+ */
+function post(message, transfer = []) {
+  self.postMessage(message, transfer);
+}
+
+// The three builds of the same Rust code (see build.sh), one for each variant but `auto`.
+// Literal specifiers, so bundlers see them; only the one picked is ever fetched.
+/** @type {Record<Build, () => Promise<any>>} */
 const BUILDS = {
   simd128: () => import('./pkg/siglip.js'),
   relaxed: () => import('./pkg-relaxed/siglip.js'),
   threads: () => import('./pkg-threads/siglip.js'),
 };
-const VARIANTS = ['auto', ...Object.keys(BUILDS)];
 // Where each build's siglip_bg.wasm sits in the package (and under a `wasmUrl`).
+/** @type {Record<Build, string>} */
 const DIRS = { simd128: 'pkg', relaxed: 'pkg-relaxed', threads: 'pkg-threads' };
 
 // Tiny modules returning a v128: `i32.const 0; i32x4.splat`, and the same followed by one
@@ -75,6 +80,8 @@ function support() {
  * The builds to try, best first: the one asked for (an Error if this browser cannot run it),
  * or for 'auto' threads when the page is cross-origin isolated and has several cores, else
  * relaxed SIMD when it validates, else plain simd128.
+ * @param {WasmVariant} variant
+ * @returns {Build[]}
  */
 function pickVariant(variant = 'auto') {
   if (!VARIANTS.includes(variant)) {
@@ -89,13 +96,24 @@ function pickVariant(variant = 'auto') {
     throw namedError('UnsupportedError', 'the relaxed build needs relaxed SIMD (Chrome 114+, Firefox 146+), which this browser lacks');
   }
   if (variant !== 'auto') return [variant];
-  return [...(can.threads ? ['threads'] : []), ...(can.relaxed ? ['relaxed'] : []), 'simd128'];
+  /** @type {Build[]} */
+  const builds = ['simd128'];
+  if (can.relaxed) builds.unshift('relaxed');
+  if (can.threads) builds.unshift('threads');
+  return builds;
 }
 
-let wasmReady = null; // Promise<{variant, exports, memory}> of the one build this worker runs
+/** @typedef {{variant: Build, exports: any, memory: WebAssembly.Memory}} Wasm */
+/** @type {Promise<Wasm> | null} the one build this worker runs */
+let wasmReady = null;
 let model = null;
 let queue = Promise.resolve();
 
+/**
+ * @param {Build} variant
+ * @param {string} [wasmUrl]
+ * @returns {Promise<Wasm>}
+ */
 async function startBuild(variant, wasmUrl) {
   const exports = await BUILDS[variant]();
   // Fetches siglip_bg.wasm next to that build's siglip.js, or under wasmUrl.
@@ -127,7 +145,11 @@ function withTimeout(promise, ms) {
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-/** Starts the wasm once per worker; a later request for another variant is an error. */
+/**
+ * Starts the wasm once per worker; a later request for another variant is an error.
+ * @param {WasmVariant} [variant]
+ * @param {string} [wasmUrl]
+ */
 function initWasm(variant = 'auto', wasmUrl = undefined) {
   if (wasmReady) {
     return wasmReady.then((wasm) => {
@@ -162,6 +184,11 @@ function initWasm(variant = 'auto', wasmUrl = undefined) {
  * A MemoryError that says what a tab short of memory (a phone's: often 300-500 MB for
  * WebAssembly) can do: how far this worker's memory got, and a smaller file to try.
  */
+/**
+ * @param {Error} err
+ * @param {WebAssembly.Memory} memory
+ * @param {string | null} hubDtype the dtype of an `hf:` model, null for a packed file
+ */
 function tooBig(err, memory, hubDtype) {
   const mb = (memory.buffer.byteLength / 2 ** 20).toFixed(0);
   const smaller = hubDtype === null
@@ -180,6 +207,11 @@ function requireModel() {
   return model;
 }
 
+/**
+ * @param {ImagePayload} image
+ * @param {number} [maxNumPatches]
+ * @returns {Float32Array}
+ */
 function imageEmbedding(m, image, maxNumPatches) {
   if (!image || typeof image !== 'object') throw namedError('ImageError', 'no image given');
   // (Also below 2^31, so that it reaches the wasm's 32-bit usize unchanged; the model bounds it further.)
@@ -189,7 +221,16 @@ function imageEmbedding(m, image, maxNumPatches) {
   m.setMaxNumPatches(maxNumPatches ?? undefined);
   if (image.kind === 'bytes') return m.embedImageBytes(new Uint8Array(image.bytes));
   if (image.kind === 'rgba') return m.embedImageRgba(image.width, image.height, new Uint8Array(image.data));
-  throw namedError('ImageError', `unknown image payload kind ${image.kind}`);
+  throw namedError('ImageError', `unknown image payload kind ${/** @type {any} */ (image).kind}`);
+}
+
+/**
+ * `[rows, columns]` of patches the last image became.
+ * @returns {[number, number]}
+ */
+function gridOf(m) {
+  const [rows, columns] = m.imageGrid();
+  return [rows, columns];
 }
 
 function checkLabels(labels) {
@@ -198,11 +239,10 @@ function checkLabels(labels) {
   }
 }
 
-const TEXT_MASKINGS = ['auto', 'padding', 'none'];
-
 /**
  * Sets how the text tower treats padding for this request (each mode has its own cache):
  * 'auto' is what the transformers pipeline does for the loaded checkpoint.
+ * @param {TextMasking} [textMasking]
  */
 function setTextMasking(m, textMasking = 'auto') {
   if (!TEXT_MASKINGS.includes(textMasking)) {
@@ -211,7 +251,10 @@ function setTextMasking(m, textMasking = 'auto') {
   m.setTextMasking(textMasking === 'auto' ? undefined : textMasking === 'padding');
 }
 
-/** Text tower (cached per label) and dot products: `[{label, score, logit}]`, best first. */
+/**
+ * Text tower (cached per label) and dot products: `[{label, score, logit}]`, best first.
+ * @returns {import('./protocol.js').LabelScore[]}
+ */
 function scoreLabels(m, embedding, labels, template, textMasking) {
   if (template !== undefined) m.setTemplate(template);
   setTextMasking(m, textMasking);
@@ -221,8 +264,11 @@ function scoreLabels(m, embedding, labels, template, textMasking) {
 /**
  * Writes a just-downloaded model file to the cache after the load replied (its 1-2 s are off
  * the load's critical path), from the bytes the model keeps in wasm memory until then. Requests
- * run meanwhile; a model freed first (dispose, another load) ends the write, nothing cached.
+ * run meanwhile; a model freed first (by another load) ends the write, nothing cached.
  * Posts `{id, type: 'cached', stored, ms}` when done.
+ * @param {(source: {view(): Uint8Array | null}) => Promise<boolean>} store
+ * @param {WebAssembly.Memory} memory
+ * @param {number} id
  */
 function cacheInBackground(owner, store, memory, id) {
   const started = performance.now();
@@ -231,11 +277,23 @@ function cacheInBackground(owner, store, memory, id) {
     .catch(() => false)
     .then((stored) => {
       if (model === owner) owner.releaseFile();
-      self.postMessage({ id, type: 'cached', stored, ms: performance.now() - started });
+      post({ id, type: 'cached', stored, ms: performance.now() - started });
     });
 }
 
+/**
+ * What a handler returns: its request's reply, and for the message loop below the buffers to
+ * transfer with it and work to do after it was posted.
+ * @template R
+ * @typedef {R & {transfer?: Transferable[], after?: () => void}} Handled
+ */
+
+/**
+ * One handler per request type, each returning (the promise of) its request's reply.
+ * @type {{[T in RequestType]: (payload: Requests[T]['payload'], id: number) => Handled<Requests[T]['reply']> | Promise<Handled<Requests[T]['reply']>>}}
+ */
 const handlers = {
+  /** @returns {Promise<Handled<LoadReply>>} */
   async load({ url, integrity, variant, wasmUrl, hub, dtype }, id) {
     const started = performance.now();
     if (model) {
@@ -262,7 +320,9 @@ const handlers = {
         };
       },
     };
-    const progress = (p) => self.postMessage({ id, type: 'progress', ...p });
+    /** @param {{loaded: number, total: number | null, fromCache: boolean, converting?: boolean}} p */
+    const progress = (p) => post({ id, type: 'progress', converting: false, ...p });
+    /** @type {{target: any, fromCache: boolean, timings: object, commit?: string | null, store?: (source: {view(): Uint8Array | null}) => Promise<boolean>}} */
     let loaded;
     let initStart;
     const hubModel = isHubSource(url);
@@ -275,7 +335,7 @@ const handlers = {
           ? await fetchHubModel(url, { hub, dtype, Converter: wasm.exports.Converter, sink, onProgress: progress })
           : await fetchModel(url, { onProgress: progress, integrity, sink, deferStore: true });
       } catch (err) {
-        throw err?.name === 'MemoryError' ? tooBig(err, wasm.memory, hubModel ? dtype ?? 'q8' : null) : err;
+        throw err?.name === 'MemoryError' ? tooBig(err, wasm.memory, hubModel ? dtype ?? DEFAULT_DTYPE : null) : err;
       }
       initStart = performance.now();
       try {
@@ -306,15 +366,17 @@ const handlers = {
     };
   },
 
+  /** @returns {Handled<ClassifyReply>} */
   classify({ image, labels, template, textMasking, maxNumPatches }) {
     const m = requireModel();
     checkLabels(labels);
     const started = performance.now();
     const embedding = imageEmbedding(m, image, maxNumPatches);
     const results = scoreLabels(m, embedding, labels, template, textMasking);
-    return { results, embedding, grid: Array.from(m.imageGrid()), ms: performance.now() - started };
+    return { results, embedding, grid: gridOf(m), ms: performance.now() - started };
   },
 
+  /** @returns {Handled<ScoreReply>} */
   score({ embedding, labels, template, textMasking }) {
     const m = requireModel();
     checkLabels(labels);
@@ -322,13 +384,15 @@ const handlers = {
     return { results: scoreLabels(m, embedding, labels, template, textMasking), ms: performance.now() - started };
   },
 
+  /** @returns {Handled<EmbedImageReply>} */
   embedImage({ image, maxNumPatches }) {
     const started = performance.now();
     const m = requireModel();
     const embedding = imageEmbedding(m, image, maxNumPatches);
-    return { embedding, grid: Array.from(m.imageGrid()), ms: performance.now() - started, transfer: [embedding.buffer] };
+    return { embedding, grid: gridOf(m), ms: performance.now() - started, transfer: [embedding.buffer] };
   },
 
+  /** @returns {Handled<EmbedTextReply>} */
   embedText({ texts, textMasking }) {
     const m = requireModel();
     setTextMasking(m, textMasking);
@@ -338,6 +402,7 @@ const handlers = {
     return { embeddings, dim, ms: performance.now() - started, transfer: [embeddings.buffer] };
   },
 
+  /** @returns {Handled<RankReply>} */
   rank({ query, embeddings, textMasking }) {
     const started = performance.now();
     const m = requireModel();
@@ -346,16 +411,10 @@ const handlers = {
     return { ranking, ms: performance.now() - started };
   },
 
-  /** Memory figures, for benchmarks. */
+  /** @returns {Promise<Handled<StatsReply>>} */
   async stats() {
     const wasm = await initWasm();
     return { wasmMemoryBytes: wasm.memory.buffer.byteLength, cachedTexts: model ? model.cachedTexts() : 0 };
-  },
-
-  dispose() {
-    if (model) model.free();
-    model = null;
-    return {};
   },
 };
 
@@ -363,17 +422,14 @@ self.onmessage = (event) => {
   const { id, type, ...payload } = event.data ?? {};
   queue = queue.then(async () => {
     try {
-      const handler = handlers[type];
-      if (!handler) throw namedError('StateError', `unknown request type ${type}`);
-      const { transfer = [], after, ...result } = (await handler(payload, id)) ?? {};
-      self.postMessage({ id, ok: true, result }, transfer);
+      if (!REQUEST_TYPES.includes(type)) throw namedError('StateError', `unknown request type ${type}`);
+      /** @type {Handled<any>} */
+      const handled = await handlers[/** @type {RequestType} */ (type)](/** @type {any} */ (payload), id);
+      const { transfer = [], after, ...result } = handled;
+      post({ id, ok: true, result }, transfer);
       after?.(); // work that follows the reply (the cache write after a load)
     } catch (err) {
-      self.postMessage({
-        id,
-        ok: false,
-        error: { name: err?.name ?? 'Error', message: err?.message ?? String(err) },
-      });
+      post({ id, ok: false, error: plainError(err) });
     }
   });
 };

@@ -10,7 +10,7 @@
 const VERSION = 'siglip-app-v3';
 const SHELL = [
   './', './index.html', './search.html', './demo.js', './demo.css', './favicon.svg',
-  './index.js', './client.js', './loader.js', './hub.js', './element-base.js', './siglip-classifier.js', './siglip-search.js',
+  './index.js', './client.js', './protocol.js', './errors.js', './loader.js', './hub.js', './element-base.js', './siglip-classifier.js', './siglip-search.js',
   './siglip-worker.js', './pkg/siglip.js', './pkg/siglip_bg.wasm',
 ];
 // The other wasm builds: cached when the host has them (a site may ship only some); the

@@ -167,6 +167,21 @@ test('one model per page: elements and classifiers with the same src share one w
   const requests = (await requestLog()).slice(before);
   assert.equal(requests.filter((p) => p === model).length, 1, 'the model file was fetched once');
 
+  // Attribute changes that leave the model the same (the default variant spelt out, a dtype on
+  // a packed file, the absolute spelling of src) keep it, and `ready` settles again.
+  const kept = await page.evaluate(async () => {
+    const a = document.getElementById('a');
+    const loaded = a.client;
+    a.variant = 'auto';
+    a.dtype = 'q4';
+    a.src = new URL(a.src, document.baseURI).href;
+    const settled = await Promise.race([a.ready.then(() => 'resolved', (e) => e.name), new Promise((r) => setTimeout(() => r('pending'), 5000))]);
+    return { settled, same: a.client === loaded };
+  });
+  assert.deepEqual(kept, { settled: 'resolved', same: true });
+  assert.equal(workers(), 1);
+  assert.equal((await requestLog()).slice(before).filter((p) => p === model).length, 1, 'not fetched again');
+
   // Results are each caller's own (a different template on each side of the same worker).
   const out = await page.evaluate(
     async ({ GRAY, labels }) => {
