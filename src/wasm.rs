@@ -313,10 +313,12 @@ pub struct Library {
 #[wasm_bindgen]
 impl Library {
     /// An empty library for `model`'s image embeddings; `source` says where the model came
-    /// from (`hf:owner/name@commit` or a URL), for people and for the exported file.
+    /// from (`hf:owner/name@commit` or a URL), for people and for the exported file. Rows are
+    /// kept as `rows` (`f16`, the default: half the memory, or `f32`).
     #[wasm_bindgen(constructor)]
-    pub fn new(model: &Model, source: Option<String>) -> Library {
-        Library { index: Index::new(model.classifier.siglip().identity(source), RowDtype::F16) }
+    pub fn new(model: &Model, source: Option<String>, rows: Option<String>) -> Result<Library, JsValue> {
+        let dtype = RowDtype::parse(rows.as_deref().unwrap_or("f16")).map_err(js_error)?;
+        Ok(Library { index: Index::new(model.classifier.siglip().identity(source), dtype) })
     }
 
     /// An index file's contents, refused (`ModelMismatchError`) unless `model` made it: a

@@ -5,7 +5,7 @@
 // into bytes or RGBA pixels for the worker.
 
 import { namedError, toError } from './errors.js';
-import { DEFAULT_DTYPE, DEFAULT_HUB, DISPOSED, isHubSource } from './protocol.js';
+import { DEFAULT_DTYPE, DEFAULT_HUB, DISPOSED, WORKER_FILES, isHubSource } from './protocol.js';
 
 /** @typedef {import('./protocol.js').Requests} Requests */
 /** @typedef {import('./protocol.js').RequestType} RequestType */
@@ -64,8 +64,8 @@ function workerFailure(event, workerUrl, started, tried) {
       " (`import siglip from 'siglip-web/vite'; plugins: [siglip()]`) or `optimizeDeps: { exclude: ['siglip-web'] }` to vite.config";
   } else {
     message +=
-      "If a bundler built this page, it did not emit the worker: copy siglip-worker.js, protocol.js, errors.js, loader.js, hub.js and the pkg, pkg-relaxed and" +
-      " pkg-threads folders of siglip-web next to the bundle, or set workerUrl to where they are served (see Bundlers in its README)";
+      `If a bundler built this page, it did not emit the worker: copy ${WORKER_FILES.join(', ')} of siglip-web next to the bundle,` +
+      ' or set workerUrl to where they are served (see Bundlers in its README)';
   }
   return namedError('WorkerError', message);
 }
@@ -229,6 +229,18 @@ export class SiglipClient {
     return this.#request('stats', {});
   }
 
+  /**
+   * Any request of the protocol (the library's, library.js): its reply.
+   * @template {RequestType} T
+   * @param {T} type
+   * @param {Requests[T]['payload']} payload
+   * @param {{transfer?: Transferable[], onProgress?: (p: any) => void}} [options]
+   * @returns {Promise<Requests[T]['reply']>}
+   */
+  request(type, payload, { transfer = [], onProgress } = {}) {
+    return this.#request(type, payload, transfer, onProgress);
+  }
+
   /** Terminates the worker; requests in flight fail with an AbortError. */
   dispose() {
     this.#die(namedError('AbortError', DISPOSED));
@@ -390,6 +402,18 @@ export class ModelHandle {
   embedImage(image, maxNumPatches) { return this.#use((c) => c.embedImage(image, maxNumPatches)); }
   embedText(texts, textMasking) { return this.#use((c) => c.embedText(texts, textMasking)); }
   stats() { return this.#use((c) => c.stats()); }
+
+  /**
+   * Any request of the protocol, after the load (see SiglipClient.request).
+   * @template {RequestType} T
+   * @param {T} type
+   * @param {Requests[T]['payload']} payload
+   * @param {{transfer?: Transferable[], onProgress?: (p: any) => void}} [options]
+   * @returns {Promise<Requests[T]['reply']>}
+   */
+  request(type, payload, options) {
+    return this.#use((c) => c.request(type, payload, options));
+  }
 
   /**
    * L2-normalized embeddings of texts (used verbatim), one Float32Array per text.

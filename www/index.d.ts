@@ -3,11 +3,13 @@
 // defined once, in protocol.js, whose declarations (protocol.d.ts) are generated from it.
 
 import type {
-  BuildInfo, CachedDetail, LabelScore, LoadDetail, ModelInfo, ProgressDetail, RankedImage, StorageDtype, TextMasking, WasmVariant,
+  BuildInfo, CachedDetail, LabelScore, LibraryAddReply, LibraryIdentity, LibraryPending, LibraryProgress, LibraryRecord,
+  LibraryStorageReply, LoadDetail, ModelInfo, ProgressDetail, RankedImage, StorageDtype, TextMasking, WasmVariant,
 } from './protocol.js';
 
 export type {
-  BuildInfo, CachedDetail, LabelScore, LoadDetail, ModelInfo, ProgressDetail, RankedImage, StorageDtype, TextMasking, WasmVariant,
+  BuildInfo, CachedDetail, LabelScore, LibraryIdentity, LibraryPending, LibraryProgress, LibraryRecord, LoadDetail, ModelInfo,
+  ProgressDetail, RankedImage, StorageDtype, TextMasking, WasmVariant,
 };
 
 /** Anything an image can be given as. Encoded files (Blob, File, URL, bytes) are decoded in
@@ -34,9 +36,20 @@ export interface ResultDetail {
   grid?: [number, number];
 }
 
+/** One image's result in `<siglip-search>`'s `result` event and `rank()`. */
+export interface SearchRanked extends RankedImage {
+  /** The image's id in the library. */
+  id: string;
+  cosine: number;
+}
+
 export interface SearchResultDetail {
+  /** The text query ('' for an image query alone). */
   query: string;
-  ranking: RankedImage[];
+  /** The name of the image searched by ("more like this"), or null. */
+  image: string | null;
+  /** The images shown, best first; `index` into the library's images in the order added. */
+  ranking: SearchRanked[];
   ms: number;
 }
 
@@ -44,8 +57,10 @@ export interface ErrorDetail {
   /** `name` is one of WeightsError, TensorError, ConfigError, TokenizerError, ImageError,
    * InputError, ComputeError, MemoryError, NetworkError, IntegrityError, AccessError (a gated or
    * private `hf:` model), CameraError, StateError, WorkerError (the worker did not start or
-   * crashed), UnsupportedError (a `variant` this browser cannot run). (`AbortError`, of calls cut
-   * short by `dispose()`, is not shown or dispatched.) */
+   * crashed), UnsupportedError (a `variant` this browser cannot run), IndexError (an index file
+   * that cannot be read), ModelMismatchError (an index made with another model), StorageError
+   * (this browser's storage refused: the library goes on in memory). (`AbortError`, of calls cut
+   * short by `dispose()` or an AbortSignal, is not shown or dispatched.) */
   error: Error;
 }
 
@@ -75,6 +90,78 @@ export interface CreateClassifierOptions {
 }
 
 export declare const DEFAULT_TEMPLATE: string;
+
+export interface OpenLibraryOptions extends Omit<CreateClassifierOptions, 'template'> {
+  /** The library's name (default `default`): stored in this browser under it and the model. */
+  name?: string;
+  /** Default true; false keeps the library in memory only. */
+  persist?: boolean;
+}
+
+/** One search result. `score = sigmoid(logit)`, `logit = exp(logit_scale) * cosine + logit_bias`. */
+export interface LibraryHit {
+  id: string;
+  record: LibraryRecord;
+  score: number;
+  logit: number;
+  cosine: number;
+}
+
+/** `add`'s result: images added, skipped (content indexed already), and those that could not be read. */
+export type LibraryAddResult = LibraryAddReply;
+
+/** Opens (or creates) a named library of images embedded by a model, stored in this browser. */
+export declare function openLibrary(options: OpenLibraryOptions): Promise<Library>;
+
+/** A persistent, searchable library of images (one model). Create with {@link openLibrary}. */
+export declare class Library extends EventTarget {
+  private constructor();
+  readonly name: string;
+  /** How query texts treat padding (default `auto`). */
+  textMasking: TextMasking;
+  /** SigLIP 2 NaFlex: the patch budget images are embedded with. */
+  maxNumPatches: number | undefined;
+  /** The model the embeddings belong to (the index file's `model`). */
+  readonly identity: LibraryIdentity;
+  /** Whether the library is stored in this browser (false: in memory only, see `warning`). */
+  readonly persistent: boolean;
+  /** Why it is not (entirely) stored, or what could not be read; else null. */
+  readonly warning: string | null;
+  /** Work an earlier visit left unfinished (see resumePending). */
+  readonly pending: LibraryPending;
+  readonly size: number;
+  /** Whether images are being added. */
+  readonly busy: boolean;
+  /** Every record, in the order added. */
+  records(): LibraryRecord[];
+  get(id: string): LibraryRecord | undefined;
+  /** Adds images (Files, Blobs, URLs); content already indexed is skipped. `signal` cancels (done images are kept). */
+  add(
+    sources: Iterable<Blob | string | URL> | ArrayLike<Blob | string | URL>,
+    options?: { signal?: AbortSignal; onProgress?: (progress: Omit<LibraryProgress, 'job' | 'persistent' | 'warning'>) => void },
+  ): Promise<LibraryAddResult>;
+  /** Resumes the URLs an earlier visit left unfinished. */
+  resumePending(options?: { signal?: AbortSignal; onProgress?: (progress: LibraryProgress) => void }): Promise<LibraryAddResult>;
+  pause(): void;
+  resume(): void;
+  cancel(): void;
+  /** Best matches first, for a text, an image (a source, or `{id}` of one in the library) or both. */
+  search(query: string | { text?: string; image?: ImageSource | { id: string } }, options?: { topK?: number }): Promise<LibraryHit[]>;
+  /** Small JPEG thumbnails of these ids (those that have one). */
+  thumbnails(ids: readonly string[]): Promise<Map<string, Blob>>;
+  remove(ids: string | readonly string[]): Promise<number>;
+  clear(): Promise<void>;
+  /** The library as an index file (docs/index-format.md), which `siglip search` reads. */
+  export(options?: { dtype?: 'f16' | 'f32'; thumbnails?: boolean }): Promise<Blob>;
+  /** Adds an index file's images the library lacks (from `siglip index`, or another browser). */
+  import(file: Blob | ArrayBuffer | ArrayBufferView): Promise<{ added: number; skipped: number }>;
+  /** Whether the library is stored, and this site's storage figures. */
+  storage(): Promise<LibraryStorageReply>;
+  /** Asks the browser to keep this site's storage (`navigator.storage.persist()`). */
+  persist(): Promise<boolean>;
+  /** Lets the model go (when this library opened it). */
+  dispose(): void;
+}
 
 /** Loads a model in a Web Worker; calls with the same options share one worker and model. */
 export declare function createClassifier(options: CreateClassifierOptions): Promise<Classifier>;
@@ -168,19 +255,40 @@ export declare class SiglipClassifier extends SiglipElementBase {
 
 export interface SiglipSearchEventMap extends SiglipElementEventMap {
   result: CustomEvent<SearchResultDetail>;
+  /** The library of the loaded model is open (its images are back after a reload). */
+  library: CustomEvent<{ name: string; size: number; persistent: boolean; warning: string | null }>;
+  /** Per image while images are added. */
+  indexing: CustomEvent<Omit<LibraryProgress, 'job' | 'persistent' | 'warning'>>;
+  /** Images were added (or the adding was cancelled). */
+  indexed: CustomEvent<LibraryAddResult>;
 }
 
-/** `<siglip-search src integrity variant query>`: a gallery ranked by a text query. */
+/** `<siglip-search src library query …>`: a photo library kept in this browser, searched by text, image or both. */
 export declare class SiglipSearch extends SiglipElementBase {
-  /** The query (attribute `query`). */
+  /** The text query (attribute `query`). */
   query: string;
-  /** Number of images in the gallery. */
+  /** The library's name (attribute `library`, default `default`). */
+  library: string;
+  /** Images shown at first and per "Show more" (attribute `page-size`, default 60). */
+  pageSize: number;
+  /** Number of images in the library. */
   readonly size: number;
-  /** Adds images and embeds each once. */
-  addImages(images: Iterable<ImageSource>): Promise<void>;
-  /** Ranks the gallery for a query (default: the current one), best first. */
-  rank(query?: string): Promise<RankedImage[]>;
-  clear(): void;
+  /** The Library behind the element, once its model is loaded. */
+  readonly libraryObject: Library | null;
+  /** Adds images; content already indexed is skipped. */
+  addImages(images: Iterable<ImageSource>): Promise<LibraryAddResult>;
+  /** Ranks every image for a text query (default: the current one), best first. */
+  rank(query?: string): Promise<SearchRanked[]>;
+  /** Searches without changing what is shown. */
+  search(query: string | { text?: string; image?: ImageSource | { id: string } }, options?: { topK?: number }): Promise<LibraryHit[]>;
+  /** Shows the images most like one (`{id}` of the library's, or an image). */
+  searchByImage(image: ImageSource | { id: string }): Promise<LibraryHit[]>;
+  remove(ids: string | readonly string[]): Promise<number>;
+  clear(): Promise<void>;
+  exportIndex(options?: { dtype?: 'f16' | 'f32'; thumbnails?: boolean }): Promise<Blob>;
+  importIndex(file: Blob | ArrayBuffer | ArrayBufferView): Promise<{ added: number; skipped: number }>;
+  pause(): void;
+  resume(): void;
   addEventListener<K extends keyof SiglipSearchEventMap>(
     type: K,
     listener: (this: SiglipSearch, ev: SiglipSearchEventMap[K]) => unknown,

@@ -5,6 +5,11 @@
 //   const clf = await createClassifier({ src: '/models/siglip-base-q8.safetensors', onProgress });
 //   const results = await clf.classify(file, ['a cat', 'a dog']);   // [{label, score, logit}]
 //
+//   import { openLibrary } from 'siglip-web';                      // retrieval (library.js)
+//   const photos = await openLibrary({ src: 'hf:google/siglip-base-patch16-224', name: 'photos' });
+//   await photos.add(folderInput.files);
+//   const hits = await photos.search('receipts');                  // [{id, record, score, ...}]
+//
 // Importing this module also defines <siglip-classifier> and <siglip-search>.
 
 import { openModel } from './client.js';
@@ -13,6 +18,7 @@ import { DEFAULT_TEMPLATE, SiglipClassifier } from './siglip-classifier.js';
 import { SiglipSearch } from './siglip-search.js';
 
 export { DEFAULT_TEMPLATE, SiglipClassifier, SiglipSearch };
+export { Library, openLibrary } from './library.js';
 
 /**
  * Loads a model in a Web Worker: `src` is a file made by `siglip quantize`, or a Hugging Face

@@ -7,7 +7,17 @@
  */
 export function isHubSource(src: unknown): src is string;
 /** The requests a worker answers. */
-export const REQUEST_TYPES: readonly ["load", "classify", "score", "embedImage", "embedText", "rank", "stats"];
+export const REQUEST_TYPES: readonly ["load", "classify", "score", "embedImage", "embedText", "rank", "stats", "libraryOpen", "libraryAdd", "libraryControl", "librarySearch", "libraryThumbnails", "libraryRemove", "libraryClear", "libraryExport", "libraryImport", "libraryStorage"];
+/** The requests that do not wait in the worker's queue (see the header). */
+export const BACKGROUND_REQUESTS: readonly ["libraryAdd", "libraryControl"];
+/**
+ * The package's worker side: the model worker, the modules it imports and the wasm builds,
+ * which import only each other by relative paths. What a bundler that does not emit the worker
+ * must serve next to the bundle (examples/esbuild, examples/rollup copy exactly these).
+ */
+export const WORKER_FILES: readonly string[];
+/** How an exported index file stores its embeddings (docs/index-format.md). */
+export const INDEX_DTYPES: readonly ["f16", "f32"];
 /**
  * Which wasm build runs the model: `auto` picks the fastest this page can run (`threads` when it
  * is cross-origin isolated and has several cores, else `relaxed` when the browser has relaxed
@@ -325,6 +335,264 @@ export type StatsReply = {
     cachedTexts: number;
 };
 /**
+ * One image of a library (docs/index-format.md's record): `id` is the first 16 hex digits of
+ * `sha256`, the same in the CLI and every browser.
+ */
+export type LibraryRecord = {
+    id: string;
+    /**
+     * The file's name.
+     */
+    name: string;
+    /**
+     * Where it came from: a folder picked's relative path, or a URL.
+     */
+    path?: string;
+    /**
+     * Bytes.
+     */
+    size: number;
+    /**
+     * The file's modification time (ms since the epoch), when known.
+     */
+    mtime_ms?: number;
+    /**
+     * Of the file's bytes, lowercase hex.
+     */
+    sha256: string;
+    /**
+     * `[rows, columns]` of patches the image became.
+     */
+    grid: [number, number];
+};
+/**
+ * The model a library's embeddings belong to (the index file's `model`).
+ */
+export type LibraryIdentity = {
+    model_type: "siglip" | "siglip2";
+    embedding_dim: number;
+    /**
+     * `sha256:<hex>`, one per checkpoint whatever its dtype.
+     */
+    fingerprint: string;
+    /**
+     * Where the model was loaded from.
+     */
+    source?: string;
+    dtype: string;
+    image_size: number;
+    patch_size: number;
+    max_num_patches?: number;
+    /**
+     * A score is `sigmoid(exp(logit_scale) * cosine + logit_bias)`.
+     */
+    logit_scale: number;
+    logit_bias: number;
+};
+/**
+ * Work an earlier visit left unfinished: URLs (resumable) and the files of a folder (to add again).
+ */
+export type LibraryPending = {
+    urls: number;
+    files: string[];
+};
+/**
+ * An image to add: a File or Blob, or a URL the worker fetches.
+ */
+export type LibraryItem = {
+    kind: "blob";
+    blob: Blob;
+    name?: string;
+    path?: string;
+} | {
+    kind: "url";
+    url: string;
+    name?: string;
+};
+export type LibraryOpenRequest = {
+    name: string;
+    /**
+     * Default true; false keeps it in memory only.
+     */
+    persist?: boolean;
+};
+export type LibraryOpenReply = {
+    identity: LibraryIdentity;
+    /**
+     * In the order they were added.
+     */
+    records: LibraryRecord[];
+    /**
+     * Whether it is stored in this browser.
+     */
+    persistent: boolean;
+    /**
+     * Why it is not (entirely) stored, or what could not be read.
+     */
+    warning: string | null;
+    pending: LibraryPending;
+};
+export type LibraryAddRequest = {
+    name: string;
+    /**
+     * Chosen by the page, for libraryControl.
+     */
+    job: number;
+    items?: LibraryItem[];
+    /**
+     * Instead of `items`: the URLs an earlier visit left unfinished.
+     */
+    resumePending?: boolean;
+    maxNumPatches?: number;
+};
+/**
+ * Per image of an add job.
+ */
+export type LibraryProgress = {
+    job: number;
+    done: number;
+    total: number;
+    added: number;
+    /**
+     * Indexed already (same content).
+     */
+    skipped: number;
+    failed: number;
+    paused: boolean;
+    /**
+     * Images embedded per second of embedding.
+     */
+    perSecond?: number | null;
+    etaSeconds?: number;
+    /**
+     * The image just done.
+     */
+    record?: LibraryRecord | null;
+    persistent?: boolean;
+    warning?: string | null;
+};
+export type LibraryAddReply = {
+    added: number;
+    skipped: number;
+    failed: {
+        name: string;
+        error: PlainError;
+    }[];
+    cancelled: boolean;
+};
+export type LibraryControlRequest = {
+    job: number;
+    action: "pause" | "resume" | "cancel";
+};
+export type LibraryControlReply = {
+    known: boolean;
+};
+/**
+ * Text, image or both (their normalized sum); `image` an image or `{id}` of one in the library.
+ */
+export type LibrarySearchRequest = {
+    name: string;
+    text?: string;
+    image?: ImagePayload | {
+        id: string;
+    };
+    /**
+     * Default 50.
+     */
+    topK?: number;
+    textMasking?: TextMasking;
+    maxNumPatches?: number;
+};
+/**
+ * One match: `score = sigmoid(logit)`, `logit = exp(logit_scale) * cosine + logit_bias`.
+ */
+export type LibraryHit = {
+    id: string;
+    score: number;
+    logit: number;
+    cosine: number;
+};
+export type LibrarySearchReply = {
+    /**
+     * Best first.
+     */
+    hits: LibraryHit[];
+    /**
+     * Images searched.
+     */
+    total: number;
+    ms: number;
+};
+export type LibraryThumbnailsRequest = {
+    name: string;
+    ids: string[];
+};
+export type LibraryThumbnailsReply = {
+    thumbnails: Record<string, Blob>;
+};
+export type LibraryRemoveRequest = {
+    name: string;
+    ids: string[];
+};
+export type LibraryRemoveReply = {
+    removed: number;
+};
+export type LibraryClearRequest = {
+    name: string;
+};
+export type LibraryClearReply = Record<string, never>;
+export type LibraryExportRequest = {
+    name: string;
+    /**
+     * Default f16.
+     */
+    dtype?: (typeof INDEX_DTYPES)[number];
+    /**
+     * Default true.
+     */
+    thumbnails?: boolean;
+};
+export type LibraryExportReply = {
+    bytes: Uint8Array;
+    count: number;
+};
+export type LibraryImportRequest = {
+    name: string;
+    bytes: ArrayBuffer;
+};
+export type LibraryImportReply = {
+    added: number;
+    skipped: number;
+    /**
+     * The records added.
+     */
+    records: LibraryRecord[];
+    persistent: boolean;
+    warning: string | null;
+};
+export type LibraryStorageRequest = {
+    name: string;
+};
+export type LibraryStorageReply = {
+    /**
+     * Whether the library is stored in this browser.
+     */
+    persistent: boolean;
+    warning: string | null;
+    /**
+     * Whether the browser keeps this site's storage (`navigator.storage.persisted()`).
+     */
+    persisted: boolean | null;
+    /**
+     * Bytes this site stores.
+     */
+    usage: number | null;
+    /**
+     * Bytes it may store.
+     */
+    quota: number | null;
+};
+/**
  * Every request type's payload and reply.
  */
 export type Requests = {
@@ -356,6 +624,46 @@ export type Requests = {
         payload: StatsRequest;
         reply: StatsReply;
     };
+    libraryOpen: {
+        payload: LibraryOpenRequest;
+        reply: LibraryOpenReply;
+    };
+    libraryAdd: {
+        payload: LibraryAddRequest;
+        reply: LibraryAddReply;
+    };
+    libraryControl: {
+        payload: LibraryControlRequest;
+        reply: LibraryControlReply;
+    };
+    librarySearch: {
+        payload: LibrarySearchRequest;
+        reply: LibrarySearchReply;
+    };
+    libraryThumbnails: {
+        payload: LibraryThumbnailsRequest;
+        reply: LibraryThumbnailsReply;
+    };
+    libraryRemove: {
+        payload: LibraryRemoveRequest;
+        reply: LibraryRemoveReply;
+    };
+    libraryClear: {
+        payload: LibraryClearRequest;
+        reply: LibraryClearReply;
+    };
+    libraryExport: {
+        payload: LibraryExportRequest;
+        reply: LibraryExportReply;
+    };
+    libraryImport: {
+        payload: LibraryImportRequest;
+        reply: LibraryImportReply;
+    };
+    libraryStorage: {
+        payload: LibraryStorageRequest;
+        reply: LibraryStorageReply;
+    };
 };
 /**
  * A request as posted to the worker.
@@ -386,7 +694,7 @@ export type ReplyMessage = {
 export type ProgressMessage = {
     id: number;
     type: "progress";
-} & ProgressDetail;
+} & (ProgressDetail | LibraryProgress);
 export type CachedMessage = {
     id: number;
     type: "cached";

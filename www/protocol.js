@@ -7,16 +7,40 @@
 // it is stale).
 //
 //   page -> worker  {id, type, ...payload}: `type` one of REQUEST_TYPES, with its request's
-//                   payload (Requests below). Requests run one at a time, in arrival order.
+//                   payload (Requests below). Requests run one at a time, in arrival order,
+//                   except BACKGROUND_REQUESTS: a library's `libraryAdd` runs beside them (each
+//                   image's embedding queued among the others, so a search typed meanwhile
+//                   waits for one image, not the whole job) and `libraryControl` at once.
 //   worker -> page  {id, ok: true, result} | {id, ok: false, error: {name, message}}: the reply,
 //                   one per request (`result`: the request's reply below);
 //                   {id, type: 'progress', loaded, total, fromCache, converting} while a `load` runs;
+//                   {id, type: 'progress', job, done, total, ...} per image of a `libraryAdd`;
 //                   {id, type: 'cached', stored, ms} after a `load` replied with `caching: true`.
 // A worker is never asked to let go of its model: the page's last user of a model terminates
 // the worker (client.js), which frees everything.
 
 /** The requests a worker answers. */
-export const REQUEST_TYPES = Object.freeze(/** @type {const} */ (['load', 'classify', 'score', 'embedImage', 'embedText', 'rank', 'stats']));
+export const REQUEST_TYPES = Object.freeze(/** @type {const} */ ([
+  'load', 'classify', 'score', 'embedImage', 'embedText', 'rank', 'stats',
+  'libraryOpen', 'libraryAdd', 'libraryControl', 'librarySearch', 'libraryThumbnails', 'libraryRemove', 'libraryClear',
+  'libraryExport', 'libraryImport', 'libraryStorage',
+]));
+
+/** The requests that do not wait in the worker's queue (see the header). */
+export const BACKGROUND_REQUESTS = Object.freeze(/** @type {const} */ (['libraryAdd', 'libraryControl']));
+
+/**
+ * The package's worker side: the model worker, the modules it imports and the wasm builds,
+ * which import only each other by relative paths. What a bundler that does not emit the worker
+ * must serve next to the bundle (examples/esbuild, examples/rollup copy exactly these).
+ */
+export const WORKER_FILES = Object.freeze([
+  'siglip-worker.js', 'protocol.js', 'errors.js', 'loader.js', 'hub.js', 'worker-library.js', 'store.js',
+  'pkg', 'pkg-relaxed', 'pkg-threads',
+]);
+
+/** How an exported index file stores its embeddings (docs/index-format.md). */
+export const INDEX_DTYPES = Object.freeze(/** @type {const} */ (['f16', 'f32']));
 
 /**
  * Which wasm build runs the model: `auto` picks the fastest this page can run (`threads` when it
@@ -245,6 +269,157 @@ export function isHubSource(src) {
  * @property {number} cachedTexts Text embeddings the model keeps.
  */
 
+
+// ---- Retrieval libraries (worker-library.js) -----------------------------------------------
+
+/**
+ * One image of a library (docs/index-format.md's record): `id` is the first 16 hex digits of
+ * `sha256`, the same in the CLI and every browser.
+ * @typedef {object} LibraryRecord
+ * @property {string} id
+ * @property {string} name The file's name.
+ * @property {string} [path] Where it came from: a folder picked's relative path, or a URL.
+ * @property {number} size Bytes.
+ * @property {number} [mtime_ms] The file's modification time (ms since the epoch), when known.
+ * @property {string} sha256 Of the file's bytes, lowercase hex.
+ * @property {[number, number]} grid `[rows, columns]` of patches the image became.
+ */
+
+/**
+ * The model a library's embeddings belong to (the index file's `model`).
+ * @typedef {object} LibraryIdentity
+ * @property {'siglip' | 'siglip2'} model_type
+ * @property {number} embedding_dim
+ * @property {string} fingerprint `sha256:<hex>`, one per checkpoint whatever its dtype.
+ * @property {string} [source] Where the model was loaded from.
+ * @property {string} dtype
+ * @property {number} image_size
+ * @property {number} patch_size
+ * @property {number} [max_num_patches]
+ * @property {number} logit_scale A score is `sigmoid(exp(logit_scale) * cosine + logit_bias)`.
+ * @property {number} logit_bias
+ */
+
+/**
+ * Work an earlier visit left unfinished: URLs (resumable) and the files of a folder (to add again).
+ * @typedef {{urls: number, files: string[]}} LibraryPending
+ */
+
+/**
+ * An image to add: a File or Blob, or a URL the worker fetches.
+ * @typedef {{kind: 'blob', blob: Blob, name?: string, path?: string} | {kind: 'url', url: string, name?: string}} LibraryItem
+ */
+
+/**
+ * @typedef {object} LibraryOpenRequest
+ * @property {string} name
+ * @property {boolean} [persist] Default true; false keeps it in memory only.
+ */
+/**
+ * @typedef {object} LibraryOpenReply
+ * @property {LibraryIdentity} identity
+ * @property {LibraryRecord[]} records In the order they were added.
+ * @property {boolean} persistent Whether it is stored in this browser.
+ * @property {string | null} warning Why it is not (entirely) stored, or what could not be read.
+ * @property {LibraryPending} pending
+ */
+
+/**
+ * @typedef {object} LibraryAddRequest
+ * @property {string} name
+ * @property {number} job Chosen by the page, for libraryControl.
+ * @property {LibraryItem[]} [items]
+ * @property {boolean} [resumePending] Instead of `items`: the URLs an earlier visit left unfinished.
+ * @property {number} [maxNumPatches]
+ */
+/**
+ * Per image of an add job.
+ * @typedef {object} LibraryProgress
+ * @property {number} job
+ * @property {number} done
+ * @property {number} total
+ * @property {number} added
+ * @property {number} skipped Indexed already (same content).
+ * @property {number} failed
+ * @property {boolean} paused
+ * @property {number | null} [perSecond] Images embedded per second of embedding.
+ * @property {number} [etaSeconds]
+ * @property {LibraryRecord | null} [record] The image just done.
+ * @property {boolean} [persistent]
+ * @property {string | null} [warning]
+ */
+/**
+ * @typedef {object} LibraryAddReply
+ * @property {number} added
+ * @property {number} skipped
+ * @property {{name: string, error: PlainError}[]} failed
+ * @property {boolean} cancelled
+ */
+
+/**
+ * @typedef {object} LibraryControlRequest
+ * @property {number} job
+ * @property {'pause' | 'resume' | 'cancel'} action
+ */
+/** @typedef {{known: boolean}} LibraryControlReply */
+
+/**
+ * Text, image or both (their normalized sum); `image` an image or `{id}` of one in the library.
+ * @typedef {object} LibrarySearchRequest
+ * @property {string} name
+ * @property {string} [text]
+ * @property {ImagePayload | {id: string}} [image]
+ * @property {number} [topK] Default 50.
+ * @property {TextMasking} [textMasking]
+ * @property {number} [maxNumPatches]
+ */
+/**
+ * One match: `score = sigmoid(logit)`, `logit = exp(logit_scale) * cosine + logit_bias`.
+ * @typedef {object} LibraryHit
+ * @property {string} id
+ * @property {number} score
+ * @property {number} logit
+ * @property {number} cosine
+ */
+/**
+ * @typedef {object} LibrarySearchReply
+ * @property {LibraryHit[]} hits Best first.
+ * @property {number} total Images searched.
+ * @property {number} ms
+ */
+
+/** @typedef {{name: string, ids: string[]}} LibraryThumbnailsRequest */
+/** @typedef {{thumbnails: Record<string, Blob>}} LibraryThumbnailsReply */
+/** @typedef {{name: string, ids: string[]}} LibraryRemoveRequest */
+/** @typedef {{removed: number}} LibraryRemoveReply */
+/** @typedef {{name: string}} LibraryClearRequest */
+/** @typedef {Record<string, never>} LibraryClearReply */
+/**
+ * @typedef {object} LibraryExportRequest
+ * @property {string} name
+ * @property {typeof INDEX_DTYPES[number]} [dtype] Default f16.
+ * @property {boolean} [thumbnails] Default true.
+ */
+/** @typedef {{bytes: Uint8Array, count: number}} LibraryExportReply */
+/** @typedef {{name: string, bytes: ArrayBuffer}} LibraryImportRequest */
+/**
+ * @typedef {object} LibraryImportReply
+ * @property {number} added
+ * @property {number} skipped
+ * @property {LibraryRecord[]} records The records added.
+ * @property {boolean} persistent
+ * @property {string | null} warning
+ */
+/** @typedef {{name: string}} LibraryStorageRequest */
+/**
+ * @typedef {object} LibraryStorageReply
+ * @property {boolean} persistent Whether the library is stored in this browser.
+ * @property {string | null} warning
+ * @property {boolean | null} persisted Whether the browser keeps this site's storage (`navigator.storage.persisted()`).
+ * @property {number | null} usage Bytes this site stores.
+ * @property {number | null} quota Bytes it may store.
+ */
+
 /**
  * Every request type's payload and reply.
  * @typedef {object} Requests
@@ -255,6 +430,16 @@ export function isHubSource(src) {
  * @property {{payload: EmbedTextRequest, reply: EmbedTextReply}} embedText
  * @property {{payload: RankRequest, reply: RankReply}} rank
  * @property {{payload: StatsRequest, reply: StatsReply}} stats
+ * @property {{payload: LibraryOpenRequest, reply: LibraryOpenReply}} libraryOpen
+ * @property {{payload: LibraryAddRequest, reply: LibraryAddReply}} libraryAdd
+ * @property {{payload: LibraryControlRequest, reply: LibraryControlReply}} libraryControl
+ * @property {{payload: LibrarySearchRequest, reply: LibrarySearchReply}} librarySearch
+ * @property {{payload: LibraryThumbnailsRequest, reply: LibraryThumbnailsReply}} libraryThumbnails
+ * @property {{payload: LibraryRemoveRequest, reply: LibraryRemoveReply}} libraryRemove
+ * @property {{payload: LibraryClearRequest, reply: LibraryClearReply}} libraryClear
+ * @property {{payload: LibraryExportRequest, reply: LibraryExportReply}} libraryExport
+ * @property {{payload: LibraryImportRequest, reply: LibraryImportReply}} libraryImport
+ * @property {{payload: LibraryStorageRequest, reply: LibraryStorageReply}} libraryStorage
  */
 
 // ---- Messages --------------------------------------------------------------------------------
@@ -273,6 +458,6 @@ export function isHubSource(src) {
  * The one reply to a request.
  * @typedef {{id: number, ok: true, result: Requests[RequestType]['reply']} | {id: number, ok: false, error: PlainError}} ReplyMessage
  */
-/** @typedef {{id: number, type: 'progress'} & ProgressDetail} ProgressMessage */
+/** @typedef {{id: number, type: 'progress'} & (ProgressDetail | LibraryProgress)} ProgressMessage */
 /** @typedef {{id: number, type: 'cached', ms: number} & CachedDetail} CachedMessage */
 /** @typedef {ReplyMessage | ProgressMessage | CachedMessage} WorkerMessage */

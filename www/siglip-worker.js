@@ -6,7 +6,8 @@
 import { fetchModel, forgetModel } from './loader.js';
 import { fetchHubModel, forgetHubModel } from './hub.js';
 import { namedError, plainError } from './errors.js';
-import { DEFAULT_DTYPE, REQUEST_TYPES, TEXT_MASKINGS, VARIANTS, isHubSource } from './protocol.js';
+import { BACKGROUND_REQUESTS, DEFAULT_DTYPE, REQUEST_TYPES, TEXT_MASKINGS, VARIANTS, isHubSource } from './protocol.js';
+import { libraryHandlers } from './worker-library.js';
 
 /** @typedef {import('./protocol.js').Requests} Requests */
 /** @typedef {import('./protocol.js').RequestType} RequestType */
@@ -107,7 +108,22 @@ function pickVariant(variant = 'auto') {
 /** @type {Promise<Wasm> | null} the one build this worker runs */
 let wasmReady = null;
 let model = null;
+/** Where the loaded model came from, as an index records it: `hf:owner/name@commit` or the URL. */
+let modelSource = undefined;
+/** @type {Promise<unknown>} the end of the request queue */
 let queue = Promise.resolve();
+
+/**
+ * Runs `work` in the request queue (after the requests before it, before those after).
+ * @template T
+ * @param {() => T | Promise<T>} work
+ * @returns {Promise<T>}
+ */
+function enqueue(work) {
+  const result = queue.then(work);
+  queue = result.catch(() => {});
+  return result;
+}
 
 /**
  * @param {Build} variant
@@ -288,6 +304,26 @@ function cacheInBackground(owner, store, memory, id) {
  * @typedef {R & {transfer?: Transferable[], after?: () => void}} Handled
  */
 
+/** The library requests (worker-library.js), on this worker's model and queue. */
+const library = libraryHandlers({
+  model: requireModel,
+  exports: async () => (await initWasm()).exports,
+  embed(bytes, maxNumPatches) {
+    const m = requireModel();
+    const embedding = imageEmbedding(m, { kind: 'bytes', bytes: /** @type {ArrayBuffer} */ (bytes.buffer) }, maxNumPatches);
+    return { embedding, grid: gridOf(m) };
+  },
+  queryEmbeddings(text, textMasking) {
+    const m = requireModel();
+    setTextMasking(m, /** @type {TextMasking} */ (textMasking));
+    return m.embedTexts([text]);
+  },
+  imageEmbedding: (image, maxNumPatches) => imageEmbedding(requireModel(), image, maxNumPatches),
+  enqueue,
+  post,
+  source: () => modelSource,
+});
+
 /**
  * One handler per request type, each returning (the promise of) its request's reply.
  * @type {{[T in RequestType]: (payload: Requests[T]['payload'], id: number) => Handled<Requests[T]['reply']> | Promise<Handled<Requests[T]['reply']>>}}
@@ -296,6 +332,7 @@ const handlers = {
   /** @returns {Promise<Handled<LoadReply>>} */
   async load({ url, integrity, variant, wasmUrl, hub, dtype }, id) {
     const started = performance.now();
+    library.closeLibraries(); // their embeddings belong to the model going away
     if (model) {
       model.free();
       model = null;
@@ -351,6 +388,7 @@ const handlers = {
       }
     }
     const { fromCache, timings, commit, store } = loaded;
+    modelSource = hubModel && commit ? `${url.replace(/@.*$/, '')}@${commit}` : url;
     const owner = model;
     return {
       after: store && (() => cacheInBackground(owner, store, wasm.memory, id)),
@@ -416,20 +454,41 @@ const handlers = {
     const wasm = await initWasm();
     return { wasmMemoryBytes: wasm.memory.buffer.byteLength, cachedTexts: model ? model.cachedTexts() : 0 };
   },
+
+  libraryOpen: library.libraryOpen,
+  libraryAdd: library.libraryAdd,
+  libraryControl: library.libraryControl,
+  librarySearch: library.librarySearch,
+  libraryThumbnails: library.libraryThumbnails,
+  libraryRemove: library.libraryRemove,
+  libraryClear: library.libraryClear,
+  libraryExport: library.libraryExport,
+  libraryImport: library.libraryImport,
+  libraryStorage: library.libraryStorage,
 };
+
+/**
+ * Answers one request: its reply, or the error it failed with.
+ * @param {number} id
+ * @param {string} type
+ * @param {any} payload
+ */
+async function answer(id, type, payload) {
+  try {
+    if (!REQUEST_TYPES.includes(/** @type {RequestType} */ (type))) throw namedError('StateError', `unknown request type ${type}`);
+    /** @type {Handled<any>} */
+    const handled = await handlers[/** @type {RequestType} */ (type)](/** @type {any} */ (payload), id);
+    const { transfer = [], after, ...result } = handled;
+    post({ id, ok: true, result }, transfer);
+    after?.(); // work that follows the reply (the cache write after a load)
+  } catch (err) {
+    post({ id, ok: false, error: plainError(err) });
+  }
+}
 
 self.onmessage = (event) => {
   const { id, type, ...payload } = event.data ?? {};
-  queue = queue.then(async () => {
-    try {
-      if (!REQUEST_TYPES.includes(type)) throw namedError('StateError', `unknown request type ${type}`);
-      /** @type {Handled<any>} */
-      const handled = await handlers[/** @type {RequestType} */ (type)](/** @type {any} */ (payload), id);
-      const { transfer = [], after, ...result } = handled;
-      post({ id, ok: true, result }, transfer);
-      after?.(); // work that follows the reply (the cache write after a load)
-    } catch (err) {
-      post({ id, ok: false, error: plainError(err) });
-    }
-  });
+  // Background requests run beside the queue (an add job queues each image's embedding itself).
+  if (BACKGROUND_REQUESTS.includes(type)) answer(id, type, payload);
+  else queue = queue.then(() => answer(id, type, payload));
 };

@@ -4,6 +4,7 @@
 import { cpSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { rollup } from 'rollup';
 import { nodeResolve } from '@rollup/plugin-node-resolve';
 
@@ -12,6 +13,6 @@ await bundle.write({ dir: 'dist', format: 'es' });
 await bundle.close();
 const pkg = path.dirname(createRequire(import.meta.url).resolve('siglip-web/package.json'));
 // (examples/run.mjs also builds with --no-copy, to check the error a user gets without it.)
-if (!process.argv.includes('--no-copy')) for (const f of ['siglip-worker.js', 'protocol.js', 'errors.js', 'loader.js', 'hub.js', 'pkg', 'pkg-relaxed', 'pkg-threads']) cpSync(path.join(pkg, f), path.join('dist', f), { recursive: true });
+if (!process.argv.includes('--no-copy')) for (const f of (await import(pathToFileURL(path.join(pkg, 'protocol.js')).href)).WORKER_FILES) cpSync(path.join(pkg, f), path.join('dist', f), { recursive: true });
 cpSync('index.html', 'dist/index.html');
 cpSync('public', 'dist', { recursive: true });

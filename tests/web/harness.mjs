@@ -54,14 +54,21 @@ export function serverAndBrowser(launchArgs = []) {
   return env;
 }
 
+const CHROMIUM_ARGS = [
+  '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+  '--disable-component-update', '--disable-sync',
+];
+
 export async function launch(extraArgs = []) {
-  return chromium.launch({
-    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-    args: [
-      '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', ...extraArgs,
-    ],
-  });
+  return chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', args: [...CHROMIUM_ARGS, ...extraArgs] });
+}
+
+/**
+ * Chromium with a profile in `dir` (its default browser context, where DevTools' storage
+ * overrides, such as Storage.overrideQuotaForOrigin, take effect): a BrowserContext.
+ */
+export async function launchProfile(dir, extraArgs = []) {
+  return chromium.launchPersistentContext(dir, { executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', args: [...CHROMIUM_ARGS, ...extraArgs] });
 }
 
 let cliBuilt = false;
@@ -87,7 +94,7 @@ export function packedModel(name, dtype = 'f32') {
 }
 
 /** The tensors of a safetensors file, in header order: [{name, dtype, shape, data}]. */
-function readSafetensors(file) {
+export function readSafetensors(file) {
   const bytes = readFileSync(file);
   const n = Number(bytes.readBigUInt64LE(0));
   const header = JSON.parse(bytes.subarray(8, 8 + n).toString('utf8'));

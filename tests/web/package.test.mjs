@@ -47,10 +47,10 @@ test('the tarball holds the three wasm builds, worker, element, API and types, a
   const helpers = files.filter((f) => /^pkg-threads\/snippets\/wasm-bindgen-rayon-[0-9a-f]+\/src\/workerHelpers\.js$/.test(f));
   assert.equal(helpers.length, 1, `one pool-worker script in ${files.join(', ')}`);
   assert.deepEqual(files.filter((f) => f !== helpers[0]), [
-    'README.md', 'client.js', 'element-base.js', 'errors.js', 'hub.js', 'index.d.ts', 'index.js', 'loader.js', 'package.json',
+    'README.md', 'client.js', 'element-base.js', 'errors.js', 'hub.js', 'index.d.ts', 'index.js', 'library.js', 'loader.js', 'package.json',
     'pkg-relaxed/siglip.js', 'pkg-relaxed/siglip_bg.wasm', 'pkg-threads/siglip.js', 'pkg-threads/siglip_bg.wasm',
     'pkg/siglip.js', 'pkg/siglip_bg.wasm', 'protocol.d.ts', 'protocol.js', 'siglip-classifier.js', 'siglip-search.js', 'siglip-worker.js',
-    'vite.d.ts', 'vite.js',
+    'store.js', 'vite.d.ts', 'vite.js', 'worker-library.js',
   ]);
   console.log(`# ${tarball.filename}: ${(statSync(tarball.path).size / 1e6).toFixed(2)} MB packed, ${(tarball.unpackedSize / 1e6).toFixed(2)} MB unpacked`);
   for (const f of tarball.files) console.log(`#   ${String(f.size).padStart(9)}  ${f.path}`);

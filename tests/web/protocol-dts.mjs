@@ -20,7 +20,7 @@ export function generate() {
   try {
     execFileSync(process.execPath, [
       TSC, '--allowJs', '--declaration', '--emitDeclarationOnly', '--target', 'ES2022', '--module', 'ESNext',
-      '--moduleResolution', 'bundler', '--lib', 'ES2022', '--outDir', out, path.join(ROOT, 'www/protocol.js'),
+      '--moduleResolution', 'bundler', '--lib', 'ES2022,DOM', '--outDir', out, path.join(ROOT, 'www/protocol.js'),
     ], { stdio: 'pipe' });
     return HEADER + readFileSync(path.join(out, 'protocol.d.ts'), 'utf8');
   } finally {

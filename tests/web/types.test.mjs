@@ -16,7 +16,7 @@ import { OUT, ROOT } from './harness.mjs';
 import { PROTOCOL_DTS, TSC, generate } from './protocol-dts.mjs';
 
 const WWW = path.join(ROOT, 'www');
-const CHECKED = ['protocol.js', 'errors.js', 'client.js', 'index.js', 'siglip-worker.js'];
+const CHECKED = ['protocol.js', 'errors.js', 'client.js', 'index.js', 'siglip-worker.js', 'worker-library.js', 'store.js', 'library.js'];
 
 /**
  * Runs tsc; resolves to its diagnostics, one string each. The wasm glue (www/pkg*) exists only
@@ -39,7 +39,7 @@ function driftedWorker() {
   const drifted = source.replace('wasmMemoryBytes: wasm.memory', 'wasmMemoryByte: wasm.memory');
   assert.notEqual(drifted, source, 'the load reply is where this test expects it');
   writeFileSync(path.join(dir, 'siglip-worker.js'), drifted);
-  for (const f of ['protocol.js', 'protocol.d.ts', 'errors.js', 'loader.js', 'hub.js']) writeFileSync(path.join(dir, f), readFileSync(path.join(WWW, f)));
+  for (const f of ['protocol.js', 'protocol.d.ts', 'errors.js', 'loader.js', 'hub.js', 'worker-library.js', 'store.js']) writeFileSync(path.join(dir, f), readFileSync(path.join(WWW, f)));
   writeFileSync(path.join(dir, 'tsconfig.json'), JSON.stringify({ extends: path.join(ROOT, 'tests/web/tsconfig.worker.json'), files: ['siglip-worker.js'] }));
   return path.join(dir, 'tsconfig.json');
 }
@@ -50,14 +50,15 @@ function reflectedUser() {
   const properties = (file) => [...readFileSync(path.join(WWW, file), 'utf8').matchAll(/\{ property: '(\w+)', attribute: '[\w-]+'/g)].map((m) => m[1]);
   const base = properties('element-base.js');
   const classifier = properties('siglip-classifier.js');
-  assert.ok(base.length >= 9 && classifier.length >= 1, `${base} ${classifier}`);
+  const search = properties('siglip-search.js');
+  assert.ok(base.length >= 9 && classifier.length >= 1 && search.length >= 2, `${base} ${classifier} ${search}`);
   const dir = path.join(OUT, 'types-reflected');
   mkdirSync(dir, { recursive: true });
   writeFileSync(
     path.join(dir, 'reflected.ts'),
     `import type { SiglipClassifier, SiglipSearch } from '${path.relative(dir, WWW)}/index.js';
 export const classifier: (keyof SiglipClassifier)[] = ${JSON.stringify([...base, ...classifier])};
-export const search: (keyof SiglipSearch)[] = ${JSON.stringify(base)};
+export const search: (keyof SiglipSearch)[] = ${JSON.stringify([...base, ...search])};
 `,
   );
   return path.join(dir, 'reflected.ts');
