@@ -234,6 +234,24 @@ impl Rows {
         }
     }
 
+    /// `(row, cosine)` of the `k` rows most similar to `query`, best first (ties by row): every
+    /// cosine, then a partial selection of the `k` best and a sort of those alone.
+    pub fn top_k(&self, query: &[f32], k: usize) -> Vec<(usize, f32)> {
+        let cosines = self.cosines(query);
+        let mut order: Vec<usize> = (0..cosines.len()).collect();
+        let better = |a: &usize, b: &usize| cosines[*b].total_cmp(&cosines[*a]).then(a.cmp(b));
+        let k = k.min(order.len());
+        if k == 0 {
+            return Vec::new();
+        }
+        if k < order.len() {
+            order.select_nth_unstable_by(k - 1, better);
+            order.truncate(k);
+        }
+        order.sort_unstable_by(better);
+        order.into_iter().map(|row| (row, cosines[row])).collect()
+    }
+
     /// The cosine of every row with `query` (both L2-normalized), in row order.
     pub fn cosines(&self, query: &[f32]) -> Vec<f32> {
         use rayon::prelude::*;
@@ -262,6 +280,61 @@ impl Rows {
                 .collect(),
         }
     }
+}
+
+/// One measured search (see [`bench`]).
+#[derive(Debug, Clone, Serialize)]
+pub struct SearchTiming {
+    pub rows: usize,
+    pub dim: usize,
+    pub dtype: &'static str,
+    /// Time of one top-100 search, in milliseconds (median of the queries timed).
+    pub ms_per_query: f64,
+    /// Rows searched per second, in millions.
+    pub mrows_per_second: f64,
+    /// Memory the rows take, in MB.
+    pub mb: f64,
+}
+
+/// Times exact top-100 search over `rows` random normalized rows of `dim`, stored as f32 and as
+/// f16 (for `siglip bench-search` and the browser's `searchBench`), each for at least `min_ms`.
+/// `now_ms` is the clock.
+pub fn bench(now_ms: &dyn Fn() -> f64, rows: &[usize], dim: usize, min_ms: f64) -> Vec<SearchTiming> {
+    let mut out = Vec::new();
+    for &n in rows {
+        let values = crate::kernels::bench::pseudo_random(n * dim, n as u32);
+        let mut normalized = values;
+        for row in normalized.chunks_mut(dim.max(1)) {
+            let norm = row.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-12);
+            row.iter_mut().for_each(|x| *x /= norm);
+        }
+        let query: Vec<f32> = normalized[..dim].to_vec();
+        for dtype in [RowDtype::F32, RowDtype::F16] {
+            let stored = match dtype {
+                RowDtype::F32 => Rows::F32 { dim, values: normalized.clone() },
+                RowDtype::F16 => Rows::F16 { dim, bits: normalized.iter().map(|v| half::f16::from_f32(*v).to_bits()).collect() },
+            };
+            let mut times = Vec::new();
+            let started = now_ms();
+            while times.is_empty() || (now_ms() - started < min_ms && times.len() < 1000) {
+                let t0 = now_ms();
+                std::hint::black_box(stored.top_k(&query, 100));
+                times.push(now_ms() - t0);
+            }
+            times.sort_by(f64::total_cmp);
+            let ms = times[times.len() / 2];
+            let bytes = n * dim * if dtype == RowDtype::F16 { 2 } else { 4 };
+            out.push(SearchTiming {
+                rows: n,
+                dim,
+                dtype: dtype.name(),
+                ms_per_query: ms,
+                mrows_per_second: n as f64 / ms / 1e3,
+                mb: bytes as f64 / 1e6,
+            });
+        }
+    }
+    out
 }
 
 /// An f16's value: exact for every finite f16 (normal or subnormal) by one shift and one
@@ -429,22 +502,12 @@ impl Index {
                 self.identity.embedding_dim
             )));
         }
-        let cosines = self.rows.cosines(query);
-        let mut order: Vec<usize> = (0..cosines.len()).collect();
-        let better = |a: &usize, b: &usize| cosines[*b].total_cmp(&cosines[*a]).then(a.cmp(b));
-        let k = k.min(order.len());
-        if k == 0 {
-            return Ok(Vec::new());
-        }
-        if k < order.len() {
-            order.select_nth_unstable_by(k - 1, better);
-            order.truncate(k);
-        }
-        order.sort_unstable_by(better);
-        Ok(order
+        Ok(self
+            .rows
+            .top_k(query, k)
             .into_iter()
-            .map(|row| {
-                let (cosine, logit) = (cosines[row], self.identity.logit(cosines[row]));
+            .map(|(row, cosine)| {
+                let logit = self.identity.logit(cosine);
                 Hit { row, id: self.records[row].id.clone(), cosine, logit, score: sigmoid(logit) }
             })
             .collect())

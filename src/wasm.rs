@@ -399,6 +399,13 @@ pub fn kernel_bench(min_ms: f64) -> Result<String, JsValue> {
     to_json(&rows)
 }
 
+/// Exact top-100 search over `rows` random rows of `dim` (f32 and f16), each timed for `min_ms`:
+/// JSON `[{rows, dim, dtype, ms_per_query, mrows_per_second, mb}]` (see `index::bench`).
+#[wasm_bindgen(js_name = searchBench)]
+pub fn search_bench(rows: Vec<usize>, dim: usize, min_ms: f64) -> Result<String, JsValue> {
+    to_json(&crate::index::bench(&now_ms, &rows, dim, min_ms))
+}
+
 /// Starts (clearing earlier figures) or stops the per-operation profile (see `profile`).
 #[wasm_bindgen(js_name = setProfiling)]
 pub fn set_profiling(on: bool) {

@@ -283,7 +283,8 @@ export declare class SiglipSearch extends SiglipElementBase {
   search(query: string | { text?: string; image?: ImageSource | { id: string } }, options?: { topK?: number }): Promise<LibraryHit[]>;
   /** Shows the images most like one (`{id}` of the library's, or an image). */
   searchByImage(image: ImageSource | { id: string }): Promise<LibraryHit[]>;
-  remove(ids: string | readonly string[]): Promise<number>;
+  /** Removes images by id (`remove()` is the DOM's: it takes the element off the page). */
+  removeImages(ids: string | readonly string[]): Promise<number>;
   clear(): Promise<void>;
   exportIndex(options?: { dtype?: 'f16' | 'f32'; thumbnails?: boolean }): Promise<Blob>;
   importIndex(file: Blob | ArrayBuffer | ArrayBufferView): Promise<{ added: number; skipped: number }>;

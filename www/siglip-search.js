@@ -219,8 +219,8 @@ export class SiglipSearch extends SiglipElementBase {
     });
   }
 
-  /** Removes images by id. */
-  remove(ids) {
+  /** Removes images by id (`remove()` itself is the DOM's: it takes the element off the page). */
+  removeImages(ids) {
     return this.reported(async () => {
       const removed = await (await this.#ready()).remove(ids);
       this.#afterChange();
@@ -478,7 +478,7 @@ export class SiglipSearch extends SiglipElementBase {
     e.gallery.addEventListener('click', (ev) => {
       const li = ev.target.closest?.('.item');
       if (!li) return;
-      if (ev.target.closest('.remove')) this.remove([li.dataset.id]).catch(() => {});
+      if (ev.target.closest('.remove')) this.removeImages([li.dataset.id]).catch(() => {});
       else if (ev.target.closest('.thumb')) this.searchByImage({ id: li.dataset.id }).catch(() => {});
     });
     dropZone(e.gallery, (dt) => this.addImages([...dt.files]).catch(() => {}));

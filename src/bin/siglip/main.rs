@@ -183,6 +183,20 @@ pub(crate) mod cli {
             #[arg(long)]
             json: bool,
         },
+        /// Time exact search (top 100) over random normalized rows, f32 and f16: ms per query.
+        BenchSearch {
+            /// Row counts to time.
+            #[arg(long, value_delimiter = ',', default_values_t = [10_000usize, 100_000, 1_000_000])]
+            rows: Vec<usize>,
+            /// Embedding width (768 for SigLIP base).
+            #[arg(long, default_value_t = 768)]
+            dim: usize,
+            /// Minimum time per configuration, in seconds.
+            #[arg(long, default_value_t = 1.0)]
+            seconds: f64,
+            #[arg(long)]
+            json: bool,
+        },
         /// Time the q8 matrix kernel (and candle's f32 product) at SigLIP-base shapes: GMAC/s.
         BenchKernels {
             /// Minimum time per shape, in seconds.
@@ -297,6 +311,21 @@ pub(crate) mod cli {
                     for (k, _, e) in rows {
                         let values: Vec<String> = e.iter().map(|v| format!("{v:.6}")).collect();
                         println!("{k}\t{}", values.join(" "));
+                    }
+                }
+                Ok(())
+            }
+            Command::BenchSearch { rows, dim, seconds, json: as_json } => {
+                let timings = siglip::index::bench(&now_ms, &rows, dim, seconds * 1e3);
+                if as_json {
+                    println!("{}", json(&timings)?);
+                } else {
+                    println!("threads: {}", rayon::current_num_threads());
+                    for t in timings {
+                        println!(
+                            "{:>9} rows x {} {}  {:>9.2} ms/query  {:>7.1} M rows/s  {:>8.1} MB",
+                            t.rows, t.dim, t.dtype, t.ms_per_query, t.mrows_per_second, t.mb
+                        );
                     }
                 }
                 Ok(())
