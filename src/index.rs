@@ -312,7 +312,9 @@ pub fn bench(now_ms: &dyn Fn() -> f64, rows: &[usize], dim: usize, min_ms: f64) 
         for dtype in [RowDtype::F32, RowDtype::F16] {
             let stored = match dtype {
                 RowDtype::F32 => Rows::F32 { dim, values: normalized.clone() },
-                RowDtype::F16 => Rows::F16 { dim, bits: normalized.iter().map(|v| half::f16::from_f32(*v).to_bits()).collect() },
+                RowDtype::F16 => {
+                    Rows::F16 { dim, bits: normalized.iter().map(|v| half::f16::from_f32(*v).to_bits()).collect() }
+                }
             };
             let mut times = Vec::new();
             let started = now_ms();

@@ -128,6 +128,9 @@ pub(crate) mod cli {
             /// Also time one image by kind of operation.
             #[arg(long)]
             profile: bool,
+            /// Also time images embedded this many per call (fixed resolution): images/s.
+            #[arg(long, value_delimiter = ',')]
+            batch: Vec<usize>,
             #[arg(long)]
             json: bool,
         },
@@ -155,6 +158,9 @@ pub(crate) mod cli {
             /// Also remove the records of images that are no longer under the folders given.
             #[arg(long)]
             prune: bool,
+            /// Images embedded per call when that many are ready (fixed-resolution models).
+            #[arg(long, default_value_t = crate::library::BATCH)]
+            batch: usize,
             /// Print a JSON summary on stdout.
             #[arg(long)]
             json: bool,
@@ -345,7 +351,7 @@ pub(crate) mod cli {
                 }
                 Ok(())
             }
-            Command::Index { inputs, output, model, dtype, max_num_patches, prune, json: as_json } => {
+            Command::Index { inputs, output, model, dtype, max_num_patches, prune, batch, json: as_json } => {
                 let model = model.map(|m| ModelArgs {
                     model: m,
                     text_masking: Masking::Auto,
@@ -354,6 +360,7 @@ pub(crate) mod cli {
                 });
                 let options = crate::library::IndexOptions {
                     dtype: siglip::index::RowDtype::parse(&dtype)?,
+                    batch,
                     max_num_patches,
                     prune,
                 };
@@ -395,8 +402,8 @@ pub(crate) mod cli {
                 println!("{}", json(&siglip.info())?);
                 Ok(())
             }
-            Command::Bench { model, image, runs, labels, profile, json: as_json } => {
-                bench(&model, image.as_deref(), runs, labels, profile, as_json)
+            Command::Bench { model, image, runs, labels, profile, batch, json: as_json } => {
+                bench(&model, image.as_deref(), runs, labels, profile, &batch, as_json)
             }
         }
     }
@@ -462,6 +469,7 @@ pub(crate) mod cli {
         runs: usize,
         n_labels: usize,
         with_profile: bool,
+        batches: &[usize],
         as_json: bool,
     ) -> Result<()> {
         let t0 = Instant::now();
@@ -493,8 +501,25 @@ pub(crate) mod cli {
         siglip.embed_texts(&texts)?;
         let per_label = t.elapsed().as_secs_f64() / texts.len() as f64;
         let profile = if with_profile { Some(profile_image(&siglip, &rgb)?) } else { None };
+        // Images per second at each batch size: `runs` calls each (after one untimed).
+        let mut batched = Vec::new();
+        if !batches.is_empty() && siglip.max_num_patches().is_none() {
+            let pixels = siglip.pixel_values(&rgb);
+            for &b in batches.iter().filter(|b| **b > 0) {
+                let images: Vec<&[f32]> = vec![pixels.as_slice(); b];
+                siglip.embed_pixels_batch(&images)?;
+                let t = Instant::now();
+                for _ in 0..runs.max(1) {
+                    siglip.embed_pixels_batch(&images)?;
+                }
+                let per_image = t.elapsed().as_secs_f64() / (runs.max(1) * b) as f64;
+                batched
+                    .push(serde_json::json!({"batch": b, "image_s": per_image, "images_per_second": 1.0 / per_image}));
+            }
+        }
         let report = serde_json::json!({
             "profile": profile,
+            "batches": batched,
             "model": args.model.display().to_string(),
             "dtype": info.dtype,
             "text_masking": format!("{:?}", siglip.text_masking()),
@@ -519,6 +544,14 @@ pub(crate) mod cli {
             println!("text, per label  {:.4} s  ({} labels)", per_label, texts.len());
             if let Some(rss) = peak_rss() {
                 println!("peak RSS         {:.1} MB", rss as f64 / 1e6);
+            }
+            for row in &batched {
+                println!(
+                    "batch of {:>2}      {:.3} s per image  ({:.2} images/s)",
+                    row["batch"],
+                    row["image_s"].as_f64().unwrap_or(0.0),
+                    row["images_per_second"].as_f64().unwrap_or(0.0)
+                );
             }
             for row in profile.iter().flatten() {
                 println!(
