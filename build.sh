@@ -9,7 +9,7 @@
 #                         picks one at run time. SIGLIP_VARIANTS="simd128 relaxed" builds fewer.
 #   ./build.sh serve      build, then serve www/ on http://127.0.0.1:8080/ (cross-origin
 #                         isolated: COOP/COEP, so the threads variant can run)
-#   ./build.sh test       all tests: native (cargo test), wasm in headless Chromium, page tests,
+#   ./build.sh test       all tests: lints and native (cargo test), wasm in headless Chromium, page tests,
 #                         the bundler matrix, then every fuzz target on SIGLIP_FUZZ_RUNS (500)
 #                         inputs, seed 1
 #   ./build.sh test-native | test-wasm | test-web
@@ -54,11 +54,15 @@ wasm_bindgen_version() {
   awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock
 }
 
-ensure_wasm_tools() {
+ensure_wasm_target() {
   if ! rustup target list --installed 2>/dev/null | grep -qx "$TARGET"; then
     log "adding the $TARGET target"
     rustup target add "$TARGET"
   fi
+}
+
+ensure_wasm_tools() {
+  ensure_wasm_target
   local want
   want="$(wasm_bindgen_version)"
   if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$want" ]; then
@@ -159,6 +163,11 @@ build_wasm() {
 }
 
 test_native() {
+  log "lints: rustfmt, clippy (native and wasm relaxed, warnings are errors: every unsafe block documented)"
+  cargo fmt --check
+  cargo clippy --release --all-targets -- -D warnings
+  ensure_wasm_target
+  RUSTFLAGS="$RELAXED_FLAGS" cargo clippy --release --lib --target "$TARGET" --target-dir target/wasm-relaxed -- -D warnings
   log "native tests"
   cargo test --release
   # The unit tests again in a debug build, where integer overflow panics: header arithmetic

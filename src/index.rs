@@ -302,20 +302,10 @@ pub struct SearchTiming {
 pub fn bench(now_ms: &dyn Fn() -> f64, rows: &[usize], dim: usize, min_ms: f64) -> Vec<SearchTiming> {
     let mut out = Vec::new();
     for &n in rows {
-        let values = crate::kernels::bench::pseudo_random(n * dim, n as u32);
-        let mut normalized = values;
-        for row in normalized.chunks_mut(dim.max(1)) {
-            let norm = row.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-12);
-            row.iter_mut().for_each(|x| *x /= norm);
-        }
-        let query: Vec<f32> = normalized[..dim].to_vec();
         for dtype in [RowDtype::F32, RowDtype::F16] {
-            let stored = match dtype {
-                RowDtype::F32 => Rows::F32 { dim, values: normalized.clone() },
-                RowDtype::F16 => {
-                    Rows::F16 { dim, bits: normalized.iter().map(|v| half::f16::from_f32(*v).to_bits()).collect() }
-                }
-            };
+            // Built a row at a time, so that only the rows timed are in memory; a size this
+            // machine (or a 4 GB wasm memory) cannot hold is left out.
+            let Some((stored, query)) = random_rows(n, dim, dtype) else { continue };
             let mut times = Vec::new();
             let started = now_ms();
             while times.is_empty() || (now_ms() - started < min_ms && times.len() < 1000) {
@@ -337,6 +327,35 @@ pub fn bench(now_ms: &dyn Fn() -> f64, rows: &[usize], dim: usize, min_ms: f64) 
         }
     }
     out
+}
+
+/// `n` random normalized rows of `dim` stored as `dtype`, and the first as a query; `None` when
+/// the memory cannot be had.
+fn random_rows(n: usize, dim: usize, dtype: RowDtype) -> Option<(Rows, Vec<f32>)> {
+    let mut query = Vec::new();
+    let mut f32s: Vec<f32> = Vec::new();
+    let mut f16s: Vec<u16> = Vec::new();
+    match dtype {
+        RowDtype::F32 => f32s.try_reserve_exact(n.checked_mul(dim)?).ok()?,
+        RowDtype::F16 => f16s.try_reserve_exact(n.checked_mul(dim)?).ok()?,
+    }
+    for i in 0..n {
+        let mut row = crate::kernels::bench::pseudo_random(dim, i as u32 + 1);
+        let norm = row.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-12);
+        row.iter_mut().for_each(|x| *x /= norm);
+        if i == 0 {
+            query = row.clone();
+        }
+        match dtype {
+            RowDtype::F32 => f32s.extend_from_slice(&row),
+            RowDtype::F16 => f16s.extend(row.iter().map(|v| half::f16::from_f32(*v).to_bits())),
+        }
+    }
+    let rows = match dtype {
+        RowDtype::F32 => Rows::F32 { dim, values: f32s },
+        RowDtype::F16 => Rows::F16 { dim, bits: f16s },
+    };
+    Some((rows, query))
 }
 
 /// An f16's value: exact for every finite f16 (normal or subnormal) by one shift and one

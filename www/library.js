@@ -10,7 +10,7 @@
 //   const hits = await photos.search('the dog at the beach');   // [{id, record, score, logit, cosine}]
 
 import { namedError, toError } from './errors.js';
-import { openModel } from './client.js';
+import { imagePayload, openModel } from './client.js';
 
 let nextJob = 1;
 
@@ -208,7 +208,6 @@ export class Library extends EventTarget {
     let payload = image;
     let transfer = [];
     if (image && !(typeof image === 'object' && typeof image.id === 'string' && !(image instanceof Blob))) {
-      const { imagePayload } = await import('./client.js');
       ({ payload, transfer } = await imagePayload(image));
     }
     const r = await this.#call('librarySearch', { text: text || undefined, image: payload, topK, textMasking: this.textMasking, maxNumPatches: this.maxNumPatches }, { transfer });

@@ -163,8 +163,9 @@ export class SiglipSearch extends SiglipElementBase {
     this.#open().catch((err) => this.fail(err));
   }
 
-  disconnectedCallback() {
-    super.disconnectedCallback();
+  /** Releases the model (see element-base.js) and the thumbnails on show. */
+  dispose() {
+    super.dispose();
     for (const url of this.#thumbs.values()) URL.revokeObjectURL(url);
     this.#thumbs.clear();
   }

@@ -195,6 +195,19 @@ export function libraryHandlers(ctx) {
     return { kind: 'file', name: item.name ?? b.name ?? null, path: item.path ?? (b.webkitRelativePath || null), size: b.size, mtime: b.lastModified ?? null };
   }
 
+  /**
+   * The unfinished work still to do: file entries of earlier jobs whose file is indexed now (it
+   * was added again since) are done and dropped.
+   * @param {LibraryState} state
+   */
+  async function reconcile(state) {
+    const pending = await state.store.pending().catch(() => []);
+    const indexed = pending.filter((p) => p.item.kind === 'file' && state.byFile.has(fileKey(p.item.path ?? p.item.name ?? '', p.item.size, p.item.mtime ?? undefined)));
+    if (indexed.length) await state.store.donePending(indexed.map((p) => p.seq)).catch(() => {});
+    const done = new Set(indexed.map((p) => p.seq));
+    return pending.filter((p) => !done.has(p.seq));
+  }
+
   function pendingSummary(pending) {
     const urls = pending.filter((p) => p.item.kind === 'url').length;
     const files = pending.filter((p) => p.item.kind === 'file').map((p) => p.item.path ?? p.item.name);
@@ -208,7 +221,7 @@ export function libraryHandlers(ctx) {
       const { Library } = await ctx.exports();
       if (libraries.has(name)) {
         const s = need(name);
-        return { identity: s.identity, records: [...s.records.values()], persistent: s.store.persistent, warning: s.warning, pending: pendingSummary(await s.store.pending()), thumbnails: [...s.thumbs] };
+        return { identity: s.identity, records: [...s.records.values()], persistent: s.store.persistent, warning: s.warning, pending: pendingSummary(await reconcile(s)) };
       }
       const lib = new Library(m, ctx.source());
       const identity = JSON.parse(lib.identity());
@@ -246,7 +259,7 @@ export function libraryHandlers(ctx) {
       }
       for (const id of await store.thumbnailIds().catch(() => [])) state.thumbs.add(id);
       libraries.set(name, state);
-      return { identity, records: [...state.records.values()], persistent: store.persistent, warning: state.warning, pending: pendingSummary(await store.pending()) };
+      return { identity, records: [...state.records.values()], persistent: store.persistent, warning: state.warning, pending: pendingSummary(await reconcile(state)) };
     },
 
     /**
@@ -313,6 +326,7 @@ export function libraryHandlers(ctx) {
         });
       }
       jobs.delete(job);
+      await reconcile(state);
       return summary;
     },
 

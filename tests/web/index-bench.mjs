@@ -15,7 +15,7 @@
 // made by scripts/make_photos.py (in .venv) when missing. Writes bench-out/index-bench.json.
 
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ROOT, launch, startServer, urlPath } from './harness.mjs';
 import { rendererMb } from './procs.mjs';
@@ -55,6 +55,12 @@ if (!existsSync(photos)) {
 const files = readdirSync(photos).filter((f) => /\.(jpe?g|png|webp|gif)$/i.test(f)).sort().slice(0, COUNT);
 photos = path.resolve(photos);
 
+// A folder of exactly these files, under the server's root (transformers.js fetches them).
+const FOLDER = path.join(OUT, 'index-bench-folder');
+rmSync(FOLDER, { recursive: true, force: true });
+mkdirSync(FOLDER, { recursive: true });
+for (const f of files) copyFileSync(path.join(photos, f), path.join(FOLDER, f));
+
 const server = await startServer({ args: ['--coi'] });
 
 /** Samples the renderer's resident set every 500 ms while `work` runs; returns [result, peak MB]. */
@@ -76,23 +82,19 @@ async function benchSiglip(variant) {
     const el = page.locator('siglip-search');
     const loaded = await el.evaluate((e) => e.ready);
     await page.waitForFunction(() => document.querySelector('siglip-search').libraryObject);
-    // A folder of exactly these files.
-    const dir = path.join(OUT, 'index-bench-folder');
-    if (!existsSync(dir)) {
-      mkdirSync(dir, { recursive: true });
-      for (const f of files) execFileSync('ln', ['-sf', path.join(photos, f), path.join(dir, f)]);
-    }
     const [result, peak] = await withPeak(async () => {
       const indexed = el.evaluate((e) => new Promise((r) => e.addEventListener('indexed', (ev) => r(ev.detail), { once: true })));
       const t0 = Date.now();
-      await el.locator('input.folder').setInputFiles(dir);
+      await el.locator('input.folder').setInputFiles(FOLDER);
       const detail = await indexed;
       return { ...detail, seconds: (Date.now() - t0) / 1000 };
     });
-    return {
+    const row = {
       engine: 'siglip', variant, threads: loaded.build.threads, batch: 1, images: result.added, seconds: result.seconds,
       images_per_second: result.added / result.seconds, renderer_peak_mb: peak, failed: result.failed.length,
     };
+    if (!row.images) throw new Error(`nothing was indexed: ${JSON.stringify(result)}`);
+    return row;
   } finally {
     await browser.close();
   }
@@ -103,11 +105,12 @@ async function benchTjs(threads, batch) {
   try {
     const page = await browser.newPage();
     await page.goto(`${server.url}tests/bench/blank.html`);
-    const urls = files.map((f) => urlPath(path.join(photos, f)));
+    const urls = files.map((f) => urlPath(path.join(FOLDER, f)));
     const [result, peak] = await withPeak(() => page.evaluate(async (c) => {
       const tjs = await import(c.lib);
       const { env } = tjs;
       env.allowRemoteModels = false;
+      env.allowLocalModels = true;
       env.localModelPath = c.modelRoot;
       env.useBrowserCache = false;
       env.backends.onnx.wasm.wasmPaths = c.wasmPaths;

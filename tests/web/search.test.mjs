@@ -164,6 +164,11 @@ test('a tab closed mid-way: the images done are kept and the rest resumes', asyn
   assert.equal(resumed.added + resumed.skipped, 1000);
   assert.equal(resumed.skipped, kept, 'nothing done before is embedded again');
   assert.equal(await el.evaluate((e) => e.size), 1000);
+  // Done: the next visit has nothing left to ask for.
+  await page.reload();
+  await page.waitForFunction(() => document.querySelector('siglip-search').libraryObject);
+  assert.deepEqual(await el.evaluate((e) => e.libraryObject.pending), { urls: 0, files: [] });
+  assert.equal(await el.evaluate((e) => e.shadowRoot.querySelector('.warning').hidden), true);
 
   // URLs resume by themselves: added, cut short, the next visit finishes them.
   await el.evaluate((e) => e.clear());
