@@ -196,13 +196,19 @@ export function libraryHandlers(ctx) {
   }
 
   /**
-   * The unfinished work still to do: file entries of earlier jobs whose file is indexed now (it
-   * was added again since) are done and dropped.
+   * The unfinished work still to do: file entries of earlier jobs whose file is indexed now, or
+   * was tried again since (`tried`: its key; an unreadable file fails each time), are done and
+   * dropped.
    * @param {LibraryState} state
+   * @param {Set<string>} [tried]
    */
-  async function reconcile(state) {
+  async function reconcile(state, tried = new Set()) {
     const pending = await state.store.pending().catch(() => []);
-    const indexed = pending.filter((p) => p.item.kind === 'file' && state.byFile.has(fileKey(p.item.path ?? p.item.name ?? '', p.item.size, p.item.mtime ?? undefined)));
+    const indexed = pending.filter((p) => {
+      if (p.item.kind !== 'file') return false;
+      const key = fileKey(p.item.path ?? p.item.name ?? '', p.item.size, p.item.mtime ?? undefined);
+      return state.byFile.has(key) || tried.has(key);
+    });
     if (indexed.length) await state.store.donePending(indexed.map((p) => p.seq)).catch(() => {});
     const done = new Set(indexed.map((p) => p.seq));
     return pending.filter((p) => !done.has(p.seq));
@@ -291,6 +297,8 @@ export function libraryHandlers(ctx) {
       const summary = { added: 0, skipped: 0, failed: /** @type {{name: string, error: {name: string, message: string}}[]} */ ([]), cancelled: false };
       const started = performance.now();
       let embeddedMs = 0;
+      /** @type {Set<string>} the files this job tried, whatever came of them */
+      const tried = new Set();
       for (const [i, { item, seq }] of work.entries()) {
         while (control.paused && !control.cancelled) {
           ctx.post({ id, type: 'progress', job, paused: true, done: i, total, added: summary.added, skipped: summary.skipped, failed: summary.failed.length });
@@ -316,6 +324,10 @@ export function libraryHandlers(ctx) {
           summary.failed.push({ name: label, error: { name: err?.name ?? 'Error', message: err?.message ?? String(err) } });
         }
         if (seq !== null) await state.store.donePending([seq]).catch(() => {});
+        if (item.kind === 'blob') {
+          const b = /** @type {any} */ (item.blob);
+          tried.add(fileKey(item.path ?? (b.webkitRelativePath || item.name || b.name || 'image'), b.size, b.lastModified));
+        }
         const done = i + 1;
         const perSecond = summary.added ? summary.added / (embeddedMs / 1000) : null;
         const elapsed = (performance.now() - started) / 1000;
@@ -326,7 +338,7 @@ export function libraryHandlers(ctx) {
         });
       }
       jobs.delete(job);
-      await reconcile(state);
+      await reconcile(state, tried);
       return summary;
     },
 
