@@ -186,6 +186,8 @@ pub(crate) struct TileInputs<'a, K: Microkernel> {
 
 impl<'a, K: Microkernel> TileInputs<'a, K> {
     /// The inputs of the tile at row `r`, or an error when a length disagrees with `geo`.
+    /// Inlined, with the error out of line: it runs once per tile, in the product's hot path.
+    #[inline(always)]
     fn new(act: &'a Activations<K::A>, r: usize, panel: &'a Panel, geo: Geometry) -> Result<Self> {
         let (kp, nb) = (geo.kp(), geo.blocks);
         let (a, sa) = (act.values.get(r * kp..(r + K::ROWS) * kp), act.scales.get(r * nb..(r + K::ROWS) * nb));
@@ -193,14 +195,15 @@ impl<'a, K: Microkernel> TileInputs<'a, K> {
             panel.w.len() >= geo.groups * NR * KG && panel.scales.len() >= nb * NR && panel.offsets.len() >= nb * NR;
         match (a, sa) {
             (Some(a), Some(sa)) if panel_fits => Ok(TileInputs { a, sa, panel, geo, kp, nb, checked: PhantomData }),
-            _ => Err(Error::Input(format!(
-                "internal: q8 tile at row {r} of {} does not fit k = {} ({} kernel)",
-                act.rows,
-                geo.k,
-                K::NAME
-            ))),
+            _ => Err(misfit(r, act.rows, geo.k, K::NAME)),
         }
     }
+}
+
+#[cold]
+#[inline(never)]
+fn misfit(r: usize, rows: usize, k: usize, kernel: &str) -> Error {
+    Error::Input(format!("internal: q8 tile at row {r} of {rows} does not fit k = {k} ({kernel} kernel)"))
 }
 
 #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]

@@ -175,7 +175,8 @@ unsafe fn block<const ONE_STEP: bool, const R: usize, const WHOLE: bool>(
         [v128_load(sp), v128_load(sp.add(1))]
     };
     for (i, (acc, accf)) in acc.iter().zip(accf.iter_mut()).enumerate() {
-        let s = f32x4_splat(t.sa[i * t.nb + b]);
+        // SAFETY: row `i < R`, block `b < nb`.
+        let s = f32x4_splat(unsafe { *t.sa.as_ptr().add(i * t.nb + b) });
         for h in 0..2 {
             let d = f32x4_mul(f32x4_convert_i32x4(acc[h]), f32x4_mul(s, sw[h]));
             accf[h] = f32x4_add(accf[h], d);

@@ -86,6 +86,8 @@ unsafe fn block<const WHOLE: bool>(t: &Tile, accf: &mut [v128; ROWS], half: usiz
         let even = i32x4_shuffle::<0, 2, 4, 6>(*lo, *hi);
         let odd = i32x4_shuffle::<1, 3, 5, 7>(*lo, *hi);
         let d = f32x4_convert_i32x4(i32x4_add(even, odd));
-        *accf = f32x4_add(*accf, f32x4_mul(d, f32x4_mul(f32x4_splat(t.sa[i * t.nb + b]), sw)));
+        // SAFETY: row `i < ROWS`, block `b < nb`.
+        let sa = unsafe { *t.sa.as_ptr().add(i * t.nb + b) };
+        *accf = f32x4_add(*accf, f32x4_mul(d, f32x4_mul(f32x4_splat(sa), sw)));
     }
 }

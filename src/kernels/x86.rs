@@ -139,7 +139,9 @@ fn scale_block(accf: &mut [__m256; MR], d: &[__m256i; MR], t: &TileInputs<'_, im
     // SAFETY: `b < nb` (module docs).
     let sw = unsafe { _mm256_loadu_ps(t.panel.scales.as_ptr().add(b * NR)) };
     for i in 0..MR {
-        let s = _mm256_mul_ps(_mm256_set1_ps(t.sa[i * t.nb + b]), sw);
+        // SAFETY: row `i < MR`, block `b < nb` (module docs).
+        let sa = unsafe { *t.sa.as_ptr().add(i * t.nb + b) };
+        let s = _mm256_mul_ps(_mm256_set1_ps(sa), sw);
         accf[i] = _mm256_add_ps(accf[i], _mm256_mul_ps(_mm256_cvtepi32_ps(d[i]), s));
     }
 }
