@@ -27,7 +27,7 @@ const viteDev = (dir, port) => devServer(dir, ['node_modules/vite/bin/vite.js', 
 const viteBuild = ['node_modules/vite/bin/vite.js', 'build'];
 const vite = (version, buildAsIs) => ({
   deps: { vite: version },
-  files: [],
+  files: ['vite/ssr.js'],
   modes: [
     { mode: 'dev', how: 'as is', config: false, serve: viteDev },
     { mode: 'dev', how: 'plugin', config: true, serve: viteDev },
@@ -35,6 +35,7 @@ const vite = (version, buildAsIs) => ({
       ? { mode: 'build', how: 'as is', config: false, build: viteBuild }
       : { mode: 'build', how: 'as is', config: false, build: viteBuild, expectFail: /Command failed/ },
     { mode: 'build', how: 'plugin', config: true, build: viteBuild },
+    { mode: 'ssr build', how: 'as is', config: false, ssr: [...viteBuild, '--ssr', 'ssr.js', '--outDir', 'dist-ssr'] },
   ].filter(Boolean),
 });
 const BUNDLERS = {
@@ -123,6 +124,22 @@ async function check(browser, url) {
   }
 }
 
+/**
+ * Runs the server build's render() in Node (dist-ssr/ssr.js, from examples/vite/ssr.js): null
+ * when it renders the element with the package's exports, else what went wrong.
+ */
+function checkSsr(dir) {
+  const script = "const m = await import('./dist-ssr/ssr.js'); process.stdout.write(m.render());";
+  let html;
+  try {
+    html = execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (err) {
+    return `render() in Node failed: ${String(err.stderr || err.message).split('\n').slice(0, 4).join(' ')}`;
+  }
+  const want = `<siglip-classifier src="model.safetensors" template="This is a photo of {}." data-api="function,function,function"></siglip-classifier>`;
+  return html === want ? null : `rendered ${html}`;
+}
+
 /** Bytes of the built output by kind: {js, wasm, total}. */
 function sizes(dir) {
   const out = { js: 0, wasm: 0, total: 0 };
@@ -184,7 +201,10 @@ try {
       let size = null;
       const t0 = Date.now();
       try {
-        if (m.serve) {
+        if (m.ssr) {
+          run(process.execPath, m.ssr, dir);
+          error = checkSsr(dir);
+        } else if (m.serve) {
           server = await m.serve(dir, String(nextPort++));
         } else {
           if (m.build) run(process.execPath, m.build, dir);
@@ -192,7 +212,7 @@ try {
           size = sizes(dist);
           server = await startServer({ root: dist });
         }
-        error = await check(browser, server.url);
+        if (server) error = await check(browser, server.url);
       } catch (err) {
         error = err.message.split('\n').slice(0, 6).join(' ');
       } finally {

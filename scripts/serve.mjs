@@ -211,6 +211,9 @@ const server = createServer(async (req, res) => {
       return;
     }
     headers['content-type'] = TYPES[path.extname(file).toLowerCase()] ?? 'application/octet-stream';
+    // The validators static hosts send (a checkpoint folder's cached conversion is checked by them).
+    headers['last-modified'] ??= new Date(stat.mtimeMs).toUTCString();
+    headers.etag ??= `"${stat.size.toString(16)}-${Math.floor(stat.mtimeMs).toString(16)}"`;
     let start = 0;
     let end = stat.size - 1;
     let status = 200;

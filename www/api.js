@@ -1,30 +1,31 @@
 // @ts-check
-// siglip-web: SigLIP zero-shot image classification and image-text retrieval in the browser.
+// siglip-web/api: the JS API without the elements, safe to import anywhere (Node, a server-side
+// render, a worker): nothing here touches the DOM until a model is loaded, and loading one
+// outside a browser page is an UnsupportedError. `siglip-web` re-exports all of it and adds
+// <siglip-classifier> and <siglip-search>.
 //
-//   import { createClassifier } from 'siglip-web';
+//   import { createClassifier } from 'siglip-web/api';
 //   const clf = await createClassifier({ src: '/models/siglip-base-q8.safetensors', onProgress });
 //   const results = await clf.classify(file, ['a cat', 'a dog']);   // [{label, score, logit}]
 //
-//   import { openLibrary } from 'siglip-web';                      // retrieval (library.js)
+//   import { openLibrary } from 'siglip-web/api';                  // retrieval (library.js)
 //   const photos = await openLibrary({ src: 'hf:google/siglip-base-patch16-224', name: 'photos' });
 //   await photos.add(folderInput.files);
 //   const hits = await photos.search('receipts');                  // [{id, record, score, ...}]
-//
-// Importing this module also defines <siglip-classifier> and <siglip-search>.
 
 import { openModel } from './client.js';
 import { namedError } from './errors.js';
-import { DEFAULT_TEMPLATE, SiglipClassifier } from './siglip-classifier.js';
-import { SiglipSearch } from './siglip-search.js';
+import { DEFAULT_TEMPLATE } from './protocol.js';
 
-export { DEFAULT_TEMPLATE, SiglipClassifier, SiglipSearch };
+export { DEFAULT_TEMPLATE };
 export { Library, openLibrary } from './library.js';
 
 /**
- * Loads a model in a Web Worker: `src` is a file made by `siglip quantize`, or a Hugging Face
- * model `hf:owner/name[@revision]` (from `hub`, converted to `dtype`, q8 by default, as it
- * downloads, then cached). Calls (and elements) with the same `src`, `integrity`, `variant`,
- * `workerUrl`, `wasmUrl` and, for `hf:` models, `hub` and `dtype` share one worker and one copy
+ * Loads a model in a Web Worker: `src` is a file made by `siglip quantize`, a Hugging Face
+ * model `hf:owner/name[@revision]` (from `hub`), or the URL of a folder (ending in `/`) holding a
+ * Hugging Face checkpoint; checkpoints are converted to `dtype` (q8 by default) as they
+ * download, then cached. Calls (and elements) with the same `src`, `integrity`, `variant`,
+ * `workerUrl`, `wasmUrl` and, for checkpoints, `dtype` (and `hub` for `hf:`) share one worker and one copy
  * of the model (modelIdentity in client.js); each `dispose()` drops one reference and the last
  * one frees it.
  * `textMasking`: how the text tower treats padding (protocol.js: TEXT_MASKINGS; default 'auto').

@@ -5,7 +5,7 @@
 // into bytes or RGBA pixels for the worker.
 
 import { namedError, toError } from './errors.js';
-import { DEFAULT_DTYPE, DEFAULT_HUB, DISPOSED, WORKER_FILES, isHubSource } from './protocol.js';
+import { DEFAULT_DTYPE, DEFAULT_HUB, DISPOSED, WORKER_FILES, isCheckpointSource, isHubSource } from './protocol.js';
 
 /** @typedef {import('./protocol.js').Requests} Requests */
 /** @typedef {import('./protocol.js').RequestType} RequestType */
@@ -263,13 +263,27 @@ export class SiglipClient {
  * @property {StorageDtype} [dtype]
  */
 
+/**
+ * Throws an UnsupportedError outside a browser page: the model runs in a Web Worker. Importing
+ * the package anywhere is fine (a server-side render imports it); loading a model is not.
+ */
+function requireBrowser() {
+  if (typeof Worker === 'undefined' || typeof document === 'undefined') {
+    throw namedError(
+      'UnsupportedError',
+      'siglip-web loads models in a browser page (it needs Web Workers and a document): in a server-side render, load it on the client (e.g. in onMount, useEffect or a client-only component)',
+    );
+  }
+}
+
 /** @param {string | undefined} url */
 const absolute = (url) => (url ? new URL(url, document.baseURI).href : undefined);
 
 /**
  * What identifies a model on the page: the options that decide what is loaded, as the load uses
  * them (URLs made absolute against the page, `wasmUrl` a directory, defaults filled in; `hub`
- * and `dtype` only for `hf:` models, the only ones they change). Everything opened with the same
+ * only for `hf:` models and `dtype` only for checkpoints, `hf:` or a folder, the only ones they
+ * change). Everything opened with the same
  * `key` shares one worker and one model (openModel); an element loads again when its key
  * changes. Throws (a TypeError) for a URL that cannot be parsed.
  * @param {ModelOptions} options
@@ -277,6 +291,7 @@ const absolute = (url) => (url ? new URL(url, document.baseURI).href : undefined
  */
 export function modelIdentity({ src, integrity, variant = 'auto', workerUrl, wasmUrl, hub, dtype }) {
   const hubModel = isHubSource(src);
+  const checkpoint = isCheckpointSource(src);
   let wasm = absolute(wasmUrl);
   if (wasm && !wasm.endsWith('/')) wasm += '/';
   /** @type {LoadRequest} */
@@ -286,7 +301,7 @@ export function modelIdentity({ src, integrity, variant = 'auto', workerUrl, was
     variant,
     wasmUrl: wasm,
     hub: hubModel ? (hub ? absolute(hub) : DEFAULT_HUB).replace(/\/+$/, '') : undefined,
-    dtype: hubModel ? dtype ?? DEFAULT_DTYPE : undefined,
+    dtype: checkpoint ? dtype ?? DEFAULT_DTYPE : undefined,
   };
   const worker = absolute(workerUrl);
   const key = JSON.stringify([request.url, request.integrity, request.variant, worker, request.wasmUrl, request.hub, request.dtype]);
@@ -308,6 +323,7 @@ const models = new Map();
  * @param {ModelOptions & {onProgress?: (p: ProgressDetail) => void}} options
  */
 export function openModel({ onProgress, ...options }) {
+  requireBrowser();
   const { key, request, workerUrl } = modelIdentity(options);
   let shared = models.get(key);
   if (!shared) {

@@ -1,5 +1,5 @@
-// The demo pages' only script: `?model=` (a packed file's URL or hf:owner/name[@revision]),
-// `?hub=URL` and `?dtype=` (for hf: models), `?max-num-patches=` (SigLIP 2 NaFlex), and
+// The demo pages' only script: `?model=` (a packed file's URL, hf:owner/name[@revision], or a
+// checkpoint folder's URL ending in /), `?hub=URL` (hf:) and `?dtype=` (checkpoints), `?max-num-patches=` (SigLIP 2 NaFlex), and
 // `?labels=a,b` on the classifier page
 // configure the element; a service worker makes the pages work offline after one visit and
 // cross-origin isolated (for the threaded wasm) on hosts that cannot send the headers.

@@ -126,7 +126,24 @@ export function reflect(Class, rows) {
 /** The attributes that choose the model. */
 const MODEL_ATTRIBUTES = new Set(REFLECTED.filter((r) => r.reloads).map((r) => r.attribute));
 
-export class SiglipElementBase extends HTMLElement {
+/**
+ * HTMLElement where there is one; elsewhere (Node, a server-side render, a worker) a plain
+ * class, so that importing the elements never throws. They are defined only where
+ * `customElements` exists (defineElement).
+ */
+const ElementBase = /** @type {typeof HTMLElement} */ (globalThis.HTMLElement ?? class {});
+
+/**
+ * Defines the custom element `name` where the page has custom elements and it is not yet
+ * defined (a second copy of the package, or a server-side render, defines nothing).
+ * @param {string} name
+ * @param {CustomElementConstructor} element
+ */
+export function defineElement(name, element) {
+  if (globalThis.customElements && !customElements.get(name)) customElements.define(name, element);
+}
+
+export class SiglipElementBase extends ElementBase {
   static observedAttributes = REFLECTED.map((r) => r.attribute);
 
   /** This element's reference to the shared model while one is loaded or loading (else null). */

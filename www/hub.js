@@ -1,16 +1,19 @@
-// Models straight from the Hugging Face Hub (or a mirror): `hf:<owner>/<name>[@<revision>]`.
-// Runs in the worker. The checkpoint's small files are read first; `model.safetensors` (or the
-// shards of `model.safetensors.index.json`) is then converted to a packed file (q8 by default)
-// while it downloads, so memory holds the packed
-// result and one tensor, never the f32 checkpoint; the packed result is cached, keyed by hub,
-// model, revision and dtype, and carries the commit it came from.
+// Models as Hugging Face checkpoints: `hf:<owner>/<name>[@<revision>]` from the Hub (or a
+// mirror), or the URL of a folder (ending in `/`) holding one, as a static host or CDN serves it
+// (what transformers.js calls a local model path). Runs in the worker. The checkpoint's small
+// files are read first; `model.safetensors` (or the shards of `model.safetensors.index.json`) is
+// then converted to a packed file (q8 by default) while it downloads, so memory holds the packed
+// result and one tensor, never the f32 checkpoint; the packed result is cached, keyed by the
+// source and dtype, and carries the version it came from (the Hub's commit; for a folder, the
+// weights file's ETag or Last-Modified and size), so a changed model is converted again.
 //
 //   GET {hub}/api/models/{owner}/{name}/revision/{revision}  -> {sha, siblings, gated}
 //   GET {hub}/{owner}/{name}/resolve/{sha}/{file}             (redirects to a CDN for big files)
+//   GET {folder}{file}                                        (a folder: no listing, no API)
 
 import { downloadFile, fetchAnswer, readCached, storeCached, forgetModel } from './loader.js';
 import { namedError } from './errors.js';
-import { DEFAULT_DTYPE, DEFAULT_HUB, DTYPES } from './protocol.js';
+import { DEFAULT_DTYPE, DEFAULT_HUB, DTYPES, isHubSource } from './protocol.js';
 
 /** `{repo, revision}` of an `hf:` source; an InputError for anything else. */
 export function parseHubSource(src) {
@@ -21,15 +24,16 @@ export function parseHubSource(src) {
 
 /** The cache key of a converted model (never fetched: a name for the Cache API). */
 export function hubCacheKey(src, { hub = DEFAULT_HUB, dtype = DEFAULT_DTYPE } = {}) {
+  if (!isHubSource(src)) return `${src}model.safetensors?siglip-web-packed=${dtype}`;
   const { repo, revision } = parseHubSource(src);
   return `${hub.replace(/\/+$/, '')}/${repo}/resolve/${encodeURIComponent(revision)}/model.safetensors?siglip-web-packed=${dtype}`;
 }
 
 /** A fetch that names the file and says what the status means. */
-async function get(url, what, { optional = false, repo }) {
+async function get(url, what, { optional = false, name, method = 'GET' }) {
   let response;
   try {
-    response = await fetchAnswer(url, { credentials: 'omit' });
+    response = await fetchAnswer(url, { credentials: 'omit', method });
   } catch (err) {
     const e = namedError(
       'NetworkError',
@@ -56,18 +60,21 @@ async function get(url, what, { optional = false, repo }) {
   if (response.status === 401 || response.status === 403) {
     throw namedError(
       'AccessError',
-      `${what}: HTTP ${response.status}: hf:${repo} is gated or private. The page sends no credentials: accept its terms on the Hub, ` +
-        'convert it with `siglip quantize` and host the packed file yourself',
+      name.startsWith('hf:')
+        ? `${what}: HTTP ${response.status}: ${name} is gated or private. The page sends no credentials: accept its terms on the Hub, ` +
+            'convert it with `siglip quantize` and host the packed file yourself'
+        : `${what}: HTTP ${response.status}: the server refused (the page sends no credentials)`,
     );
   }
   throw namedError('NetworkError', `${what}: HTTP ${response.status} ${response.statusText} (${url})`);
 }
 
 /**
- * Loads `hf:` `src` as a packed model in a target from `sink` (wasm memory): from the cache when
- * it holds this revision's commit (or when the Hub cannot be reached), else downloaded and
- * converted; a converted model is cached by the result's `store(source)` when the caller is
- * ready (as fetchModel's `deferStore`: the worker does it after the load).
+ * Loads checkpoint `src` (`hf:` or a folder URL ending in `/`) as a packed model in a target
+ * from `sink` (wasm memory): from the cache when it holds the current version (or when the
+ * source cannot be reached), else downloaded and converted; a converted model is cached by the
+ * result's `store(source)` when the caller is ready (as fetchModel's `deferStore`: the worker
+ * does it after the load). `commit`: the Hub's commit of an `hf:` model (null for a folder).
  * @param {string} src
  * @param {{hub?: string, dtype?: string, Converter: Function, sink: object,
  *          onProgress?: (p: {loaded: number, total: number|null, fromCache: boolean, converting?: boolean}) => void}} options
@@ -76,59 +83,36 @@ async function get(url, what, { optional = false, repo }) {
  */
 export async function fetchHubModel(src, { hub = DEFAULT_HUB, dtype = DEFAULT_DTYPE, Converter, sink, onProgress = () => {} }) {
   if (!DTYPES.includes(dtype)) throw namedError('InputError', `unknown dtype "${dtype}"; use one of ${DTYPES.join(', ')}`);
-  const { repo, revision } = parseHubSource(src);
   hub = hub.replace(/\/+$/, '');
   const key = hubCacheKey(src, { hub, dtype });
-  const opts = { repo };
   const t0 = performance.now();
+  const source = isHubSource(src) ? await resolveHub(src, hub) : await resolveFolder(src);
+  const { name, base, files, version, online } = source;
+  const opts = { name };
 
-  // Which commit the revision is now. Unreachable: whatever the cache holds will do.
-  let info = null;
-  let offlineError = null;
-  try {
-    const r = await get(`${hub}/api/models/${repo}/revision/${encodeURIComponent(revision)}`, `hf:${repo}@${revision}`, opts);
-    info = await r.json().catch(() => {
-      const e = namedError('NetworkError', `hf:${repo}@${revision}: ${hub} did not answer with the model's metadata (JSON)`);
-      e.unreachable = true; // a captive portal or a proxy's page: as good as offline
-      throw e;
-    });
-  } catch (err) {
-    if (!err.unreachable) throw err;
-    offlineError = err;
-  }
-  const commit = typeof info?.sha === 'string' ? info.sha : null;
-  // A copy of another commit is not read at all: the revision moved, so it is converted again.
-  const current = (headers) => !info || !commit || headers.get('x-siglip-commit') === commit;
+  // A copy of another version is not read at all: the model changed, so it is converted again.
+  const current = (headers) => !online || !version || headers.get('x-siglip-commit') === version;
   const cached = await readCached(key, sink, onProgress, current);
   if (cached) {
-    const cachedCommit = cached.headers.get('x-siglip-commit');
-    return { target: cached.target, fromCache: true, commit: cachedCommit, timings: { readMs: performance.now() - t0 } };
+    const cachedVersion = cached.headers.get('x-siglip-commit');
+    return { target: cached.target, fromCache: true, commit: source.hub ? cachedVersion : null, timings: { readMs: performance.now() - t0 } };
   }
-  if (!info) throw offlineError;
-  if (info.gated) {
-    throw namedError(
-      'AccessError',
-      `hf:${repo} is gated (its files need an account that accepted its terms). The page sends no credentials: ` +
-        'convert it with `siglip quantize` and host the packed file yourself',
-    );
-  }
-  const files = new Set((info.siblings ?? []).map((s) => s.rfilename));
+  if (!online) throw source.offlineError;
   const has = (f) => files.size === 0 || files.has(f);
-  const base = `${hub}/${repo}/resolve/${encodeURIComponent(commit ?? revision)}/`;
   const text = async (file, optional = false) => {
     if (optional && !has(file)) return null;
-    const r = await get(base + file, `hf:${repo}: ${file}`, { ...opts, optional });
+    const r = await get(base + file, `${name}: ${file}`, { ...opts, optional });
     return r && r.text();
   };
-  // Without a file list (a mirror that omits it), every optional file is asked for.
+  // Without a file list (a folder, or a mirror that omits it), every optional file is asked for.
   const bytes = async (file) => {
     if (files.size > 0 && !files.has(file)) return null;
-    const r = await get(base + file, `hf:${repo}: ${file}`, { ...opts, optional: files.size === 0 });
+    const r = await get(base + file, `${name}: ${file}`, { ...opts, optional: files.size === 0 });
     return r && new Uint8Array(await r.arrayBuffer());
   };
-  const sharded = !has('model.safetensors') && files.has('model.safetensors.index.json');
-  if (!has('model.safetensors') && !sharded) {
-    throw namedError('WeightsError', `hf:${repo} cannot be loaded here: it has no model.safetensors`);
+  const shardIndex = source.shardIndex ?? (!has('model.safetensors') && files.has('model.safetensors.index.json') ? await text('model.safetensors.index.json') : null);
+  if (!has('model.safetensors') && !shardIndex) {
+    throw namedError('WeightsError', `${name} cannot be loaded here: it has no model.safetensors`);
   }
   const config = await text('config.json');
   const preprocessor = await text('preprocessor_config.json', true);
@@ -141,8 +125,8 @@ export async function fetchHubModel(src, { hub = DEFAULT_HUB, dtype = DEFAULT_DT
   const progress = (p) => onProgress({ ...p, converting: true });
   const download = (file, sink, report) => downloadFile(base + file, { sink, onProgress: report });
   let buffer;
-  if (sharded) {
-    buffer = await convertShards({ files: await shardFiles(await text('model.safetensors.index.json'), repo), base, newConverter, download, progress });
+  if (shardIndex) {
+    buffer = await convertShards({ files: shardFiles(shardIndex, name), base, newConverter, download, progress });
   } else {
     // The converting target: each allocation (a restart after a server ignored Range) starts
     // a new conversion; writes arrive in order.
@@ -167,8 +151,68 @@ export async function fetchHubModel(src, { hub = DEFAULT_HUB, dtype = DEFAULT_DT
   }
   const t1 = performance.now();
   const target = sink.adopt(buffer);
-  const store = (source) => storeCached(key, source, commit ? { 'x-siglip-commit': commit } : {});
-  return { target, fromCache: false, commit, timings: { downloadMs: t1 - t0 }, store };
+  const store = (bytes) => storeCached(key, bytes, version ? { 'x-siglip-commit': version } : {});
+  return { target, fromCache: false, commit: source.hub ? version : null, timings: { downloadMs: t1 - t0 }, store };
+}
+
+/**
+ * What an `hf:` model is now, from the Hub's API: `{name, base, files, version (the commit),
+ * online, offlineError, hub: true}`; unreachable, `online` is false (the cache may stand in).
+ */
+async function resolveHub(src, hub) {
+  const { repo, revision } = parseHubSource(src);
+  const name = `hf:${repo}`;
+  let info = null;
+  let offlineError = null;
+  try {
+    const r = await get(`${hub}/api/models/${repo}/revision/${encodeURIComponent(revision)}`, `${name}@${revision}`, { name });
+    info = await r.json().catch(() => {
+      const e = namedError('NetworkError', `${name}@${revision}: ${hub} did not answer with the model's metadata (JSON)`);
+      e.unreachable = true; // a captive portal or a proxy's page: as good as offline
+      throw e;
+    });
+  } catch (err) {
+    if (!err.unreachable) throw err;
+    offlineError = err;
+  }
+  if (info?.gated) {
+    throw namedError(
+      'AccessError',
+      `${name} is gated (its files need an account that accepted its terms). The page sends no credentials: ` +
+        'convert it with `siglip quantize` and host the packed file yourself',
+    );
+  }
+  const version = typeof info?.sha === 'string' ? info.sha : null;
+  const files = new Set((info?.siblings ?? []).map((s) => s.rfilename));
+  const base = `${hub}/${repo}/resolve/${encodeURIComponent(version ?? revision)}/`;
+  return { name, base, files, version, online: !!info, offlineError, hub: true };
+}
+
+/**
+ * What a checkpoint folder (`url` ends in `/`) holds now, with no listing: `model.safetensors`
+ * (asked for first, with HEAD: the common case costs no failed request), else a sharded
+ * checkpoint's `model.safetensors.index.json` (its text kept); the version is that file's ETag,
+ * or its Last-Modified and size. Unreachable, `online` is false (the cache may stand in).
+ */
+async function resolveFolder(url) {
+  const name = url;
+  const opts = { name, optional: true };
+  try {
+    const single = await get(`${url}model.safetensors`, `${name}: model.safetensors`, { ...opts, method: 'HEAD' });
+    const index = single ? null : await get(`${url}model.safetensors.index.json`, `${name}: model.safetensors.index.json`, opts);
+    const weights = single ?? index;
+    if (!weights) {
+      throw namedError('WeightsError', `${name} holds neither model.safetensors nor model.safetensors.index.json (a Hugging Face checkpoint folder)`);
+    }
+    const h = weights.headers;
+    const validator = h.get('etag') ?? (h.get('last-modified') ? `${h.get('last-modified')} ${h.get('content-length') ?? ''}`.trim() : null);
+    const shardIndex = index ? await index.text() : null;
+    const version = validator && `${index ? 'index' : 'file'} ${validator}`;
+    return { name, base: url, files: new Set(), version, online: true, shardIndex, hub: false };
+  } catch (err) {
+    if (!err.unreachable) throw err;
+    return { name, base: url, files: new Set(), version: null, online: false, offlineError: err, hub: false };
+  }
 }
 
 /** A download target that pushes each chunk, in order, into a wasm Converter. */
@@ -189,7 +233,7 @@ function streamInto(converter, length, release) {
 }
 
 /** The shard files a `model.safetensors.index.json` names, in order. */
-async function shardFiles(indexJson, repo) {
+function shardFiles(indexJson, name) {
   let map;
   try {
     map = JSON.parse(indexJson).weight_map;
@@ -198,7 +242,7 @@ async function shardFiles(indexJson, repo) {
   }
   const files = map && typeof map === 'object' ? [...new Set(Object.values(map))] : [];
   if (!files.length || !files.every((f) => typeof f === 'string' && /^[\w.-]+\.safetensors$/.test(f))) {
-    throw namedError('WeightsError', `hf:${repo}: model.safetensors.index.json has no usable weight_map`);
+    throw namedError('WeightsError', `${name}: model.safetensors.index.json has no usable weight_map`);
   }
   return files.sort();
 }

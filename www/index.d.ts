@@ -65,12 +65,15 @@ export interface ErrorDetail {
 }
 
 export interface CreateClassifierOptions {
-  /** URL of a model file made by `siglip quantize` (may be cross-origin with CORS), or a Hugging
-   * Face model `hf:owner/name[@revision]`, converted to `dtype` as it downloads, then cached. */
+  /** URL of a model file made by `siglip quantize` (may be cross-origin with CORS); a Hugging
+   * Face model `hf:owner/name[@revision]`; or the URL of a folder (ending in `/`) holding a
+   * Hugging Face checkpoint (`config.json`, the tokenizer files, `model.safetensors` or a sharded
+   * `model.safetensors.index.json`), as a static host or CDN serves it. Checkpoints are converted
+   * to `dtype` as they download, then cached. */
   src: string;
   /** Where `hf:` models come from (default `https://huggingface.co`). */
   hub?: string;
-  /** What an `hf:` model is converted to (default `q8`). */
+  /** What a checkpoint (`hf:` or a folder) is converted to (default `q8`). */
   dtype?: StorageDtype;
   /** `sha256-<base64>`: the file must match before it is used. */
   integrity?: string;
@@ -205,11 +208,11 @@ interface SiglipElementEventMap {
 }
 
 declare class SiglipElementBase extends HTMLElement {
-  /** Model URL or `hf:owner/name[@revision]` (attribute `src`). */
+  /** A packed model's URL, `hf:owner/name[@revision]`, or a checkpoint folder's URL ending in `/` (attribute `src`). */
   src: string;
   /** Where `hf:` models come from (attribute `hub`, default `https://huggingface.co`). */
   hub: string | undefined;
-  /** What an `hf:` model is converted to (attribute `dtype`, default `q8`). */
+  /** What a checkpoint (`hf:` or a folder) is converted to (attribute `dtype`, default `q8`). */
   dtype: StorageDtype;
   /** Optional `sha256-<base64>` (attribute `integrity`). */
   integrity: string | undefined;

@@ -6,6 +6,12 @@
  * @returns {src is string}
  */
 export function isHubSource(src: unknown): src is string;
+/**
+ * Whether `src` is a Hugging Face checkpoint to convert as it downloads (`dtype` applies): an
+ * `hf:` model, or the URL of a folder holding one (it ends in `/`).
+ * @param {unknown} src
+ */
+export function isCheckpointSource(src: unknown): src is string;
 /** The requests a worker answers. */
 export const REQUEST_TYPES: readonly ["load", "classify", "score", "embedImage", "embedText", "rank", "stats", "libraryOpen", "libraryAdd", "libraryControl", "librarySearch", "libraryThumbnails", "libraryRemove", "libraryClear", "libraryExport", "libraryImport", "libraryStorage"];
 /** The requests that do not wait in the worker's queue (see the header). */
@@ -28,6 +34,8 @@ export const VARIANTS: readonly ["auto", "simd128", "relaxed", "threads"];
 export const DTYPES: readonly ["q8", "q4", "f16", "f32"];
 /** @type {StorageDtype} */
 export const DEFAULT_DTYPE: StorageDtype;
+/** The label template of classify() and <siglip-classifier> (the pipeline's default; `{}` is the label). */
+export const DEFAULT_TEMPLATE: "This is a photo of {}.";
 /** Where `hf:` models come from unless a `hub` is given. */
 export const DEFAULT_HUB: "https://huggingface.co";
 /**
@@ -100,6 +108,15 @@ export type ModelInfo = {
      * Bytes the weights occupy in memory.
      */
     weight_bytes: number;
+    /**
+     * `sha256:<hex>` of the checkpoint's one-dimensional tensors: the same for every dtype of one checkpoint (docs/index-format.md).
+     */
+    fingerprint: string;
+    /**
+     * As stored in the checkpoint (a log): a label's logit is `exp(logit_scale) * cos + logit_bias` for the cosine of two normalized embeddings, its score the sigmoid of that.
+     */
+    logit_scale: number;
+    logit_bias: number;
 };
 /**
  * The wasm build that runs.

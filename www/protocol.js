@@ -53,6 +53,8 @@ export const VARIANTS = Object.freeze(/** @type {const} */ (['auto', 'simd128', 
 export const DTYPES = Object.freeze(/** @type {const} */ (['q8', 'q4', 'f16', 'f32']));
 /** @type {StorageDtype} */
 export const DEFAULT_DTYPE = 'q8';
+/** The label template of classify() and <siglip-classifier> (the pipeline's default; `{}` is the label). */
+export const DEFAULT_TEMPLATE = 'This is a photo of {}.';
 
 /** Where `hf:` models come from unless a `hub` is given. */
 export const DEFAULT_HUB = 'https://huggingface.co';
@@ -77,6 +79,15 @@ export const RELEASED = 'the model was released (dispose() or the element left t
  */
 export function isHubSource(src) {
   return typeof src === 'string' && src.startsWith('hf:');
+}
+
+/**
+ * Whether `src` is a Hugging Face checkpoint to convert as it downloads (`dtype` applies): an
+ * `hf:` model, or the URL of a folder holding one (it ends in `/`).
+ * @param {unknown} src
+ */
+export function isCheckpointSource(src) {
+  return isHubSource(src) || (typeof src === 'string' && src.endsWith('/'));
 }
 
 // ---- Values ------------------------------------------------------------------------------
@@ -128,6 +139,9 @@ export function isHubSource(src) {
  * @property {number} text_max_len
  * @property {number} vocab_size
  * @property {number} weight_bytes Bytes the weights occupy in memory.
+ * @property {string} fingerprint `sha256:<hex>` of the checkpoint's one-dimensional tensors: the same for every dtype of one checkpoint (docs/index-format.md).
+ * @property {number} logit_scale As stored in the checkpoint (a log): a label's logit is `exp(logit_scale) * cos + logit_bias` for the cosine of two normalized embeddings, its score the sigmoid of that.
+ * @property {number} logit_bias
  */
 
 /**

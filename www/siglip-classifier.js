@@ -4,10 +4,11 @@
 // attributes and its lifecycle come from element-base.js. All model work happens in the worker
 // (client.js); label text is only ever set as textContent, never parsed as HTML.
 
-import { SiglipElementBase, dropZone, errorMarkup, formatPercent, loadingMarkup, reflect } from './element-base.js';
+import { SiglipElementBase, defineElement, dropZone, errorMarkup, formatPercent, loadingMarkup, reflect } from './element-base.js';
 import { namedError } from './errors.js';
+import { DEFAULT_TEMPLATE } from './protocol.js';
 
-export const DEFAULT_TEMPLATE = 'This is a photo of {}.';
+export { DEFAULT_TEMPLATE };
 
 /** The classifier's own reflected attribute (see REFLECTED in element-base.js). */
 const TEMPLATE = [
@@ -456,4 +457,4 @@ function sameList(a, b) {
 
 reflect(SiglipClassifier, TEMPLATE);
 
-if (!customElements.get('siglip-classifier')) customElements.define('siglip-classifier', SiglipClassifier);
+defineElement('siglip-classifier', SiglipClassifier);

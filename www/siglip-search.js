@@ -6,7 +6,7 @@
 // up. The page holds records and the thumbnails on show, never the images. The model
 // attributes and their lifecycle come from element-base.js.
 
-import { SiglipElementBase, dropZone, errorMarkup, formatPercent, loadingMarkup, reflect } from './element-base.js';
+import { SiglipElementBase, defineElement, dropZone, errorMarkup, formatPercent, loadingMarkup, reflect } from './element-base.js';
 import { namedError } from './errors.js';
 import { Library } from './library.js';
 
@@ -601,4 +601,4 @@ export class SiglipSearch extends SiglipElementBase {
 
 reflect(SiglipSearch, OWN);
 
-if (!customElements.get('siglip-search')) customElements.define('siglip-search', SiglipSearch);
+defineElement('siglip-search', SiglipSearch);

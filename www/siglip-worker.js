@@ -6,7 +6,7 @@
 import { fetchModel, forgetModel } from './loader.js';
 import { fetchHubModel, forgetHubModel } from './hub.js';
 import { namedError, plainError } from './errors.js';
-import { BACKGROUND_REQUESTS, DEFAULT_DTYPE, REQUEST_TYPES, TEXT_MASKINGS, VARIANTS, isHubSource } from './protocol.js';
+import { BACKGROUND_REQUESTS, DEFAULT_DTYPE, REQUEST_TYPES, TEXT_MASKINGS, VARIANTS, isCheckpointSource, isHubSource } from './protocol.js';
 import { libraryHandlers } from './worker-library.js';
 
 /** @typedef {import('./protocol.js').Requests} Requests */
@@ -362,9 +362,10 @@ const handlers = {
     /** @type {{target: any, fromCache: boolean, timings: object, commit?: string | null, store?: (source: {view(): Uint8Array | null}) => Promise<boolean>}} */
     let loaded;
     let initStart;
-    const hubModel = isHubSource(url);
+    // A checkpoint (hf: or a folder) is converted as it downloads; else a packed file.
+    const hubModel = isCheckpointSource(url);
     if (hubModel && integrity) {
-      throw namedError('InputError', 'integrity applies to packed model files, not to hf: models (their commit is checked instead)');
+      throw namedError('InputError', 'integrity applies to packed model files, not to checkpoints (hf: models and folders; their version is checked instead)');
     }
     for (;;) {
       try {
@@ -388,7 +389,7 @@ const handlers = {
       }
     }
     const { fromCache, timings, commit, store } = loaded;
-    modelSource = hubModel && commit ? `${url.replace(/@.*$/, '')}@${commit}` : url;
+    modelSource = isHubSource(url) && commit ? `${url.replace(/@.*$/, '')}@${commit}` : url;
     const owner = model;
     return {
       after: store && (() => cacheInBackground(owner, store, wasm.memory, id)),

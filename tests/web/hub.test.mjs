@@ -6,7 +6,9 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FIXTURES, reference, serverAndBrowser, shardedFixture, startServer, watch } from './harness.mjs';
+import { cpSync, mkdirSync, rmSync, utimesSync } from 'node:fs';
+import path from 'node:path';
+import { FIXTURES, OUT, reference, serverAndBrowser, shardedFixture, startServer, urlPath, watch } from './harness.mjs';
 
 const ref = reference('tiny-224');
 const GRAY = '/tests/fixtures/images/gray.png';
@@ -139,6 +141,50 @@ test('hf: a sharded checkpoint (model.safetensors.index.json) converts to the sa
   } finally {
     await context.close();
     await hub.stop();
+  }
+});
+
+test('a folder URL holding a checkpoint (single file or sharded) converts as it downloads, is cached, and is converted again when its weights change', async () => {
+  const dir = path.join(OUT, 'folder-model/tiny-224');
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  cpSync(path.join(FIXTURES, 'tiny-224'), dir, { recursive: true });
+  const folder = `${urlPath(dir)}/`;
+  const context = await env.browser.newContext();
+  try {
+    const first = await loadFromHub(context, { src: folder, dtype: 'f32' });
+    assert.equal(first.error, undefined, first.error);
+    assertScores(first.results, 1e-4);
+    assert.equal(first.detail.fromCache, false);
+    assert.equal(first.detail.commit, null);
+    assert.ok(first.converting, 'converted while downloading');
+    assert.equal(first.stored, true);
+    // The next visit reads the conversion from the cache; a changed weights file (a new
+    // Last-Modified and ETag) is converted again.
+    const second = await loadFromHub(context, { src: folder, dtype: 'f32' });
+    assert.equal(second.detail.fromCache, true);
+    assertScores(second.results, 1e-4);
+    const later = new Date(Date.now() + 60_000);
+    utimesSync(path.join(dir, 'model.safetensors'), later, later);
+    const changed = await loadFromHub(context, { src: folder, dtype: 'f32' });
+    assert.equal(changed.detail.fromCache, false);
+    assertScores(changed.results, 1e-4);
+    // q8 by default, as hf: models.
+    const q8 = await loadFromHub(context, { src: folder });
+    assert.equal(q8.detail.info.dtype, 'q8');
+    assertScores(q8.results, 0.02);
+    // Sharded: model.safetensors.index.json and its shards.
+    const sharded = await loadFromHub(context, { src: `${urlPath(shardedFixture('tiny-224'))}/tiny-224-sharded/`, dtype: 'f32' });
+    assert.equal(sharded.error, undefined, sharded.error);
+    assertScores(sharded.results, 1e-4);
+    // A folder with no checkpoint says so.
+    const empty = await loadFromHub(context, { src: '/tests/fixtures/images/' });
+    assert.match(empty.error, /^WeightsError: .*images\/ holds neither model.safetensors nor model.safetensors.index.json/);
+    for (const out of [first, second, changed, q8]) assert.deepEqual(out.problems, []);
+    // A sharded folder has no model.safetensors: the one request that fails is that probe.
+    assert.deepEqual(sharded.problems.map((p) => p.replace(/^http 404 .*\//, '404 ')), ['404 model.safetensors']);
+  } finally {
+    await context.close();
   }
 });
 

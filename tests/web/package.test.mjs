@@ -32,6 +32,7 @@ before(async () => {
 <script type="module" src="./node_modules/siglip-web/index.js"></script></head>
 <body><siglip-classifier src="model.safetensors" labels="cat, Two DOGS!!"></siglip-classifier></body></html>`,
   );
+  writeFileSync(path.join(APP, 'api.html'), '<!doctype html><html><head><meta charset="utf-8"><title>api only</title></head><body></body></html>');
   server = await startServer({ root: APP });
   browser = await launch();
 });
@@ -47,7 +48,7 @@ test('the tarball holds the three wasm builds, worker, element, API and types, a
   const helpers = files.filter((f) => /^pkg-threads\/snippets\/wasm-bindgen-rayon-[0-9a-f]+\/src\/workerHelpers\.js$/.test(f));
   assert.equal(helpers.length, 1, `one pool-worker script in ${files.join(', ')}`);
   assert.deepEqual(files.filter((f) => f !== helpers[0]), [
-    'README.md', 'client.js', 'element-base.js', 'errors.js', 'hub.js', 'index.d.ts', 'index.js', 'library.js', 'loader.js', 'package.json',
+    'README.md', 'api.d.ts', 'api.js', 'client.js', 'element-base.js', 'errors.js', 'hub.js', 'index.d.ts', 'index.js', 'library.js', 'loader.js', 'package.json',
     'pkg-relaxed/siglip.js', 'pkg-relaxed/siglip_bg.wasm', 'pkg-threads/siglip.js', 'pkg-threads/siglip_bg.wasm',
     'pkg/siglip.js', 'pkg/siglip_bg.wasm', 'protocol.d.ts', 'protocol.js', 'siglip-classifier.js', 'siglip-search.js', 'siglip-worker.js',
     'store.js', 'vite.d.ts', 'vite.js', 'worker-library.js',
@@ -69,8 +70,12 @@ test('installed package: the element and createClassifier() give the reference s
     const progress = [];
     const clf = await createClassifier({ src: 'model.safetensors', onProgress: (p) => progress.push(p) });
     const viaApi = await clf.classify('alpha.png', labels);
-    const ranking = await clf.rank(query, ['gray.png', 'alpha.png', await clf.embedImage('wide.png')]);
+    const wide = await clf.embedImage('wide.png');
+    const ranking = await clf.rank(query, ['gray.png', 'alpha.png', wide]);
     const info = clf.info;
+    // Scoring stored embeddings offline, as the docs say: exp(logit_scale) * cos + logit_bias.
+    const [text] = await clf.embedText([query]);
+    const offlineLogit = Math.exp(info.logit_scale) * text.reduce((s, v, i) => s + v * wide[i], 0) + info.logit_bias;
     clf.dispose();
     let disposed = '';
     try {
@@ -82,7 +87,7 @@ test('installed package: the element and createClassifier() give the reference s
     const clf2 = await createClassifier({ src: 'model.safetensors' });
     const afterDispose = await clf2.classify('gray.png', labels);
     clf2.dispose();
-    return { viaElement, viaApi, afterDispose, ranking, info, progress: progress.length, disposed };
+    return { viaElement, viaApi, afterDispose, ranking, info, offlineLogit, progress: progress.length, disposed };
   }, { labels: ref.labels, query: ref.texts[1] });
   const score = (file, label) => ref.images.find((i) => i.file === file).scores[ref.labels.indexOf(label)];
   for (const [results, file] of [[out.viaElement, 'gray.png'], [out.viaApi, 'alpha.png'], [out.afterDispose, 'gray.png']]) {
@@ -100,6 +105,9 @@ test('installed package: the element and createClassifier() give the reference s
   const logits = out.ranking.map((r) => r.logit);
   assert.deepEqual(logits, [...logits].sort((a, b) => b - a));
   assert.equal(out.info.embedding_dim, 48);
+  assert.ok(Math.abs(out.info.logit_scale - ref.logit_scale) <= 1e-6 && Math.abs(out.info.logit_bias - ref.logit_bias) <= 1e-6);
+  const wideLogit = out.ranking.find((r) => r.index === 2).logit;
+  assert.ok(Math.abs(out.offlineLogit - wideLogit) <= 1e-4, `offline ${out.offlineLogit} vs rank() ${wideLogit}`);
   assert.ok(out.progress >= 1);
   assert.equal(out.disposed, 'StateError');
   assert.deepEqual(problems, []);
@@ -133,10 +141,53 @@ test('installed package, cross-origin isolated: the threads build starts its poo
   }
 });
 
+test('importing either entry outside a browser (Node, as a server-side render does) throws nothing; loading a model there is an UnsupportedError', () => {
+  // The installed package, in a fresh Node process (no DOM, no customElements, no Worker).
+  const script = `
+    const full = await import('siglip-web');
+    const api = await import('siglip-web/api');
+    const out = { full: Object.keys(full).sort(), api: Object.keys(api).sort(), elementsDefined: typeof customElements !== 'undefined' };
+    for (const [name, load] of [['createClassifier', () => api.createClassifier({ src: 'hf:google/siglip-base-patch16-224' })],
+                                ['openLibrary', () => full.openLibrary({ src: '/m.safetensors', name: 'photos' })]]) {
+      try { await load(); out[name] = 'resolved'; } catch (e) { out[name] = [e instanceof Error, e.name, e.message]; }
+    }
+    console.log(JSON.stringify(out));`;
+  const out = JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: APP, encoding: 'utf8' }));
+  assert.deepEqual(out.full, ['Classifier', 'DEFAULT_TEMPLATE', 'Library', 'SiglipClassifier', 'SiglipSearch', 'createClassifier', 'openLibrary']);
+  assert.deepEqual(out.api, ['Classifier', 'DEFAULT_TEMPLATE', 'Library', 'createClassifier', 'openLibrary']);
+  assert.equal(out.elementsDefined, false);
+  for (const name of ['createClassifier', 'openLibrary']) {
+    const [isError, errName, message] = out[name];
+    assert.equal(isError, true, name);
+    assert.equal(errName, 'UnsupportedError', name);
+    assert.match(message, /browser page/, name);
+  }
+});
+
+test('siglip-web/api in a page: the API with no element defined', async () => {
+  const page = await browser.newPage();
+  const errors = watch(page);
+  await page.goto(`${server.url}api.html`);
+  const got = await page.evaluate(async (labels) => {
+    const api = await import('./node_modules/siglip-web/api.js');
+    const clf = await api.createClassifier({ src: 'model.safetensors' });
+    const results = await clf.classify(await (await fetch('gray.png')).blob(), labels);
+    clf.dispose();
+    return { defined: [customElements.get('siglip-classifier'), customElements.get('siglip-search')].map(Boolean), results };
+  }, ref.labels);
+  assert.deepEqual(got.defined, [false, false]);
+  const want = ref.images.find((i) => i.file === 'gray.png').scores;
+  assert.equal(got.results.length, ref.labels.length);
+  for (const r of got.results) assert.ok(Math.abs(r.score - want[ref.labels.indexOf(r.label)]) <= 1e-4, r.label);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
 test('the shipped declarations type-check a TypeScript user', () => {
   writeFileSync(
     path.join(APP, 'usage.ts'),
     `import { createClassifier, type LabelScore, type RankedImage, SiglipClassifier } from 'siglip-web';
+import { createClassifier as apiCreate, type Classifier as ApiClassifier, type ModelInfo as ApiModelInfo } from 'siglip-web/api';
 
 async function main(file: File): Promise<void> {
   const clf = await createClassifier({ src: '/m.safetensors', variant: 'auto', onProgress: ({ loaded, total }) => console.log(loaded, total ?? 0) });
@@ -164,6 +215,13 @@ async function main(file: File): Promise<void> {
   await search?.addImages([file]);
 }
 void main;
+
+async function server(): Promise<string> {
+  const clf: ApiClassifier = await apiCreate({ src: 'hf:google/siglip-base-patch16-224' });
+  const info: ApiModelInfo = clf.info;
+  return String(info.embedding_dim + info.logit_scale + info.logit_bias);
+}
+void server;
 `,
   );
   writeFileSync(

@@ -16,7 +16,7 @@ import { OUT, ROOT } from './harness.mjs';
 import { PROTOCOL_DTS, TSC, generate } from './protocol-dts.mjs';
 
 const WWW = path.join(ROOT, 'www');
-const CHECKED = ['protocol.js', 'errors.js', 'client.js', 'index.js', 'siglip-worker.js', 'worker-library.js', 'store.js', 'library.js'];
+const CHECKED = ['protocol.js', 'errors.js', 'client.js', 'api.js', 'index.js', 'siglip-worker.js', 'worker-library.js', 'store.js', 'library.js'];
 
 /**
  * Runs tsc; resolves to its diagnostics, one string each. The wasm glue (www/pkg*) exists only
