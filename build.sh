@@ -263,10 +263,7 @@ case "${1:-build}" in
   build) build_wasm ;;
   serve)
     build_wasm
-    if [ ! -f www/models/siglip-base-q8.safetensors ]; then
-      log "note: www/models/siglip-base-q8.safetensors is missing; see README (Get the model), or open ?model=URL"
-    fi
-    log "serving www/ on http://127.0.0.1:$PORT/ (Ctrl-C stops)"
+    log "serving www/ on http://127.0.0.1:$PORT/ (Ctrl-C stops); the page loads hf:google/siglip-base-patch16-224 (?model= for another)"
     exec node scripts/serve.mjs --root www --port "$PORT" --coi
     ;;
   pack)

@@ -57,8 +57,9 @@ export interface ErrorDetail {
   /** `name` is one of WeightsError, TensorError, ConfigError, TokenizerError, ImageError,
    * InputError, ComputeError, MemoryError, NetworkError, IntegrityError, AccessError (a gated or
    * private `hf:` model), CameraError, StateError, WorkerError (the worker did not start or
-   * crashed), UnsupportedError (a `variant` this browser cannot run), IndexError (an index file
-   * that cannot be read), ModelMismatchError (an index made with another model), StorageError
+   * crashed), UnsupportedError (a `variant` this browser cannot run, or a model loaded outside a
+   * browser page), IndexError (an index file that cannot be read), ModelMismatchError (an index
+   * made with another model), StorageError
    * (this browser's storage refused: the library goes on in memory). (`AbortError`, of calls cut
    * short by `dispose()` or an AbortSignal, is not shown or dispatched.) */
   error: Error;
