@@ -291,12 +291,14 @@ const absolute = (url) => (url ? new URL(url, document.baseURI).href : undefined
  */
 export function modelIdentity({ src, integrity, variant = 'auto', workerUrl, wasmUrl, hub, dtype }) {
   const hubModel = isHubSource(src);
-  const checkpoint = isCheckpointSource(src);
+  const url = hubModel ? src : absolute(src);
+  // Decided on the URL the worker gets (as the worker decides it): a folder ends in `/`.
+  const checkpoint = isCheckpointSource(url);
   let wasm = absolute(wasmUrl);
   if (wasm && !wasm.endsWith('/')) wasm += '/';
   /** @type {LoadRequest} */
   const request = {
-    url: hubModel ? src : absolute(src),
+    url,
     integrity: integrity || undefined,
     variant,
     wasmUrl: wasm,

@@ -98,6 +98,14 @@ export async function fetchHubModel(src, { hub = DEFAULT_HUB, dtype = DEFAULT_DT
     return { target: cached.target, fromCache: true, commit: source.hub ? cachedVersion : null, timings: { readMs: performance.now() - t0 } };
   }
   if (!online) throw source.offlineError;
+  // Checked after the cache: a copy of the current commit, cached before the model was gated, still loads.
+  if (source.gated) {
+    throw namedError(
+      'AccessError',
+      `${name} is gated (its files need an account that accepted its terms). The page sends no credentials: ` +
+        'convert it with `siglip quantize` and host the packed file yourself',
+    );
+  }
   const has = (f) => files.size === 0 || files.has(f);
   const text = async (file, optional = false) => {
     if (optional && !has(file)) return null;
@@ -157,7 +165,7 @@ export async function fetchHubModel(src, { hub = DEFAULT_HUB, dtype = DEFAULT_DT
 
 /**
  * What an `hf:` model is now, from the Hub's API: `{name, base, files, version (the commit),
- * online, offlineError, hub: true}`; unreachable, `online` is false (the cache may stand in).
+ * online, offlineError, gated, hub: true}`; unreachable, `online` is false (the cache may stand in).
  */
 async function resolveHub(src, hub) {
   const { repo, revision } = parseHubSource(src);
@@ -175,17 +183,10 @@ async function resolveHub(src, hub) {
     if (!err.unreachable) throw err;
     offlineError = err;
   }
-  if (info?.gated) {
-    throw namedError(
-      'AccessError',
-      `${name} is gated (its files need an account that accepted its terms). The page sends no credentials: ` +
-        'convert it with `siglip quantize` and host the packed file yourself',
-    );
-  }
   const version = typeof info?.sha === 'string' ? info.sha : null;
   const files = new Set((info?.siblings ?? []).map((s) => s.rfilename));
   const base = `${hub}/${repo}/resolve/${encodeURIComponent(version ?? revision)}/`;
-  return { name, base, files, version, online: !!info, offlineError, hub: true };
+  return { name, base, files, version, online: !!info, offlineError, gated: !!info?.gated, hub: true };
 }
 
 /**
@@ -193,6 +194,9 @@ async function resolveHub(src, hub) {
  * (asked for first, with HEAD: the common case costs no failed request), else a sharded
  * checkpoint's `model.safetensors.index.json` (its text kept); the version is that file's ETag,
  * or its Last-Modified and size. Unreachable, `online` is false (the cache may stand in).
+ * Limits: a sharded folder is versioned by its index alone (new shards under an unchanged index
+ * are not noticed); a cross-origin host whose ETag is not exposed (CORS) and that sends no
+ * Last-Modified gives no version, and the cached conversion is then kept.
  */
 async function resolveFolder(url) {
   const name = url;

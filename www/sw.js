@@ -7,10 +7,10 @@
 // `crossOriginIsolated` and the threaded wasm can run. demo.js reloads the page once when
 // this worker first takes control of a page that is not isolated yet.
 
-const VERSION = 'siglip-app-v4';
+const VERSION = 'siglip-app-v5';
 const SHELL = [
   './', './index.html', './search.html', './demo.js', './demo.css', './favicon.svg',
-  './index.js', './client.js', './protocol.js', './errors.js', './loader.js', './hub.js', './element-base.js', './siglip-classifier.js', './siglip-search.js',
+  './index.js', './api.js', './client.js', './protocol.js', './errors.js', './loader.js', './hub.js', './element-base.js', './siglip-classifier.js', './siglip-search.js',
   './library.js', './siglip-worker.js', './worker-library.js', './store.js', './pkg/siglip.js', './pkg/siglip_bg.wasm',
 ];
 // The other wasm builds: cached when the host has them (a site may ship only some); the
