@@ -194,6 +194,15 @@ impl Rows {
         self.len() == 0
     }
 
+    /// Room for `rows` more rows, or `None` when the memory cannot be had.
+    fn try_reserve(&mut self, rows: usize) -> Option<()> {
+        let n = rows.checked_mul(self.dim())?;
+        match self {
+            Rows::F16 { bits, .. } => bits.try_reserve_exact(n).ok(),
+            Rows::F32 { values, .. } => values.try_reserve_exact(n).ok(),
+        }
+    }
+
     /// Appends one row (`dim` values).
     fn push(&mut self, row: &[f32]) {
         match self {
@@ -332,29 +341,18 @@ pub fn bench(now_ms: &dyn Fn() -> f64, rows: &[usize], dim: usize, min_ms: f64) 
 /// `n` random normalized rows of `dim` stored as `dtype`, and the first as a query; `None` when
 /// the memory cannot be had.
 fn random_rows(n: usize, dim: usize, dtype: RowDtype) -> Option<(Rows, Vec<f32>)> {
+    let mut rows = Rows::new(dtype, dim);
+    rows.try_reserve(n)?;
     let mut query = Vec::new();
-    let mut f32s: Vec<f32> = Vec::new();
-    let mut f16s: Vec<u16> = Vec::new();
-    match dtype {
-        RowDtype::F32 => f32s.try_reserve_exact(n.checked_mul(dim)?).ok()?,
-        RowDtype::F16 => f16s.try_reserve_exact(n.checked_mul(dim)?).ok()?,
-    }
     for i in 0..n {
         let mut row = crate::kernels::bench::pseudo_random(dim, i as u32 + 1);
         let norm = row.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-12);
         row.iter_mut().for_each(|x| *x /= norm);
+        rows.push(&row);
         if i == 0 {
-            query = row.clone();
-        }
-        match dtype {
-            RowDtype::F32 => f32s.extend_from_slice(&row),
-            RowDtype::F16 => f16s.extend(row.iter().map(|v| half::f16::from_f32(*v).to_bits())),
+            query = row;
         }
     }
-    let rows = match dtype {
-        RowDtype::F32 => Rows::F32 { dim, values: f32s },
-        RowDtype::F16 => Rows::F16 { dim, bits: f16s },
-    };
     Some((rows, query))
 }
 

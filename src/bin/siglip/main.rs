@@ -243,6 +243,19 @@ pub(crate) mod cli {
         Ok((model, source))
     }
 
+    /// Benchmark rows as JSON, or as a table (`line` for each) after the thread count.
+    fn print_bench<T: serde::Serialize>(rows: &[T], as_json: bool, line: impl Fn(&T) -> String) -> Result<()> {
+        if as_json {
+            println!("{}", json(&rows)?);
+        } else {
+            println!("threads: {}", rayon::current_num_threads());
+            for row in rows {
+                println!("{}", line(row));
+            }
+        }
+        Ok(())
+    }
+
     fn json<T: serde::Serialize>(value: &T) -> Result<String> {
         serde_json::to_string_pretty(value).map_err(|e| Error::Input(format!("could not print JSON: {e}")))
     }
@@ -323,33 +336,21 @@ pub(crate) mod cli {
             }
             Command::BenchSearch { rows, dim, seconds, json: as_json } => {
                 let timings = siglip::index::bench(&now_ms, &rows, dim, seconds * 1e3);
-                if as_json {
-                    println!("{}", json(&timings)?);
-                } else {
-                    println!("threads: {}", rayon::current_num_threads());
-                    for t in timings {
-                        println!(
-                            "{:>9} rows x {} {}  {:>9.2} ms/query  {:>7.1} M rows/s  {:>8.1} MB",
-                            t.rows, t.dim, t.dtype, t.ms_per_query, t.mrows_per_second, t.mb
-                        );
-                    }
-                }
-                Ok(())
+                print_bench(&timings, as_json, |t| {
+                    format!(
+                        "{:>9} rows x {} {}  {:>9.2} ms/query  {:>7.1} M rows/s  {:>8.1} MB",
+                        t.rows, t.dim, t.dtype, t.ms_per_query, t.mrows_per_second, t.mb
+                    )
+                })
             }
             Command::BenchKernels { seconds, json: as_json } => {
                 let rows = siglip::kernels::bench::run(&now_ms, seconds * 1e3)?;
-                if as_json {
-                    println!("{}", json(&rows)?);
-                } else {
-                    println!("threads: {}", rayon::current_num_threads());
-                    for r in rows {
-                        println!(
-                            "{:>18}  {:>3} x {:>4} x {:>4}  {:>8.2} ms  {:>6.1} GMAC/s",
-                            r.kernel, r.m, r.k, r.n, r.ms_per_call, r.gmacs
-                        );
-                    }
-                }
-                Ok(())
+                print_bench(&rows, as_json, |r| {
+                    format!(
+                        "{:>18}  {:>3} x {:>4} x {:>4}  {:>8.2} ms  {:>6.1} GMAC/s",
+                        r.kernel, r.m, r.k, r.n, r.ms_per_call, r.gmacs
+                    )
+                })
             }
             Command::Index { inputs, output, model, dtype, max_num_patches, prune, batch, json: as_json } => {
                 let model = model.map(|m| ModelArgs {
@@ -463,6 +464,14 @@ pub(crate) mod cli {
         Ok(out)
     }
 
+    /// Images embedded `batch` per call (`siglip bench --batch`).
+    #[derive(serde::Serialize)]
+    struct BatchTiming {
+        batch: usize,
+        image_s: f64,
+        images_per_second: f64,
+    }
+
     fn bench(
         args: &ModelArgs,
         image: Option<&Path>,
@@ -502,7 +511,7 @@ pub(crate) mod cli {
         let per_label = t.elapsed().as_secs_f64() / texts.len() as f64;
         let profile = if with_profile { Some(profile_image(&siglip, &rgb)?) } else { None };
         // Images per second at each batch size: `runs` calls each (after one untimed).
-        let mut batched = Vec::new();
+        let mut batched: Vec<BatchTiming> = Vec::new();
         if !batches.is_empty() && siglip.max_num_patches().is_none() {
             let pixels = siglip.pixel_values(&rgb);
             for &b in batches.iter().filter(|b| **b > 0) {
@@ -513,8 +522,7 @@ pub(crate) mod cli {
                     siglip.embed_pixels_batch(&images)?;
                 }
                 let per_image = t.elapsed().as_secs_f64() / (runs.max(1) * b) as f64;
-                batched
-                    .push(serde_json::json!({"batch": b, "image_s": per_image, "images_per_second": 1.0 / per_image}));
+                batched.push(BatchTiming { batch: b, image_s: per_image, images_per_second: 1.0 / per_image });
             }
         }
         let report = serde_json::json!({
@@ -548,9 +556,7 @@ pub(crate) mod cli {
             for row in &batched {
                 println!(
                     "batch of {:>2}      {:.3} s per image  ({:.2} images/s)",
-                    row["batch"],
-                    row["image_s"].as_f64().unwrap_or(0.0),
-                    row["images_per_second"].as_f64().unwrap_or(0.0)
+                    row.batch, row.image_s, row.images_per_second
                 );
             }
             for row in profile.iter().flatten() {
