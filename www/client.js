@@ -276,8 +276,11 @@ function requireBrowser() {
   }
 }
 
-/** @param {string | undefined} url */
-const absolute = (url) => (url ? new URL(url, document.baseURI).href : undefined);
+/**
+ * `url` made absolute against the page (undefined stays undefined).
+ * @param {string | undefined} url
+ */
+export const absolute = (url) => (url ? new URL(url, document.baseURI).href : undefined);
 
 /**
  * What identifies a model on the page: the options that decide what is loaded, as the load uses

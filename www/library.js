@@ -9,10 +9,18 @@
 //   await photos.add(input.files, { onProgress: (p) => console.log(p.done, p.total) });
 //   const hits = await photos.search('the dog at the beach');   // [{id, record, score, logit, cosine}]
 
-import { namedError, toError } from './errors.js';
-import { imagePayload, openModel } from './client.js';
+import { namedError } from './errors.js';
+import { absolute, imagePayload, openModel } from './client.js';
 
 let nextJob = 1;
+
+/**
+ * Whether a query image is `{id}`, an image of the library (not an image source to embed).
+ * @param {any} image
+ */
+export function isLibraryImage(image) {
+  return typeof image === 'object' && image !== null && typeof image.id === 'string' && !(image instanceof Blob);
+}
 
 /** An image source for `add`: a File/Blob, or a URL. @typedef {Blob | string | URL} LibrarySource */
 
@@ -127,7 +135,7 @@ export class Library extends EventTarget {
         const type = s.type;
         if (type && !type.startsWith('image/')) continue; // not an image: skipped, as the CLI does
         items.push({ kind: 'blob', blob: s });
-      } else if (typeof s === 'string' || s instanceof URL) items.push({ kind: 'url', url: new URL(String(s), document.baseURI).href });
+      } else if (typeof s === 'string' || s instanceof URL) items.push({ kind: 'url', url: /** @type {string} */ (absolute(String(s))) });
       else throw namedError('InputError', 'add() takes Files, Blobs and URLs');
     }
     return this.#run({ items }, signal, onProgress);
@@ -207,7 +215,7 @@ export class Library extends EventTarget {
     const { text, image } = typeof query === 'string' ? { text: query, image: undefined } : query ?? {};
     let payload = image;
     let transfer = [];
-    if (image && !(typeof image === 'object' && typeof image.id === 'string' && !(image instanceof Blob))) {
+    if (image && !isLibraryImage(image)) {
       ({ payload, transfer } = await imagePayload(image));
     }
     const r = await this.#call('librarySearch', { text: text || undefined, image: payload, topK, textMasking: this.textMasking, maxNumPatches: this.maxNumPatches }, { transfer });
@@ -287,5 +295,3 @@ export class Library extends EventTarget {
     if (this.ownsHandle) this.#handle.release();
   }
 }
-
-export { toError };

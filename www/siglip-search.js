@@ -8,7 +8,8 @@
 
 import { SiglipElementBase, defineElement, dropZone, errorMarkup, formatPercent, loadingMarkup, reflect } from './element-base.js';
 import { namedError } from './errors.js';
-import { Library } from './library.js';
+import { Library, isLibraryImage } from './library.js';
+import { RELEASED } from './protocol.js';
 
 const css = `
 .bar, .jobbar { display: flex; flex-wrap: wrap; gap: 8px; align-items: center; }
@@ -91,6 +92,17 @@ async function encoded(source) {
   return canvas.convertToBlob({ type: 'image/png' });
 }
 
+/**
+ * Search hits as the `rank()` results and `result` events give them: `[{index, id, score, logit,
+ * cosine}]`, `index` into the library's images in the order they were added.
+ * @param {Library} library
+ * @param {{id: string, score: number, logit: number, cosine: number}[]} hits
+ */
+function ranking(library, hits) {
+  const order = new Map(library.records().map((r, i) => [r.id, i]));
+  return hits.map((h) => ({ index: order.get(h.id), id: h.id, score: h.score, logit: h.logit, cosine: h.cosine }));
+}
+
 const count = (n, one, many = `${one}s`) => `${n.toLocaleString('en')} ${n === 1 ? one : many}`;
 
 function duration(seconds) {
@@ -152,11 +164,16 @@ export class SiglipSearch extends SiglipElementBase {
   }
 
   onModelChanged() {
+    this.#forgetLibrary();
+    this.#render();
+  }
+
+  /** Lets go of the library and its query (another model, or another library name). */
+  #forgetLibrary() {
     this.#library = null;
     this.#opening = null;
     this.#hits = null;
     this.#imageQuery = null;
-    this.#render();
   }
 
   onModelLoaded() {
@@ -194,8 +211,7 @@ export class SiglipSearch extends SiglipElementBase {
     return this.reported(async () => {
       const library = await this.#ready();
       const hits = query.trim() ? await library.search({ text: query }, { topK: library.size }) : [];
-      const order = new Map(library.records().map((r, i) => [r.id, i]));
-      return hits.map((h) => ({ index: order.get(h.id), id: h.id, score: h.score, logit: h.logit, cosine: h.cosine }));
+      return ranking(library, hits);
     });
   }
 
@@ -262,7 +278,7 @@ export class SiglipSearch extends SiglipElementBase {
   async #ready() {
     await this.requireReady();
     if (!this.#library) await this.#open();
-    if (!this.#library) throw namedError('AbortError', 'the model was released (dispose() or the element left the page)');
+    if (!this.#library) throw namedError('AbortError', RELEASED);
     return this.#library;
   }
 
@@ -291,10 +307,7 @@ export class SiglipSearch extends SiglipElementBase {
   }
 
   #reopen() {
-    this.#library = null;
-    this.#opening = null;
-    this.#hits = null;
-    this.#imageQuery = null;
+    this.#forgetLibrary();
     if (this.client) this.#open().catch((err) => this.fail(err));
   }
 
@@ -368,7 +381,7 @@ export class SiglipSearch extends SiglipElementBase {
       e.like.hidden = true;
       return;
     }
-    if (typeof image === 'object' && typeof image.id === 'string' && !(image instanceof Blob)) {
+    if (isLibraryImage(image)) {
       const record = this.#library?.get(image.id);
       this.#imageQuery = { image: { id: image.id }, name: record?.name ?? image.id };
       e.likeImg.src = this.#thumbs.get(image.id) ?? '';
@@ -405,10 +418,8 @@ export class SiglipSearch extends SiglipElementBase {
     const ms = performance.now() - started;
     this.#hits = hits;
     this.clearError();
-    const order = new Map(library.records().map((r, i) => [r.id, i]));
-    const ranking = hits.map((h) => ({ index: order.get(h.id), id: h.id, score: h.score, logit: h.logit, cosine: h.cosine }));
     this.#render(`${count(library.size, 'image')} searched in ${Math.round(ms)} ms.`);
-    this.dispatchEvent(new CustomEvent('result', { detail: { query: text, image: this.#imageQuery?.name ?? null, ranking, ms } }));
+    this.dispatchEvent(new CustomEvent('result', { detail: { query: text, image: this.#imageQuery?.name ?? null, ranking: ranking(library, hits), ms } }));
   }
 
   #scheduleSearch(delay = 150) {

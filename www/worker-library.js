@@ -36,6 +36,17 @@ export const THUMBNAIL_SIZE = 192;
 /** @param {string} name @param {number} size @param {number | undefined} mtime */
 const fileKey = (name, size, mtime) => `${name}|${size}|${mtime ?? ''}`;
 
+/**
+ * The name and path a Blob item is recorded under: a File's own name and its path in a folder
+ * picked (`webkitRelativePath`), unless the item says otherwise.
+ * @param {{name?: string, path?: string, blob: Blob}} item
+ */
+function blobNames(item) {
+  const b = /** @type {any} */ (item.blob);
+  const name = item.name ?? b.name ?? 'image';
+  return { name, path: item.path ?? (b.webkitRelativePath || name) };
+}
+
 /** @param {ArrayBuffer} digest */
 function hex(digest) {
   return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
@@ -134,9 +145,7 @@ export function libraryHandlers(ctx) {
       blob = await response.blob();
     } else {
       blob = item.blob;
-      // A File: its name, its path in a folder picked, its time.
-      name ??= /** @type {any} */ (blob).name ?? 'image';
-      path ??= /** @type {any} */ (blob).webkitRelativePath || name;
+      ({ name, path } = blobNames(item));
     }
     const mtime = /** @type {any} */ (blob).lastModified;
     // Indexed already (the same file, or the same content elsewhere): at most the thumbnail is
@@ -225,10 +234,9 @@ export function libraryHandlers(ctx) {
     async libraryOpen({ name = 'default', persist = true }) {
       const m = ctx.model();
       const { Library } = await ctx.exports();
-      if (libraries.has(name)) {
-        const s = need(name);
-        return { identity: s.identity, records: [...s.records.values()], persistent: s.store.persistent, warning: s.warning, pending: pendingSummary(await reconcile(s)) };
-      }
+      /** @param {LibraryState} s */
+      const opened = async (s) => ({ identity: s.identity, records: [...s.records.values()], persistent: s.store.persistent, warning: s.warning, pending: pendingSummary(await reconcile(s)) });
+      if (libraries.has(name)) return opened(need(name));
       const lib = new Library(m, ctx.source());
       const identity = JSON.parse(lib.identity());
       let store;
@@ -265,7 +273,7 @@ export function libraryHandlers(ctx) {
       }
       for (const id of await store.thumbnailIds().catch(() => [])) state.thumbs.add(id);
       libraries.set(name, state);
-      return { identity, records: [...state.records.values()], persistent: store.persistent, warning: state.warning, pending: pendingSummary(await reconcile(state)) };
+      return opened(state);
     },
 
     /**
@@ -319,15 +327,11 @@ export function libraryHandlers(ctx) {
           } else summary.skipped++;
           record = r.record ?? null;
         } catch (err) {
-          const b = item.kind === 'blob' ? /** @type {any} */ (item.blob) : null;
-          const label = item.kind === 'url' ? item.url : item.path ?? (b.webkitRelativePath || item.name || b.name || 'image');
+          const label = item.kind === 'url' ? item.url : blobNames(item).path;
           summary.failed.push({ name: label, error: { name: err?.name ?? 'Error', message: err?.message ?? String(err) } });
         }
         if (seq !== null) await state.store.donePending([seq]).catch(() => {});
-        if (item.kind === 'blob') {
-          const b = /** @type {any} */ (item.blob);
-          tried.add(fileKey(item.path ?? (b.webkitRelativePath || item.name || b.name || 'image'), b.size, b.lastModified));
-        }
+        if (item.kind === 'blob') tried.add(fileKey(blobNames(item).path, item.blob.size, /** @type {any} */ (item.blob).lastModified));
         const done = i + 1;
         const perSecond = summary.added ? summary.added / (embeddedMs / 1000) : null;
         const elapsed = (performance.now() - started) / 1000;
@@ -482,5 +486,3 @@ export function libraryHandlers(ctx) {
     },
   };
 }
-
-export { isQuotaError };
