@@ -42,29 +42,25 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ROOT, launch, startServer, urlPath } from './harness.mjs';
+import { ROOT, launch, option, startServer, urlPath } from './harness.mjs';
 
 const argv = process.argv.slice(2);
-const arg = (name, fallback) => {
-  const i = argv.indexOf(name);
-  return i >= 0 ? argv[i + 1] : fallback;
-};
-const list = (name, fallback) => arg(name, fallback).split(',').map((s) => s.trim()).filter(Boolean);
-const RUNS = Number(arg('--runs', '5'));
-const N_LABELS = Number(arg('--labels', '8'));
-const LIVE_SECONDS = Number(arg('--live-seconds', '10'));
-const ROUNDS = Number(arg('--rounds', '1'));
+const list = (name, fallback) => option(name, fallback).split(',').map((s) => s.trim()).filter(Boolean);
+const RUNS = Number(option('--runs', '5'));
+const N_LABELS = Number(option('--labels', '8'));
+const LIVE_SECONDS = Number(option('--live-seconds', '10'));
+const ROUNDS = Number(option('--rounds', '1'));
 // Milliseconds each kernel shape is timed in kernelBench (after as long again of warm-up, so the
 // engine has tiered up to its optimizing compiler).
-const KERNEL_MS = Number(arg('--kernel-ms', '1000'));
+const KERNEL_MS = Number(option('--kernel-ms', '1000'));
 const DTYPES = list('--dtypes', 'q8,f32');
 const ENGINES = list('--engines', 'siglip,transformers.js');
 const VARIANTS = list('--variants', 'simd128,relaxed,threads');
 const TJS_THREADS = list('--tjs-threads', '1,2').map(Number);
-const EXPECTED_LOAD = Number(arg('--expected-load', '0'));
-const SETTLE = Number(arg('--settle', '60'));
+const EXPECTED_LOAD = Number(option('--expected-load', '0'));
+const SETTLE = Number(option('--settle', '60'));
 const HF = path.join(ROOT, 'models/siglip-base-random');
-const ONNX_DIR = path.resolve(ROOT, arg('--onnx', 'models/siglip-base-random-onnx')); // under ROOT: it is served
+const ONNX_DIR = path.resolve(ROOT, option('--onnx', 'models/siglip-base-random-onnx')); // under ROOT: it is served
 const TJS_DIST = path.join(ROOT, 'tests/bench/node_modules/@huggingface/transformers/dist');
 const ORT_DIST = path.join(ROOT, 'tests/bench/node_modules/onnxruntime-web/dist');
 const OUT_DIR = path.join(ROOT, 'bench-out');
@@ -382,6 +378,7 @@ async function benchTjs(server, { threads, dtype }) {
     await page.evaluate(`window.__testImage = ${testImageInPage.toString()}`);
     const common = {
       lib: urlPath(path.join(TJS_DIST, 'transformers.js')),
+      setup: urlPath(path.join(ROOT, 'tests/web/tjs-page.mjs')),
       wasmPaths: urlPath(ORT_DIST) + '/',
       modelRoot: urlPath(path.dirname(ONNX_DIR)) + '/',
       model: path.basename(ONNX_DIR),
@@ -393,15 +390,8 @@ async function benchTjs(server, { threads, dtype }) {
     };
     // Stage 1: the pipeline (load + init), run once on 1 image × the labels.
     const stage1 = await page.evaluate(async (c) => {
-      const tjs = await import(c.lib);
+      const tjs = await (await import(c.setup)).loadTransformers(c);
       const { env } = tjs;
-      env.allowRemoteModels = false;
-      env.allowLocalModels = true;
-      env.localModelPath = c.modelRoot;
-      env.useBrowserCache = false;
-      env.useWasmCache = false;
-      env.backends.onnx.wasm.wasmPaths = c.wasmPaths;
-      env.backends.onnx.wasm.numThreads = c.threads;
       window.__tjs = tjs;
       let t = performance.now();
       const pipe = await tjs.pipeline('zero-shot-image-classification', c.model, { dtype: c.dtype, device: 'wasm' });

@@ -180,6 +180,17 @@ export function reference(name) {
   return JSON.parse(readFileSync(path.join(FIXTURES, name, 'reference.json'), 'utf8'));
 }
 
+/**
+ * A benchmark script's `--name value` option from its command line, or `fallback`.
+ * @param {string} name
+ * @param {string | null} fallback
+ */
+export function option(name, fallback) {
+  const args = process.argv.slice(2);
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : fallback;
+}
+
 /** Path of a file relative to ROOT as a URL path. */
 export function urlPath(file) {
   return '/' + path.relative(ROOT, file).split(path.sep).join('/');

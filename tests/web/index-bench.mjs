@@ -17,21 +17,16 @@
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { ROOT, launch, startServer, urlPath } from './harness.mjs';
+import { ROOT, launch, option, startServer, urlPath } from './harness.mjs';
 import { rendererMb } from './procs.mjs';
 
-const args = process.argv.slice(2);
-const opt = (name, d) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : d;
-};
-const list = (name, d) => opt(name, d).split(',').filter(Boolean);
+const list = (name, d) => option(name, d).split(',').filter(Boolean);
 const ENGINES = list('--engines', 'siglip,transformers.js');
 const VARIANTS = list('--variants', 'simd128,relaxed,threads');
 const TJS_THREADS = list('--tjs-threads', '1,2').map(Number);
 const TJS_BATCH = list('--tjs-batch', '1,4').map(Number);
-const ROUNDS = Number(opt('--rounds', '1'));
-const COUNT = Number(opt('--count', '200'));
+const ROUNDS = Number(option('--rounds', '1'));
+const COUNT = Number(option('--count', '200'));
 const OUT = path.join(ROOT, 'bench-out');
 mkdirSync(OUT, { recursive: true });
 
@@ -48,7 +43,7 @@ if (!existsSync(MODEL)) {
   }
   execFileSync(path.join(ROOT, 'target/release/siglip'), ['quantize', CHECKPOINT, '--dtype', 'q8', '-o', MODEL], { stdio: 'inherit' });
 }
-let photos = opt('--photos', path.join(OUT, 'photos'));
+let photos = option('--photos', path.join(OUT, 'photos'));
 if (!existsSync(photos)) {
   execFileSync(path.join(ROOT, '.venv/bin/python'), [path.join(ROOT, 'scripts/make_photos.py'), photos, '--count', String(COUNT)], { stdio: 'inherit' });
 }
@@ -107,14 +102,7 @@ async function benchTjs(threads, batch) {
     await page.goto(`${server.url}tests/bench/blank.html`);
     const urls = files.map((f) => urlPath(path.join(FOLDER, f)));
     const [result, peak] = await withPeak(() => page.evaluate(async (c) => {
-      const tjs = await import(c.lib);
-      const { env } = tjs;
-      env.allowRemoteModels = false;
-      env.allowLocalModels = true;
-      env.localModelPath = c.modelRoot;
-      env.useBrowserCache = false;
-      env.backends.onnx.wasm.wasmPaths = c.wasmPaths;
-      env.backends.onnx.wasm.numThreads = c.threads;
+      const tjs = await (await import(c.setup)).loadTransformers(c);
       const processor = await tjs.AutoProcessor.from_pretrained(c.model);
       const vision = await tjs.SiglipVisionModel.from_pretrained(c.model, { dtype: 'q8', device: 'wasm' });
       const t0 = performance.now();
@@ -129,7 +117,7 @@ async function benchTjs(threads, batch) {
       }
       return { images: n, seconds: (performance.now() - t0) / 1000, isolated: self.crossOriginIsolated };
     }, {
-      lib: urlPath(path.join(TJS_DIST, 'transformers.js')), wasmPaths: `${urlPath(ORT_DIST)}/`,
+      lib: urlPath(path.join(TJS_DIST, 'transformers.js')), setup: urlPath(path.join(ROOT, 'tests/web/tjs-page.mjs')), wasmPaths: `${urlPath(ORT_DIST)}/`,
       modelRoot: `${urlPath(path.dirname(ONNX))}/`, model: path.basename(ONNX), threads, batch, urls,
     }));
     return {

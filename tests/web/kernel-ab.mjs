@@ -13,12 +13,11 @@
 
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { launch, startServer } from './harness.mjs';
+import { launch, option, startServer } from './harness.mjs';
 
 const argv = process.argv.slice(2);
-const arg = (name, fallback) => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : fallback);
-const rounds = Number(arg('--rounds', '3'));
-const ms = Number(arg('--ms', '800'));
+const rounds = Number(option('--rounds', '3'));
+const ms = Number(option('--ms', '800'));
 const dirs = argv.filter((a, i) => !a.startsWith('--') && !argv[i - 1]?.startsWith('--')).map((d) => path.resolve(d));
 if (dirs.length !== 2 || dirs.some((d) => !existsSync(path.join(d, 'siglip.js')))) {
   console.error('usage: node tests/web/kernel-ab.mjs A_DIR B_DIR [--rounds 3] [--ms 800] (each DIR holds siglip.js)');

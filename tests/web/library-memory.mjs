@@ -13,17 +13,12 @@
 
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { ROOT, launch, packedModel, startServer, urlPath } from './harness.mjs';
+import { ROOT, launch, option, packedModel, startServer, urlPath } from './harness.mjs';
 import { rendererMb } from './procs.mjs';
 import { makeGallery } from '../../scripts/make_gallery.mjs';
 
-const args = process.argv.slice(2);
-const opt = (name, d) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : d;
-};
-const COUNTS = opt('--counts', '1000,10000').split(',').map(Number);
-const model = opt('--model', null) ? path.resolve(opt('--model')) : packedModel('tiny-224', 'f32');
+const COUNTS = option('--counts', '1000,10000').split(',').map(Number);
+const model = option('--model', null) ? path.resolve(option('--model')) : packedModel('tiny-224', 'f32');
 const OUT = path.join(ROOT, 'bench-out');
 mkdirSync(OUT, { recursive: true });
 

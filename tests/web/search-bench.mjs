@@ -8,15 +8,10 @@
 
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { ROOT, launch, startServer, urlPath } from './harness.mjs';
+import { ROOT, launch, option, startServer, urlPath } from './harness.mjs';
 
-const args = process.argv.slice(2);
-const opt = (name, d) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : d;
-};
-const ROWS = opt('--rows', '10000,100000,1000000').split(',').map(Number);
-const MS = Number(opt('--ms', '1000'));
+const ROWS = option('--rows', '10000,100000,1000000').split(',').map(Number);
+const MS = Number(option('--ms', '1000'));
 
 const server = await startServer();
 console.log('| build | rows | dtype | ms per query | M rows/s | MB |');
