@@ -12,7 +12,7 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::sync_channel;
+use std::sync::mpsc::{sync_channel, Receiver};
 use std::sync::Mutex;
 use std::time::{Instant, UNIX_EPOCH};
 
@@ -174,7 +174,7 @@ pub(crate) fn index(
             }
         }
     }
-    let by_path: HashMap<String, (String, u64, Option<f64>)> =
+    let by_path: ByPath =
         index.records().iter().filter_map(|r| Some((r.path.clone()?, (r.id.clone(), r.size, r.mtime_ms)))).collect();
     let mut unchanged = 0;
     let mut pending = VecDeque::new();
@@ -220,15 +220,7 @@ pub(crate) fn index(
         }
         drop(tx);
         let mut done = 0;
-        while let Ok(first) = rx.recv() {
-            // Up to BATCH images ready now, embedded in one call (fixed resolution).
-            let mut group = vec![first];
-            while group.len() < options.batch.max(1) {
-                match rx.try_recv() {
-                    Ok(item) => group.push(item),
-                    Err(_) => break,
-                }
-            }
+        while let Some(group) = next_group(&rx, options.batch) {
             let pixels: Vec<&[f32]> = group
                 .iter()
                 .filter_map(|item| match item {
@@ -244,16 +236,11 @@ pub(crate) fn index(
                     Prepared::Known(f, id) => {
                         summary.duplicates += 1;
                         // The file changed into content indexed under another path: its old record goes.
-                        if let Some((old, _, _)) = by_path.get(&f.path).filter(|(old, _, _)| *old != id) {
-                            summary.removed += index.remove(std::slice::from_ref(old));
-                        }
+                        summary.removed += remove_replaced(&mut index, &by_path, &f.path, &id);
                         // A file moved or renamed within the folders scanned: its record follows
                         // it (a copy, whose first path is still there, is only counted).
                         let old = index.get(&id).and_then(|(_, r)| r.path.clone());
-                        let moved = old.is_some_and(|old| {
-                            roots.iter().any(|root| old.starts_with(&format!("{root}/")))
-                                && !found.iter().any(|g| g.path == old)
-                        });
+                        let moved = old.is_some_and(|old| under(&old, &roots) && !found.iter().any(|g| g.path == old));
                         if let (true, Some((row, _))) = (moved, index.get(&id)) {
                             let mut record = index.records()[row].clone();
                             (record.name, record.path, record.size, record.mtime_ms) =
@@ -276,10 +263,8 @@ pub(crate) fn index(
                         let mut record = *record;
                         record.grid = [grid.0, grid.1];
                         // A changed file: its old record goes.
-                        if let Some((old, _, _)) = record.path.as_ref().and_then(|p| by_path.get(p)) {
-                            if *old != record.id {
-                                summary.removed += index.remove(std::slice::from_ref(old));
-                            }
+                        if let Some(path) = &record.path {
+                            summary.removed += remove_replaced(&mut index, &by_path, path, &record.id);
                         }
                         if index.get(&record.id).is_some() {
                             summary.duplicates += 1; // the same content twice in this run
@@ -310,11 +295,7 @@ pub(crate) fn index(
         let gone: Vec<String> = index
             .records()
             .iter()
-            .filter(|r| {
-                r.path
-                    .as_deref()
-                    .is_some_and(|p| roots.iter().any(|root| p.starts_with(&format!("{root}/"))) && !here.contains(p))
-            })
+            .filter(|r| r.path.as_deref().is_some_and(|p| under(p, &roots) && !here.contains(p)))
             .map(|r| r.id.clone())
             .collect();
         summary.removed += index.remove(&gone);
@@ -329,6 +310,35 @@ pub(crate) fn index(
 }
 
 /// Reads, hashes and decodes one file, and prepares the model's input (on a decoder thread).
+/// The next files prepared: the first to come, then up to `batch` in all of those ready now
+/// (embedded in one call, fixed resolution); `None` once the decoders are done.
+fn next_group(rx: &Receiver<Prepared>, batch: usize) -> Option<Vec<Prepared>> {
+    let mut group = vec![rx.recv().ok()?];
+    while group.len() < batch.max(1) {
+        match rx.try_recv() {
+            Ok(item) => group.push(item),
+            Err(_) => break,
+        }
+    }
+    Some(group)
+}
+
+/// The index's records by path, as the run found them: `(id, size, mtime_ms)`.
+type ByPath = HashMap<String, (String, u64, Option<f64>)>;
+
+/// Whether an index path lies under one of the folders scanned (`roots`, by their names).
+fn under(path: &str, roots: &[String]) -> bool {
+    roots.iter().any(|root| path.starts_with(&format!("{root}/")))
+}
+
+/// The record `path` had, when it is not `id` (the file changed): removed; how many went.
+fn remove_replaced(index: &mut Index, by_path: &ByPath, path: &str, id: &str) -> usize {
+    match by_path.get(path) {
+        Some((old, _, _)) if old != id => index.remove(std::slice::from_ref(old)),
+        _ => 0,
+    }
+}
+
 fn prepare(siglip: &Siglip, f: Found, known: &HashMap<String, String>) -> Prepared {
     let bytes = match std::fs::read(&f.file) {
         Ok(b) => b,
