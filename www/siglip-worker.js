@@ -305,7 +305,7 @@ function cacheInBackground(owner, store, memory, id) {
  */
 
 /** The library requests (worker-library.js), on this worker's model and queue. */
-const library = libraryHandlers({
+const { closeLibraries, ...libraryRequests } = libraryHandlers({
   model: requireModel,
   exports: async () => (await initWasm()).exports,
   embed(bytes, maxNumPatches) {
@@ -332,7 +332,7 @@ const handlers = {
   /** @returns {Promise<Handled<LoadReply>>} */
   async load({ url, integrity, variant, wasmUrl, hub, dtype }, id) {
     const started = performance.now();
-    library.closeLibraries(); // their embeddings belong to the model going away
+    closeLibraries(); // their embeddings belong to the model going away
     if (model) {
       model.free();
       model = null;
@@ -456,16 +456,7 @@ const handlers = {
     return { wasmMemoryBytes: wasm.memory.buffer.byteLength, cachedTexts: model ? model.cachedTexts() : 0 };
   },
 
-  libraryOpen: library.libraryOpen,
-  libraryAdd: library.libraryAdd,
-  libraryControl: library.libraryControl,
-  librarySearch: library.librarySearch,
-  libraryThumbnails: library.libraryThumbnails,
-  libraryRemove: library.libraryRemove,
-  libraryClear: library.libraryClear,
-  libraryExport: library.libraryExport,
-  libraryImport: library.libraryImport,
-  libraryStorage: library.libraryStorage,
+  ...libraryRequests,
 };
 
 /**
