@@ -59,8 +59,11 @@ const CHROMIUM_ARGS = [
   '--disable-component-update', '--disable-sync',
 ];
 
+/** How every test and benchmark starts Chromium: the system's binary, these flags and `extraArgs`. */
+const chromiumOptions = (extraArgs) => ({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', args: [...CHROMIUM_ARGS, ...extraArgs] });
+
 export async function launch(extraArgs = []) {
-  return chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', args: [...CHROMIUM_ARGS, ...extraArgs] });
+  return chromium.launch(chromiumOptions(extraArgs));
 }
 
 /**
@@ -68,7 +71,7 @@ export async function launch(extraArgs = []) {
  * overrides, such as Storage.overrideQuotaForOrigin, take effect): a BrowserContext.
  */
 export async function launchProfile(dir, extraArgs = []) {
-  return chromium.launchPersistentContext(dir, { executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', args: [...CHROMIUM_ARGS, ...extraArgs] });
+  return chromium.launchPersistentContext(dir, chromiumOptions(extraArgs));
 }
 
 let cliBuilt = false;
