@@ -77,16 +77,26 @@ export async function launchProfile(dir, extraArgs = []) {
 let cliBuilt = false;
 
 /**
+ * The `siglip` CLI the tests run: target/release/siglip, brought up to date by cargo once per
+ * test process; or SIGLIP_CLI, a binary built elsewhere (a git worktree of this repository
+ * borrowing the main checkout's, so that it need not build one), used as is.
+ */
+export function cli() {
+  if (process.env.SIGLIP_CLI) return process.env.SIGLIP_CLI;
+  if (!cliBuilt) {
+    execFileSync('cargo', ['build', '--release', '--bin', 'siglip'], { cwd: ROOT, stdio: 'inherit' });
+    cliBuilt = true;
+  }
+  return path.join(ROOT, 'target/release/siglip');
+}
+
+/**
  * Packs a fixture checkpoint with the CLI into target/web-test, again whenever the fixture or
  * the CLI changed since (cargo brings the CLI up to date once per test process).
  */
 export function packedModel(name, dtype = 'f32') {
   const out = path.join(OUT, `${name}-${dtype}.safetensors`);
-  const bin = path.join(ROOT, 'target/release/siglip');
-  if (!cliBuilt) {
-    execFileSync('cargo', ['build', '--release', '--bin', 'siglip'], { cwd: ROOT, stdio: 'inherit' });
-    cliBuilt = true;
-  }
+  const bin = cli();
   const dir = path.join(FIXTURES, name);
   const inputs = [bin, ...readdirSync(dir).map((f) => path.join(dir, f))];
   const newest = Math.max(...inputs.map((f) => statSync(f).mtimeMs));
@@ -175,7 +185,7 @@ export function bigVocabModel(vocab) {
     return { ...t, shape: [vocab, t.shape[1]], data: grown };
   });
   writeSafetensors(path.join(dir, 'model.safetensors'), tensors);
-  execFileSync(path.join(ROOT, 'target/release/siglip'), ['quantize', dir, '--dtype', 'f32', '-o', out], { stdio: 'inherit' });
+  execFileSync(cli(), ['quantize', dir, '--dtype', 'f32', '-o', out], { stdio: 'inherit' });
   return out;
 }
 

@@ -11,12 +11,12 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { FIXTURES, OUT, ROOT, launch, launchProfile, packedModel, readSafetensors, shownError, startServer, urlPath, watch } from './harness.mjs';
+import { FIXTURES, OUT, ROOT, cli, launch, launchProfile, packedModel, readSafetensors, shownError, startServer, urlPath, watch } from './harness.mjs';
 import { makeGallery } from '../../scripts/make_gallery.mjs';
 
 const GALLERY = path.join(OUT, 'gallery');
 const SMALL = path.join(OUT, 'gallery-small');
-const CLI = path.join(ROOT, 'target/release/siglip');
+const CLI = cli();
 let server;
 let browser;
 let model;
