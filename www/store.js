@@ -317,6 +317,10 @@ export class MemoryStore {
 /**
  * A library whose storage ran out (quota) or failed mid-way: what was stored stays readable and
  * removable there, new images live in memory, and both are one library.
+ *
+ * Pending work is in both: the stored's sequence numbers are positive (IndexedDB's, from 1) and
+ * the memory's are given out here as negative numbers, so that finishing one never deletes the
+ * other's with the same number (a stored hint of unfinished work would be lost).
  */
 export class OverflowStore {
   persistent = false;
@@ -359,16 +363,17 @@ export class OverflowStore {
   }
 
   async pending() {
-    return [...(await this.stored.pending().catch(() => [])), ...(await this.memory.pending())];
+    const inMemory = (await this.memory.pending()).map((p) => ({ ...p, seq: -p.seq }));
+    return [...(await this.stored.pending().catch(() => [])), ...inMemory];
   }
 
-  addPending(job, items) {
-    return this.memory.addPending(job, items);
+  async addPending(job, items) {
+    return (await this.memory.addPending(job, items)).map((seq) => -seq);
   }
 
   async donePending(seqs) {
-    await this.memory.donePending(seqs);
-    await this.stored.donePending(seqs).catch(() => {});
+    await this.memory.donePending(seqs.filter((seq) => seq < 0).map((seq) => -seq));
+    await this.stored.donePending(seqs.filter((seq) => seq > 0)).catch(() => {});
   }
 }
 
