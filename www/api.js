@@ -13,7 +13,7 @@
 //   await photos.add(folderInput.files);
 //   const hits = await photos.search('receipts');                  // [{id, record, score, ...}]
 
-import { openModel } from './client.js';
+import { abortable, openModel } from './client.js';
 import { namedError } from './errors.js';
 import { DEFAULT_TEMPLATE } from './protocol.js';
 
@@ -30,11 +30,13 @@ export { Library, openLibrary } from './library.js';
  * one frees it.
  * `textMasking`: how the text tower treats padding (protocol.js: TEXT_MASKINGS; default 'auto').
  * `maxNumPatches`: SigLIP 2 NaFlex's patch budget per image (default: the checkpoint's).
+ * `signal`: an AbortSignal that cancels the load (an AbortError; the download stops unless
+ * something else on the page is loading the same model).
  * @param {import('./index.js').CreateClassifierOptions} options
  * @returns {Promise<Classifier>}
  */
 export async function createClassifier(options) {
-  const { src, integrity, template = DEFAULT_TEMPLATE, textMasking = 'auto', maxNumPatches, onProgress, variant = 'auto', workerUrl, wasmUrl, hub, dtype } = options ?? {};
+  const { src, integrity, template = DEFAULT_TEMPLATE, textMasking = 'auto', maxNumPatches, onProgress, variant = 'auto', workerUrl, wasmUrl, hub, dtype, signal } = options ?? {};
   if (!src) throw namedError('StateError', 'createClassifier needs `src`: hf:owner/name, or the URL of a model file made by `siglip quantize`');
   const handle = openModel({
     src,
@@ -47,7 +49,7 @@ export async function createClassifier(options) {
     onProgress: onProgress ? ({ loaded, total, fromCache, converting }) => onProgress({ loaded, total, fromCache, converting }) : undefined,
   });
   try {
-    const classifier = new Classifier(handle, await handle.ready, template, textMasking);
+    const classifier = new Classifier(handle, await abortable(handle.ready, signal), template, textMasking);
     classifier.maxNumPatches = maxNumPatches;
     return classifier;
   } catch (err) {
@@ -100,31 +102,50 @@ export class Classifier {
     this.#template = value;
   }
 
-  /** Scores labels for an image: `[{label, score, logit}]`, highest score first. */
-  async classify(image, labels) {
-    const { results, grid } = await this.#client.classify(image, labels, this.#template, this.textMasking, this.maxNumPatches);
+  // Every call takes `{signal}`: an AbortSignal that cancels it (an AbortError at once; the
+  // model stays usable, see ModelHandle in client.js).
+
+  /**
+   * Scores labels for an image: `[{label, score, logit}]`, highest score first.
+   * @param {any} image
+   * @param {Iterable<string>} labels
+   * @param {{signal?: AbortSignal}} [options]
+   */
+  async classify(image, labels, { signal } = {}) {
+    const { results, grid } = await this.#client.classify(image, labels, this.#template, this.textMasking, this.maxNumPatches, signal);
     this.lastGrid = grid;
     return results;
   }
 
-  /** L2-normalized image embedding. */
-  async embedImage(image) {
-    const { embedding, grid } = await this.#client.embedImage(image, this.maxNumPatches);
+  /**
+   * L2-normalized image embedding.
+   * @param {any} image
+   * @param {{signal?: AbortSignal}} [options]
+   */
+  async embedImage(image, { signal } = {}) {
+    const { embedding, grid } = await this.#client.embedImage(image, this.maxNumPatches, signal);
     this.lastGrid = grid;
     return embedding;
   }
 
-  /** L2-normalized text embeddings (texts used verbatim, no template), one per text. */
-  embedText(texts) {
-    return this.#client.textEmbeddings(texts, this.textMasking);
+  /**
+   * L2-normalized text embeddings (texts used verbatim, no template), one per text.
+   * @param {string | string[]} texts
+   * @param {{signal?: AbortSignal}} [options]
+   */
+  embedText(texts, { signal } = {}) {
+    return this.#client.textEmbeddings(texts, this.textMasking, signal);
   }
 
   /**
    * Ranks images for a text query (used verbatim): `[{index, score, logit}]`, best first.
    * `images` may mix image sources and embeddings from embedImage() (which skip the vision tower).
+   * @param {string} query
+   * @param {Iterable<any>} images
+   * @param {{signal?: AbortSignal}} [options]
    */
-  rank(query, images) {
-    return this.#client.rankImages(query, images, this.textMasking, this.maxNumPatches);
+  rank(query, images, { signal } = {}) {
+    return this.#client.rankImages(query, images, this.textMasking, this.maxNumPatches, signal);
   }
 
   /**

@@ -4,7 +4,7 @@
 // the page that opens the same model (openModel), and turning any image source the page has
 // into bytes or RGBA pixels for the worker.
 
-import { namedError, toError } from './errors.js';
+import { aborted, namedError, toError } from './errors.js';
 import { DEFAULT_DTYPE, DEFAULT_HUB, DISPOSED, WORKER_FILES, isCheckpointSource, isHubSource } from './protocol.js';
 
 /** @typedef {import('./protocol.js').Requests} Requests */
@@ -185,9 +185,9 @@ export class SiglipClient {
   // `textMasking`: one of TEXT_MASKINGS (default 'auto'); `maxNumPatches`: SigLIP 2 NaFlex's patch
   // budget per image (default: the checkpoint's; other models ignore it).
 
-  /** The image tower, then the labels scored: `{results, embedding, grid, ms}`. */
-  async classify(image, labels, template, textMasking, maxNumPatches) {
-    const { payload, transfer } = await imagePayload(image);
+  /** The image tower, then the labels scored: `{results, embedding, grid, ms}`. `signal` stops fetching a URL. */
+  async classify(image, labels, template, textMasking, maxNumPatches, signal) {
+    const { payload, transfer } = await imagePayload(image, signal);
     return this.#request('classify', { image: payload, labels: [...labels], template, textMasking, maxNumPatches }, transfer);
   }
 
@@ -196,9 +196,9 @@ export class SiglipClient {
     return this.#request('score', { embedding, labels: [...labels], template, textMasking });
   }
 
-  /** `{embedding, grid, ms}`. */
-  async embedImage(image, maxNumPatches) {
-    const { payload, transfer } = await imagePayload(image);
+  /** `{embedding, grid, ms}`. `signal` stops fetching a URL. */
+  async embedImage(image, maxNumPatches, signal) {
+    const { payload, transfer } = await imagePayload(image, signal);
     return this.#request('embedImage', { image: payload, maxNumPatches }, transfer);
   }
 
@@ -314,6 +314,24 @@ export function modelIdentity({ src, integrity, variant = 'auto', workerUrl, was
 }
 
 /**
+ * `promise`, or an AbortError as soon as `signal` fires (what it was doing goes on).
+ * @template T
+ * @param {Promise<T>} promise
+ * @param {AbortSignal} [signal]
+ * @returns {Promise<T>}
+ */
+export function abortable(promise, signal) {
+  if (!signal) return promise;
+  if (signal.aborted) return Promise.reject(aborted(signal));
+  let onAbort;
+  const stopped = new Promise((_, reject) => {
+    onAbort = () => reject(aborted(signal));
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  return Promise.race([promise, stopped]).finally(() => signal.removeEventListener('abort', onAbort));
+}
+
+/**
  * Open models by what identifies them.
  * @type {Map<string, Shared>}
  * @typedef {{key: string, client: SiglipClient, refs: number, listeners: Set<(p: ProgressDetail) => void>,
@@ -398,68 +416,81 @@ export class ModelHandle {
 
   /**
    * Runs `fn(client)` after the load: a StateError at once if this handle was released, an
-   * AbortError if it is released meanwhile.
+   * AbortError if it is released meanwhile or if `signal` fires. An aborted call rejects at
+   * once and its reply, if the worker already has the request, is dropped when it comes (the
+   * worker finishes that step: a call cannot interrupt wasm mid-way), so the model stays usable.
    * @template R
    * @param {(client: SiglipClient) => Promise<R>} fn
+   * @param {AbortSignal} [signal]
    * @returns {Promise<R>}
    */
-  #use(fn) {
+  #use(fn, signal) {
     if (this.#released) return Promise.reject(namedError('StateError', 'this model was released (dispose() was called)'));
+    if (signal?.aborted) return Promise.reject(aborted(signal));
     return new Promise((resolve, reject) => {
       const entry = { reject };
+      const onAbort = () => reject(aborted(/** @type {AbortSignal} */ (signal)));
       this.#pending.add(entry);
+      signal?.addEventListener('abort', onAbort, { once: true });
       this.#shared.loaded
         .then(() => {
           if (this.#released) throw namedError('AbortError', DISPOSED);
+          if (signal?.aborted) throw aborted(signal);
           return fn(this.#shared.client);
         })
         .then(resolve, reject)
-        .finally(() => this.#pending.delete(entry));
+        .finally(() => {
+          this.#pending.delete(entry);
+          signal?.removeEventListener('abort', onAbort);
+        });
     });
   }
 
-  classify(image, labels, template, textMasking, maxNumPatches) { return this.#use((c) => c.classify(image, labels, template, textMasking, maxNumPatches)); }
-  score(embedding, labels, template, textMasking) { return this.#use((c) => c.score(embedding, labels, template, textMasking)); }
-  embedImage(image, maxNumPatches) { return this.#use((c) => c.embedImage(image, maxNumPatches)); }
-  embedText(texts, textMasking) { return this.#use((c) => c.embedText(texts, textMasking)); }
+  // Each takes a last optional AbortSignal (see #use).
+  classify(image, labels, template, textMasking, maxNumPatches, signal) { return this.#use((c) => c.classify(image, labels, template, textMasking, maxNumPatches, signal), signal); }
+  score(embedding, labels, template, textMasking, signal) { return this.#use((c) => c.score(embedding, labels, template, textMasking), signal); }
+  embedImage(image, maxNumPatches, signal) { return this.#use((c) => c.embedImage(image, maxNumPatches, signal), signal); }
+  embedText(texts, textMasking, signal) { return this.#use((c) => c.embedText(texts, textMasking), signal); }
   stats() { return this.#use((c) => c.stats()); }
 
   /**
-   * Any request of the protocol, after the load (see SiglipClient.request).
+   * Any request of the protocol, after the load (see SiglipClient.request); `signal` as in #use.
    * @template {RequestType} T
    * @param {T} type
    * @param {Requests[T]['payload']} payload
-   * @param {{transfer?: Transferable[], onProgress?: (p: any) => void}} [options]
+   * @param {{transfer?: Transferable[], onProgress?: (p: any) => void, signal?: AbortSignal}} [options]
    * @returns {Promise<Requests[T]['reply']>}
    */
-  request(type, payload, options) {
-    return this.#use((c) => c.request(type, payload, options));
+  request(type, payload, { signal, ...options } = {}) {
+    return this.#use((c) => c.request(type, payload, options), signal);
   }
 
   /**
    * L2-normalized embeddings of texts (used verbatim), one Float32Array per text.
    * @param {string | string[]} texts
    * @param {TextMasking} [textMasking]
+   * @param {AbortSignal} [signal]
    */
-  async textEmbeddings(texts, textMasking) {
+  async textEmbeddings(texts, textMasking, signal) {
     const list = Array.isArray(texts) ? texts : [texts];
-    const { embeddings, dim } = await this.embedText(list, textMasking);
+    const { embeddings, dim } = await this.embedText(list, textMasking, signal);
     return list.map((_, i) => embeddings.slice(i * dim, (i + 1) * dim));
   }
 
   /**
    * Ranks images for a query (used verbatim): `[{index, score, logit}]`, best first. Images are
    * sources or embeddings (Float32Array, which skip the image tower); the others are embedded
-   * one by one (stopping if released), then all are ranked in one request.
+   * one by one (stopping if released or if `signal` fires), then all are ranked in one request.
    * @param {string} query
    * @param {Iterable<any>} images
    * @param {TextMasking} [textMasking]
    * @param {number} [maxNumPatches]
+   * @param {AbortSignal} [signal]
    */
-  async rankImages(query, images, textMasking, maxNumPatches) {
+  async rankImages(query, images, textMasking, maxNumPatches, signal) {
     const embeddings = [];
-    for (const image of images) embeddings.push(image instanceof Float32Array ? image : (await this.embedImage(image, maxNumPatches)).embedding);
-    return (await this.#use((c) => c.rank(query, embeddings, textMasking))).ranking;
+    for (const image of images) embeddings.push(image instanceof Float32Array ? image : (await this.embedImage(image, maxNumPatches, signal)).embedding);
+    return (await this.#use((c) => c.rank(query, embeddings, textMasking), signal)).ranking;
   }
 
   /**
@@ -512,20 +543,28 @@ function rgbaPayload(imageData, owned = false) {
  * Turns an image source into what the worker decodes: encoded bytes (Blob, File, URL string,
  * ArrayBuffer) go to Rust untouched, so they are decoded like the reference decodes files;
  * already-decoded sources (ImageData, ImageBitmap, <img>, <canvas>, <video>) become RGBA.
+ * `signal` cancels fetching a URL (an AbortError).
  * @param {any} image
+ * @param {AbortSignal} [signal]
  * @returns {Promise<Payload>}
  */
-export async function imagePayload(image) {
+export async function imagePayload(image, signal) {
   if (image == null) throw namedError('ImageError', 'no image given');
   if (typeof image === 'string' || image instanceof URL) {
     let response;
     try {
-      response = await fetch(image);
+      response = await fetch(image, { signal });
     } catch (err) {
+      if (signal?.aborted) throw aborted(signal);
       throw namedError('NetworkError', `could not fetch the image ${image}: ${err.message}`);
     }
     if (!response.ok) throw namedError('NetworkError', `could not fetch the image ${image}: HTTP ${response.status}`);
-    image = await response.blob();
+    try {
+      image = await response.blob();
+    } catch (err) {
+      if (signal?.aborted) throw aborted(signal);
+      throw namedError('NetworkError', `could not read the image ${image}: ${err.message}`);
+    }
   }
   if (image instanceof Blob) {
     const bytes = await image.arrayBuffer();

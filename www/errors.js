@@ -37,3 +37,12 @@ export function toError(e) {
 export function plainError(err) {
   return { name: err?.name ?? 'Error', message: err?.message ?? String(err) };
 }
+
+/**
+ * The AbortError of a call whose AbortSignal fired; `cause` is the signal's reason (a
+ * DOMException AbortError, or what `controller.abort(reason)` was given).
+ * @param {AbortSignal} signal
+ */
+export function aborted(signal) {
+  return namedError('AbortError', 'the call was cancelled (its AbortSignal fired)', signal.reason);
+}

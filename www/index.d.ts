@@ -91,6 +91,17 @@ export interface CreateClassifierOptions {
   /** URL of a directory laid out like the package (`pkg/siglip_bg.wasm`, `pkg-relaxed/…`, `pkg-threads/…`). */
   wasmUrl?: string;
   onProgress?: (progress: ProgressDetail) => void;
+  /** Cancels the load (an AbortError); the download stops unless something else on the page loads the same model. */
+  signal?: AbortSignal;
+}
+
+/**
+ * The last argument of every call that computes: `signal` cancels it. The call rejects with an
+ * AbortError at once and the model stays usable (the worker finishes the step it is in, at most
+ * one image or one batch of labels, and its answer is dropped).
+ */
+export interface CallOptions {
+  signal?: AbortSignal;
 }
 
 export declare const DEFAULT_TEMPLATE: string;
@@ -150,13 +161,13 @@ export declare class Library extends EventTarget {
   resume(): void;
   cancel(): void;
   /** Best matches first, for a text, an image (a source, or `{id}` of one in the library) or both. */
-  search(query: string | { text?: string; image?: ImageSource | { id: string } }, options?: { topK?: number }): Promise<LibraryHit[]>;
+  search(query: string | { text?: string; image?: ImageSource | { id: string } }, options?: { topK?: number } & CallOptions): Promise<LibraryHit[]>;
   /** Small JPEG thumbnails of these ids (those that have one). */
-  thumbnails(ids: readonly string[]): Promise<Map<string, Blob>>;
+  thumbnails(ids: readonly string[], options?: CallOptions): Promise<Map<string, Blob>>;
   remove(ids: string | readonly string[]): Promise<number>;
   clear(): Promise<void>;
   /** The library as an index file (docs/index-format.md), which `siglip search` reads. */
-  export(options?: { dtype?: 'f16' | 'f32'; thumbnails?: boolean }): Promise<Blob>;
+  export(options?: { dtype?: 'f16' | 'f32'; thumbnails?: boolean } & CallOptions): Promise<Blob>;
   /** Adds an index file's images the library lacks (from `siglip index`, or another browser). */
   import(file: Blob | ArrayBuffer | ArrayBufferView): Promise<{ added: number; skipped: number }>;
   /** Whether the library is stored, and this site's storage figures. */
@@ -188,13 +199,13 @@ export declare class Classifier {
   /** `[rows, columns]` of patches the last image given to classify() or embedImage() became. */
   readonly lastGrid: [number, number] | null;
   /** Scores labels (templated) for an image, highest score first. */
-  classify(image: ImageSource, labels: readonly string[]): Promise<LabelScore[]>;
+  classify(image: ImageSource, labels: readonly string[], options?: CallOptions): Promise<LabelScore[]>;
   /** L2-normalized image embedding. */
-  embedImage(image: ImageSource): Promise<Float32Array>;
+  embedImage(image: ImageSource, options?: CallOptions): Promise<Float32Array>;
   /** L2-normalized text embeddings (texts used verbatim). */
-  embedText(texts: string | readonly string[]): Promise<Float32Array[]>;
+  embedText(texts: string | readonly string[], options?: CallOptions): Promise<Float32Array[]>;
   /** Ranks images (sources or embeddings) for a query, best first. */
-  rank(query: string, images: ReadonlyArray<ImageSource | Float32Array>): Promise<RankedImage[]>;
+  rank(query: string, images: ReadonlyArray<ImageSource | Float32Array>, options?: CallOptions): Promise<RankedImage[]>;
   /** Releases the model; the worker is freed when nothing else on the page uses it. */
   dispose(): void;
 }
@@ -245,10 +256,10 @@ export declare class SiglipClassifier extends SiglipElementBase {
   labels: string[];
   /** Label template (attribute `template`); default `This is a photo of {}.` */
   template: string;
-  classify(image: ImageSource, labels?: readonly string[]): Promise<LabelScore[]>;
-  embedImage(image: ImageSource): Promise<Float32Array>;
-  embedText(texts: string | readonly string[]): Promise<Float32Array[]>;
-  rank(query: string, images: ReadonlyArray<ImageSource | Float32Array>): Promise<RankedImage[]>;
+  classify(image: ImageSource, labels?: readonly string[], options?: CallOptions): Promise<LabelScore[]>;
+  embedImage(image: ImageSource, options?: CallOptions): Promise<Float32Array>;
+  embedText(texts: string | readonly string[], options?: CallOptions): Promise<Float32Array[]>;
+  rank(query: string, images: ReadonlyArray<ImageSource | Float32Array>, options?: CallOptions): Promise<RankedImage[]>;
   addEventListener<K extends keyof SiglipClassifierEventMap>(
     type: K,
     listener: (this: SiglipClassifier, ev: SiglipClassifierEventMap[K]) => unknown,
@@ -284,13 +295,13 @@ export declare class SiglipSearch extends SiglipElementBase {
   /** Ranks every image for a text query (default: the current one), best first. */
   rank(query?: string): Promise<SearchRanked[]>;
   /** Searches without changing what is shown. */
-  search(query: string | { text?: string; image?: ImageSource | { id: string } }, options?: { topK?: number }): Promise<LibraryHit[]>;
+  search(query: string | { text?: string; image?: ImageSource | { id: string } }, options?: { topK?: number } & CallOptions): Promise<LibraryHit[]>;
   /** Shows the images most like one (`{id}` of the library's, or an image). */
   searchByImage(image: ImageSource | { id: string }): Promise<LibraryHit[]>;
   /** Removes images by id (`remove()` is the DOM's: it takes the element off the page). */
   removeImages(ids: string | readonly string[]): Promise<number>;
   clear(): Promise<void>;
-  exportIndex(options?: { dtype?: 'f16' | 'f32'; thumbnails?: boolean }): Promise<Blob>;
+  exportIndex(options?: { dtype?: 'f16' | 'f32'; thumbnails?: boolean } & CallOptions): Promise<Blob>;
   importIndex(file: Blob | ArrayBuffer | ArrayBufferView): Promise<{ added: number; skipped: number }>;
   pause(): void;
   resume(): void;

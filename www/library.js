@@ -10,7 +10,7 @@
 //   const hits = await photos.search('the dog at the beach');   // [{id, record, score, logit, cosine}]
 
 import { namedError } from './errors.js';
-import { absolute, imagePayload, openModel } from './client.js';
+import { abortable, absolute, imagePayload, openModel } from './client.js';
 
 let nextJob = 1;
 
@@ -28,18 +28,18 @@ export function isLibraryImage(image) {
  * Opens (or creates) the library `name` of a model, stored in this browser under that name and
  * the model (the same name with another model is another library). Model options are
  * createClassifier's; the model is shared with every element and classifier of the same `src`.
- * `persist: false` keeps the library in memory only.
+ * `persist: false` keeps the library in memory only. `signal` cancels opening it (an AbortError).
  * @param {any} options
  * @returns {Promise<Library>}
  */
 export async function openLibrary(options) {
-  const { src, name = 'default', persist = true, textMasking = 'auto', maxNumPatches, onProgress, ...model } = options ?? {};
+  const { src, name = 'default', persist = true, textMasking = 'auto', maxNumPatches, onProgress, signal, ...model } = options ?? {};
   if (!src) throw namedError('StateError', 'openLibrary needs `src`: hf:owner/name, or the URL of a model file made by `siglip quantize`');
   const handle = openModel({ src, ...model, onProgress });
   try {
-    await handle.ready;
+    await abortable(handle.ready, signal);
     const library = new Library(handle, name, { textMasking, maxNumPatches });
-    await library.reopen(persist);
+    await abortable(library.reopen(persist), signal);
     return library;
   } catch (err) {
     handle.release();
@@ -208,23 +208,28 @@ export class Library extends EventTarget {
    * `{text?, image?}` where `image` is an image source or `{id}` of an image in the library
    * (both: their embeddings are summed). `score` is SigLIP's sigmoid(exp(logit_scale) * cosine
    * + logit_bias).
+   * `signal` cancels it (an AbortError).
    * @param {string | {text?: string, image?: any}} query
-   * @param {{topK?: number}} [options]
+   * @param {{topK?: number, signal?: AbortSignal}} [options]
    */
-  async search(query, { topK = 50 } = {}) {
+  async search(query, { topK = 50, signal } = {}) {
     const { text, image } = typeof query === 'string' ? { text: query, image: undefined } : query ?? {};
     let payload = image;
     let transfer = [];
     if (image && !isLibraryImage(image)) {
-      ({ payload, transfer } = await imagePayload(image));
+      ({ payload, transfer } = await imagePayload(image, signal));
     }
-    const r = await this.#call('librarySearch', { text: text || undefined, image: payload, topK, textMasking: this.textMasking, maxNumPatches: this.maxNumPatches }, { transfer });
+    const r = await this.#call('librarySearch', { text: text || undefined, image: payload, topK, textMasking: this.textMasking, maxNumPatches: this.maxNumPatches }, { transfer, signal });
     return r.hits.map((/** @type {any} */ h) => ({ ...h, record: this.#records.get(h.id) }));
   }
 
-  /** Thumbnails (small JPEGs) of these ids: a Map id -> Blob for those that have one. @param {string[]} ids */
-  async thumbnails(ids) {
-    const { thumbnails } = await this.#call('libraryThumbnails', { ids });
+  /**
+   * Thumbnails (small JPEGs) of these ids: a Map id -> Blob for those that have one.
+   * @param {string[]} ids
+   * @param {{signal?: AbortSignal}} [options]
+   */
+  async thumbnails(ids, { signal } = {}) {
+    const { thumbnails } = await this.#call('libraryThumbnails', { ids }, { signal });
     return new Map(Object.entries(thumbnails));
   }
 
@@ -247,11 +252,13 @@ export class Library extends EventTarget {
 
   /**
    * The library as an index file (docs/index-format.md), the one `siglip search` reads:
-   * embeddings as `dtype` (`f16`, half the size, or `f32`), thumbnails included.
+   * embeddings as `dtype` (`f16`, half the size, or `f32`), thumbnails included. `signal`
+   * cancels it (an AbortError).
+   * @param {{dtype?: 'f16' | 'f32', thumbnails?: boolean, signal?: AbortSignal}} [options]
    * @returns {Promise<Blob>}
    */
-  async export({ dtype = 'f16', thumbnails = true } = {}) {
-    const { bytes } = await this.#call('libraryExport', { dtype, thumbnails });
+  async export({ dtype = 'f16', thumbnails = true, signal } = {}) {
+    const { bytes } = await this.#call('libraryExport', { dtype, thumbnails }, { signal });
     return new Blob([bytes], { type: 'application/octet-stream' });
   }
 

@@ -167,13 +167,14 @@ export class SiglipClassifier extends SiglipElementBase {
   /**
    * Classifies an image (Blob/File, ImageBitmap, ImageData, <img>, <canvas>, <video> or URL)
    * against `labels` (default: the element's labels). Shows and returns the results,
-   * `[{label, score, logit}]`, highest score first.
+   * `[{label, score, logit}]`, highest score first. Each method takes `{signal}` last: an
+   * AbortSignal that cancels the call (an AbortError; the model stays usable).
    */
-  classify(image, labels = this.#labels) {
+  classify(image, labels = this.#labels, { signal } = {}) {
     return this.reported(async () => {
       if (!labels || labels.length === 0) throw namedError('InputError', 'no labels given; add at least one label');
       const model = await this.requireModel();
-      const { results, embedding, grid, ms } = await model.classify(image, labels, this.template, this.textMasking, this.maxNumPatches);
+      const { results, embedding, grid, ms } = await model.classify(image, labels, this.template, this.textMasking, this.maxNumPatches, signal);
       if (labels === this.#labels || sameList(labels, this.#labels)) this.#embedding = embedding;
       this.#showResults(results, ms, grid);
       this.dispatchEvent(new CustomEvent('result', { detail: { results, ms, grid } }));
@@ -182,21 +183,21 @@ export class SiglipClassifier extends SiglipElementBase {
   }
 
   /** L2-normalized image embedding (Float32Array). */
-  embedImage(image) {
-    return this.reported(async () => (await (await this.requireModel()).embedImage(image, this.maxNumPatches)).embedding);
+  embedImage(image, { signal } = {}) {
+    return this.reported(async () => (await (await this.requireModel()).embedImage(image, this.maxNumPatches, signal)).embedding);
   }
 
   /** L2-normalized embeddings of texts used verbatim (no template): one Float32Array each. */
-  embedText(texts) {
-    return this.reported(async () => (await this.requireModel()).textEmbeddings(texts, this.textMasking));
+  embedText(texts, { signal } = {}) {
+    return this.reported(async () => (await this.requireModel()).textEmbeddings(texts, this.textMasking, signal));
   }
 
   /**
    * Ranks images for a text query (used verbatim): `[{index, score, logit}]`, best first.
    * Images may be sources or embeddings from embedImage().
    */
-  rank(query, images) {
-    return this.reported(async () => (await this.requireModel()).rankImages(query, images, this.textMasking, this.maxNumPatches));
+  rank(query, images, { signal } = {}) {
+    return this.reported(async () => (await this.requireModel()).rankImages(query, images, this.textMasking, this.maxNumPatches, signal));
   }
 
   /** Stops the webcam and frees the worker and the model. The element loads again when used. */

@@ -217,12 +217,13 @@ export class SiglipSearch extends SiglipElementBase {
 
   /**
    * Searches by text, image or both (`{text?, image?}`, an image source or `{id}`), without
-   * changing what is shown: `[{id, record, score, logit, cosine}]`, best first.
+   * changing what is shown: `[{id, record, score, logit, cosine}]`, best first. `signal`
+   * cancels it (an AbortError).
    */
-  search(query, { topK } = {}) {
+  search(query, { topK, signal } = {}) {
     return this.reported(async () => {
       const library = await this.#ready();
-      return library.search(query, { topK: topK ?? library.size });
+      return library.search(query, { topK: topK ?? library.size, signal });
     });
   }
 
@@ -255,7 +256,7 @@ export class SiglipSearch extends SiglipElementBase {
     });
   }
 
-  /** The library as an index file (docs/index-format.md), which `siglip search` reads. */
+  /** The library as an index file (docs/index-format.md), which `siglip search` reads (`{dtype, thumbnails, signal}`). */
   exportIndex(options) {
     return this.reported(async () => (await this.#ready()).export(options));
   }

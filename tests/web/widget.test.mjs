@@ -237,6 +237,70 @@ test('one model per page: elements and classifiers with the same src share one w
   await page.close();
 });
 
+test('per-call AbortSignal: an aborted call rejects with an AbortError at once, in flight or not, and the model stays usable', async () => {
+  const before = (await requestLog()).length;
+  const { page, problems } = await blankPage();
+  const out = await page.evaluate(
+    async ({ model, GRAY, labels }) => {
+      const outcome = (p) => p.then(() => 'resolved', (e) => `${e.name}${e.cause ? ` (cause: ${e.cause.name ?? e.cause})` : ''}`);
+      const { createClassifier, openLibrary } = await import('/www/index.js');
+      // A load cancelled before it is ready: an AbortError, and the next load of it works.
+      const loadController = new AbortController();
+      const loading = outcome(createClassifier({ src: model, signal: loadController.signal }));
+      loadController.abort();
+      const load = await loading;
+      const clf = await createClassifier({ src: model });
+      // Already aborted: rejected before anything is sent.
+      const early = await outcome(clf.embedText(['a cat'], { signal: AbortSignal.abort() }));
+      // In flight at the worker: a large image (its resize takes the worker a while), aborted
+      // while the worker works on it; its late answer is dropped and the next call gets its own.
+      const big = new ImageData(3000, 3000);
+      big.data.fill(128);
+      const controller = new AbortController();
+      const started = performance.now();
+      const inFlight = outcome(clf.classify(big, labels, { signal: controller.signal }));
+      setTimeout(() => controller.abort(new Error('user left')), 5);
+      const cancelled = await inFlight;
+      const rejectedAfterMs = performance.now() - started;
+      const after = await clf.classify(GRAY, labels);
+      // rank() over several images stops between them.
+      const rankController = new AbortController();
+      const ranking = outcome(clf.rank('a cat', [big, big, big, big], { signal: rankController.signal }));
+      setTimeout(() => rankController.abort(), 5);
+      const rank = await ranking;
+      const rankAfter = await clf.rank('a cat', [GRAY]);
+      // A URL being fetched is cancelled too.
+      const fetchController = new AbortController();
+      const fetching = outcome(clf.embedImage(GRAY, { signal: fetchController.signal }));
+      fetchController.abort();
+      const fetch = await fetching;
+      // The library's searches.
+      const library = await openLibrary({ src: model, name: 'abort-test', persist: false });
+      await library.add([await (await window.fetch(GRAY)).blob()]);
+      const search = await outcome(library.search('a cat', { signal: AbortSignal.abort() }));
+      const hits = await library.search('a cat');
+      library.dispose();
+      clf.dispose();
+      return { load, early, cancelled, rejectedAfterMs, after, rank, rankAfter, fetch, search, hits: hits.length };
+    },
+    { model, GRAY, labels: ref.labels },
+  );
+  assert.equal(out.load, 'AbortError (cause: AbortError)');
+  assert.equal(out.early, 'AbortError (cause: AbortError)');
+  assert.equal(out.cancelled, 'AbortError (cause: Error)', 'the reason given to abort() is the cause');
+  assert.ok(out.rejectedAfterMs < 2000, `rejected ${out.rejectedAfterMs} ms after the call`);
+  assertScores(out.after);
+  assert.equal(out.rank, 'AbortError (cause: AbortError)');
+  assert.equal(out.rankAfter.length, 1);
+  assert.equal(out.fetch, 'AbortError (cause: AbortError)');
+  assert.equal(out.search, 'AbortError (cause: AbortError)');
+  assert.equal(out.hits, 1);
+  assert.deepEqual(problems.filter((p) => !/tests\/fixtures\/images\/gray\.png/.test(p)), []);
+  const requests = (await requestLog()).slice(before);
+  assert.ok(requests.filter((p) => p === model).length <= 2, 'the model was fetched at most twice (the cancelled load, the next)');
+  await page.close();
+});
+
 test('the package from another origin (a CDN with CORS), and workerUrl/wasmUrl pointing anywhere', async () => {
   const cdn = await startServer({ root: path.join(ROOT, 'www'), args: ['--cors'] });
   const noCors = await startServer({ root: path.join(ROOT, 'www') });
