@@ -90,6 +90,17 @@ ensure_chromium() {
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium chromium-driver >/dev/null
 }
 
+# transformers.js (tests/bench, pinned): the benchmark's peer, and the reference of
+# tests/web/pipeline.test.mjs. No install scripts: onnxruntime-node's would download binaries,
+# and the browser needs only the packages' dist/ files (transformers.js, onnxruntime-web).
+ensure_transformers_js() {
+  if [ "$(node -p "require('./tests/bench/node_modules/@huggingface/transformers/package.json').version" 2>/dev/null)" != \
+    "$(node -p "require('./tests/bench/package.json').dependencies['@huggingface/transformers']")" ]; then
+    log "installing transformers.js (tests/bench, pinned, install scripts off)"
+    (cd tests/bench && ONNXRUNTIME_NODE_INSTALL=skip npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
+  fi
+}
+
 ensure_node_modules() {
   if [ ! -d tests/web/node_modules/playwright-core ] || [ ! -d tests/web/node_modules/axe-core ]; then
     log "installing page-test packages (playwright-core; no browser download)"
@@ -211,6 +222,7 @@ test_web() {
   build_wasm
   ensure_chromium
   ensure_node_modules
+  ensure_transformers_js
   log "page tests (playwright-core driving /usr/bin/chromium)"
   node --test --test-concurrency=1 tests/web/
 }
@@ -296,14 +308,7 @@ case "${1:-build}" in
       build_wasm
       cargo build --release --bin siglip
     fi
-    if [[ ",$engines," == *,transformers.js,* ]] &&
-      [ "$(node -p "require('./tests/bench/node_modules/@huggingface/transformers/package.json').version" 2>/dev/null)" != \
-        "$(node -p "require('./tests/bench/package.json').dependencies['@huggingface/transformers']")" ]; then
-      # No install scripts: onnxruntime-node's would download binaries, and the browser needs
-      # only the packages' dist/ files (transformers.js, onnxruntime-web).
-      log "installing transformers.js for the benchmark (tests/bench, pinned, install scripts off)"
-      (cd tests/bench && ONNXRUNTIME_NODE_INSTALL=skip npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
-    fi
+    if [[ ",$engines," == *,transformers.js,* ]]; then ensure_transformers_js; fi
     node tests/web/bench.mjs "${@:2}"
     ;;
   demo-model)

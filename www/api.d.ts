@@ -4,6 +4,7 @@
 export type {
   BuildInfo, CachedDetail, CreateClassifierOptions, ImageSource, LabelScore, LibraryAddResult, LibraryHit, LibraryIdentity,
   LibraryPending, LibraryProgress, LibraryRecord, LoadDetail, ModelInfo, OpenLibraryOptions, ProgressDetail, RankedImage,
-  StorageDtype, TextMasking, WasmVariant,
+  StorageDtype, TextMasking, WasmVariant, CallOptions, PipelineTask, PipelineProgress, PipelineOptions, ZeroShotOptions,
+  ZeroShotImageClassificationPipeline, ImageFeatureExtractionPipeline, FeatureExtractionPipeline, RawImageLike,
 } from './index.js';
-export { Classifier, DEFAULT_TEMPLATE, Library, createClassifier, openLibrary } from './index.js';
+export { Classifier, DEFAULT_TEMPLATE, Library, PIPELINE_TASKS, Tensor, createClassifier, openLibrary, pipeline } from './index.js';

@@ -19,6 +19,7 @@ import { DEFAULT_TEMPLATE } from './protocol.js';
 
 export { DEFAULT_TEMPLATE };
 export { Library, openLibrary } from './library.js';
+export { PIPELINE_TASKS, Tensor, pipeline } from './pipeline.js';
 
 /**
  * Loads a model in a Web Worker: `src` is a file made by `siglip quantize`, a Hugging Face

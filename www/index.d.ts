@@ -106,6 +106,77 @@ export interface CallOptions {
 
 export declare const DEFAULT_TEMPLATE: string;
 
+/** The tasks `pipeline()` runs. */
+export declare const PIPELINE_TASKS: readonly ['zero-shot-image-classification', 'image-feature-extraction', 'feature-extraction'];
+export type PipelineTask = (typeof PIPELINE_TASKS)[number] | 'embeddings';
+
+/** Embeddings as transformers.js returns them: float32 rows, `dims` `[rows, dim]`, row-major `data`. */
+export declare class Tensor {
+  private constructor();
+  readonly type: 'float32';
+  readonly data: Float32Array;
+  readonly dims: number[];
+  readonly size: number;
+  tolist(): number[][];
+}
+
+/** Load progress with transformers.js' statuses (one file reported: the weights). */
+export type PipelineProgress =
+  | { status: 'initiate' | 'download' | 'done'; name: string; file: string }
+  | { status: 'progress'; name: string; file: string; progress: number; loaded: number; total: number; fromCache: boolean; converting: boolean }
+  | { status: 'progress_total'; name: string; progress: number; loaded: number; total: number; files: Record<string, { loaded: number; total: number }>; fromCache: boolean; converting: boolean }
+  | { status: 'ready'; task: string; model: string };
+
+export interface PipelineOptions extends Omit<CreateClassifierOptions, 'src' | 'dtype' | 'template' | 'onProgress'> {
+  /** What a checkpoint is converted to: `q8` (default; also `int8`, `uint8`), `q4`, `fp16`, `fp32` (or our names), `auto`. */
+  dtype?: 'auto' | 'fp32' | 'fp16' | 'q8' | 'int8' | 'uint8' | 'q4' | StorageDtype;
+  /** `'wasm'` (or `'cpu'`, `'auto'`): siglip-web runs on the CPU. */
+  device?: 'wasm' | 'cpu' | 'auto';
+  /** A Hub revision (branch, tag or commit) for `owner/name` models. */
+  revision?: string;
+  progress_callback?: (progress: PipelineProgress) => void;
+}
+
+interface PipelineBase {
+  readonly task: PipelineTask;
+  /** The model's `src`. */
+  readonly model: string;
+  readonly info: ModelInfo;
+  readonly build: BuildInfo;
+  dispose(): void;
+}
+
+export interface ZeroShotImageClassificationPipeline extends PipelineBase {
+  (image: ImageSource | RawImageLike, candidate_labels: readonly string[], options?: ZeroShotOptions): Promise<Array<{ score: number; label: string }>>;
+  (images: ReadonlyArray<ImageSource | RawImageLike>, candidate_labels: readonly string[], options?: ZeroShotOptions): Promise<Array<Array<{ score: number; label: string }>>>;
+}
+export interface ZeroShotOptions extends CallOptions {
+  /** Default `This is a photo of {}.` (transformers' pipeline's). */
+  hypothesis_template?: string;
+  top_k?: number;
+}
+export interface ImageFeatureExtractionPipeline extends PipelineBase {
+  (images: ImageSource | RawImageLike | ReadonlyArray<ImageSource | RawImageLike>, options?: CallOptions): Promise<Tensor>;
+}
+export interface FeatureExtractionPipeline extends PipelineBase {
+  (texts: string | readonly string[], options?: CallOptions & { normalize?: true; pooling?: string }): Promise<Tensor>;
+}
+/** transformers.js' RawImage (or anything shaped like it): 8-bit pixels, 1 to 4 channels. */
+export interface RawImageLike {
+  data: ArrayLike<number>;
+  width: number;
+  height: number;
+  channels: 1 | 2 | 3 | 4;
+}
+
+/**
+ * A transformers.js-style pipeline on a SigLIP model (`owner/name`, `hf:owner/name[@rev]`, a packed
+ * file's URL or a checkpoint folder's URL ending in `/`), run in a Web Worker.
+ */
+export declare function pipeline(task: 'zero-shot-image-classification', model: string, options?: PipelineOptions): Promise<ZeroShotImageClassificationPipeline>;
+export declare function pipeline(task: 'image-feature-extraction', model: string, options?: PipelineOptions): Promise<ImageFeatureExtractionPipeline>;
+export declare function pipeline(task: 'feature-extraction' | 'embeddings', model: string, options?: PipelineOptions): Promise<FeatureExtractionPipeline>;
+
 export interface OpenLibraryOptions extends Omit<CreateClassifierOptions, 'template'> {
   /** The library's name (default `default`): stored in this browser under it and the model. */
   name?: string;

@@ -48,7 +48,7 @@ test('the tarball holds the three wasm builds, worker, element, API and types, a
   const helpers = files.filter((f) => /^pkg-threads\/snippets\/wasm-bindgen-rayon-[0-9a-f]+\/src\/workerHelpers\.js$/.test(f));
   assert.equal(helpers.length, 1, `one pool-worker script in ${files.join(', ')}`);
   assert.deepEqual(files.filter((f) => f !== helpers[0]), [
-    'README.md', 'api.d.ts', 'api.js', 'client.js', 'element-base.js', 'errors.js', 'hub.js', 'index.d.ts', 'index.js', 'library.js', 'loader.js', 'package.json',
+    'README.md', 'api.d.ts', 'api.js', 'client.js', 'element-base.js', 'errors.js', 'hub.js', 'index.d.ts', 'index.js', 'library.js', 'loader.js', 'package.json', 'pipeline.js',
     'pkg-relaxed/siglip.js', 'pkg-relaxed/siglip_bg.wasm', 'pkg-threads/siglip.js', 'pkg-threads/siglip_bg.wasm',
     'pkg/siglip.js', 'pkg/siglip_bg.wasm', 'protocol.d.ts', 'protocol.js', 'siglip-classifier.js', 'siglip-search.js', 'siglip-worker.js',
     'store.js', 'vite.d.ts', 'vite.js', 'worker-library.js',
@@ -148,15 +148,16 @@ test('importing either entry outside a browser (Node, as a server-side render do
     const api = await import('siglip-web/api');
     const out = { full: Object.keys(full).sort(), api: Object.keys(api).sort(), elementsDefined: typeof customElements !== 'undefined' };
     for (const [name, load] of [['createClassifier', () => api.createClassifier({ src: 'hf:google/siglip-base-patch16-224' })],
-                                ['openLibrary', () => full.openLibrary({ src: '/m.safetensors', name: 'photos' })]]) {
+                                ['openLibrary', () => full.openLibrary({ src: '/m.safetensors', name: 'photos' })],
+                                ['pipeline', () => api.pipeline('zero-shot-image-classification', 'google/siglip-base-patch16-224')]]) {
       try { await load(); out[name] = 'resolved'; } catch (e) { out[name] = [e instanceof Error, e.name, e.message]; }
     }
     console.log(JSON.stringify(out));`;
   const out = JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: APP, encoding: 'utf8' }));
-  assert.deepEqual(out.full, ['Classifier', 'DEFAULT_TEMPLATE', 'Library', 'SiglipClassifier', 'SiglipSearch', 'createClassifier', 'openLibrary']);
-  assert.deepEqual(out.api, ['Classifier', 'DEFAULT_TEMPLATE', 'Library', 'createClassifier', 'openLibrary']);
+  assert.deepEqual(out.full, ['Classifier', 'DEFAULT_TEMPLATE', 'Library', 'PIPELINE_TASKS', 'SiglipClassifier', 'SiglipSearch', 'Tensor', 'createClassifier', 'openLibrary', 'pipeline']);
+  assert.deepEqual(out.api, ['Classifier', 'DEFAULT_TEMPLATE', 'Library', 'PIPELINE_TASKS', 'Tensor', 'createClassifier', 'openLibrary', 'pipeline']);
   assert.equal(out.elementsDefined, false);
-  for (const name of ['createClassifier', 'openLibrary']) {
+  for (const name of ['createClassifier', 'openLibrary', 'pipeline']) {
     const [isError, errName, message] = out[name];
     assert.equal(isError, true, name);
     assert.equal(errName, 'UnsupportedError', name);
@@ -187,7 +188,7 @@ test('the shipped declarations type-check a TypeScript user', () => {
   writeFileSync(
     path.join(APP, 'usage.ts'),
     `import { createClassifier, type LabelScore, type RankedImage, SiglipClassifier } from 'siglip-web';
-import { createClassifier as apiCreate, type Classifier as ApiClassifier, type ModelInfo as ApiModelInfo } from 'siglip-web/api';
+import { createClassifier as apiCreate, type Classifier as ApiClassifier, type ModelInfo as ApiModelInfo, pipeline, type Tensor } from 'siglip-web/api';
 
 async function main(file: File): Promise<void> {
   const clf = await createClassifier({ src: '/m.safetensors', variant: 'auto', onProgress: ({ loaded, total }) => console.log(loaded, total ?? 0) });
@@ -215,6 +216,20 @@ async function main(file: File): Promise<void> {
   await search?.addImages([file]);
 }
 void main;
+
+async function transformersStyle(file: File): Promise<number> {
+  const controller = new AbortController();
+  const zeroShot = await pipeline('zero-shot-image-classification', 'google/siglip-base-patch16-224', {
+    dtype: 'fp16', device: 'wasm', progress_callback: (p) => console.log(p.status === 'progress' ? p.progress : p.status),
+  });
+  const one: { score: number; label: string }[] = await zeroShot(file, ['a cat'], { hypothesis_template: '{}', top_k: 1, signal: controller.signal });
+  const many: { score: number; label: string }[][] = await zeroShot([file, file], ['a cat']);
+  const features = await pipeline('image-feature-extraction', 'google/siglip-base-patch16-224');
+  const tensor: Tensor = await features([file]);
+  zeroShot.dispose();
+  return one[0].score + many[1][0].score + tensor.dims[1];
+}
+void transformersStyle;
 
 async function server(): Promise<string> {
   const clf: ApiClassifier = await apiCreate({ src: 'hf:google/siglip-base-patch16-224' });
