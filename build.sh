@@ -82,12 +82,29 @@ ensure_cargo_fuzz() {
   fi
 }
 
-ensure_chromium() {
-  if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then return; fi
-  log "installing Debian's chromium and chromium-driver"
+# Debian packages, installed when a command is missing: apt_install COMMAND... -- PACKAGE...
+apt_install() {
+  local missing=""
+  while [ "$1" != -- ]; do
+    command -v "$1" >/dev/null || missing=1
+    shift
+  done
+  shift
+  [ -z "$missing" ] && return
+  log "installing Debian's $*"
   if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium chromium-driver >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "$@" >/dev/null
+}
+
+ensure_chromium() {
+  apt_install /usr/bin/chromium /usr/bin/chromedriver -- chromium chromium-driver
+}
+
+# The other engines (tests/web/engines.mjs): Firefox ESR, driven over WebDriver BiDi by
+# puppeteer-core, and WebKitGTK's MiniBrowser, driven by WebKitWebDriver on an Xvfb display.
+ensure_engines() {
+  apt_install /usr/bin/firefox-esr /usr/bin/WebKitWebDriver Xvfb -- firefox-esr webkit2gtk-driver xvfb
 }
 
 # transformers.js (tests/bench, pinned): the benchmark's peer, and the reference of
@@ -102,7 +119,7 @@ ensure_transformers_js() {
 }
 
 ensure_node_modules() {
-  if [ ! -d tests/web/node_modules/playwright-core ] || [ ! -d tests/web/node_modules/axe-core ]; then
+  if [ ! -d tests/web/node_modules/playwright-core ] || [ ! -d tests/web/node_modules/axe-core ] || [ ! -d tests/web/node_modules/puppeteer-core ]; then
     log "installing page-test packages (playwright-core; no browser download)"
     (cd tests/web && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
   fi
@@ -221,9 +238,10 @@ test_wasm() {
 test_web() {
   build_wasm
   ensure_chromium
+  ensure_engines
   ensure_node_modules
   ensure_transformers_js
-  log "page tests (playwright-core driving /usr/bin/chromium)"
+  log "page tests (Chromium; engines.test.mjs also in Firefox and WebKit)"
   node --test --test-concurrency=1 tests/web/
 }
 

@@ -1,0 +1,214 @@
+// The three browser engines behind one small API, for tests that run in each of them
+// (engines.test.mjs): Chromium through playwright-core, Firefox (Debian's firefox-esr) through
+// puppeteer-core over WebDriver BiDi, and WebKit (WebKitGTK's MiniBrowser) through
+// WebKitWebDriver's classic WebDriver on a private X display (Xvfb). Nothing is downloaded: each
+// drives the system's binary.
+//
+//   const browser = await launchEngine('webkit');
+//   const page = await browser.newPage();
+//   await page.goto(url);
+//   const value = await page.evaluate(async (arg) => ..., arg);   // one argument, JSON in and out
+//   page.problems                                                  // errors the page reported
+//   await page.close(); await browser.close();
+//
+// `problems`: uncaught errors and console errors, in every engine; failed responses (HTTP >= 400)
+// where the driver reports responses (Chromium, Firefox). WebKit's classic WebDriver has no
+// events: its page collects `error`/`unhandledrejection` and console.error itself once loaded.
+
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import puppeteer from 'puppeteer-core';
+import { launch as launchChromium, watch } from './harness.mjs';
+
+export const ENGINES = Object.freeze(['chromium', 'firefox', 'webkit']);
+
+/** The engines to test: SIGLIP_ENGINES (space- or comma-separated), default all three. */
+export function selectedEngines() {
+  const list = (process.env.SIGLIP_ENGINES ?? ENGINES.join(' ')).split(/[\s,]+/).filter(Boolean);
+  for (const e of list) if (!ENGINES.includes(e)) throw new Error(`SIGLIP_ENGINES: unknown engine "${e}" (use ${ENGINES.join(', ')})`);
+  return list;
+}
+
+/** @param {'chromium' | 'firefox' | 'webkit'} name */
+export async function launchEngine(name) {
+  if (name === 'chromium') return chromiumBrowser(await launchChromium());
+  if (name === 'firefox') return firefox();
+  if (name === 'webkit') return webkit();
+  throw new Error(`unknown engine ${name}`);
+}
+
+// ---- Chromium ---------------------------------------------------------------------------
+
+/**
+ * Pages in one browser context, so that they share storage (the cache, IndexedDB) as the other
+ * engines' pages do.
+ * @param {import('playwright-core').Browser} browser
+ */
+async function chromiumBrowser(browser) {
+  const context = await browser.newContext();
+  return {
+    name: 'chromium',
+    async newPage() {
+      const page = await context.newPage();
+      const problems = watch(page);
+      return {
+        problems,
+        goto: (url) => page.goto(url).then(() => undefined),
+        evaluate: (fn, arg) => page.evaluate(fn, arg),
+        close: () => page.close(),
+      };
+    },
+    close: () => browser.close(),
+  };
+}
+
+// ---- Firefox ----------------------------------------------------------------------------
+
+async function firefox() {
+  const browser = await puppeteer.launch({
+    browser: 'firefox',
+    executablePath: process.env.FIREFOX ?? '/usr/bin/firefox-esr',
+    headless: true,
+    extraPrefsFirefox: {
+      // A camera that needs no device and no permission prompt (the webcam tests).
+      'media.navigator.streams.fake': true,
+      'media.navigator.permission.disabled': true,
+    },
+  });
+  return {
+    name: 'firefox',
+    async newPage() {
+      const page = await browser.newPage();
+      const problems = [];
+      page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+      page.on('console', (m) => m.type() === 'error' && problems.push(`console: ${m.text()}`));
+      page.on('response', (r) => {
+        if (r.status() >= 400 && !r.url().endsWith('/favicon.ico')) problems.push(`http ${r.status()} ${r.url()}`);
+      });
+      return {
+        problems,
+        goto: (url) => page.goto(url, { waitUntil: 'load' }).then(() => undefined),
+        evaluate: (fn, arg) => page.evaluate(fn, arg),
+        close: () => page.close(),
+      };
+    },
+    close: () => browser.close(),
+  };
+}
+
+// ---- WebKit -----------------------------------------------------------------------------
+
+/** A free TCP port on 127.0.0.1. */
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = /** @type {import('node:net').AddressInfo} */ (srv.address());
+      srv.close(() => resolve(port));
+    });
+    srv.on('error', reject);
+  });
+}
+
+/** Starts Xvfb on a display it picks (-displayfd): `{display, stop}`. */
+async function xvfb() {
+  const child = spawn('Xvfb', ['-displayfd', '3', '-screen', '0', '1280x1024x24', '-nolisten', 'tcp'], { stdio: ['ignore', 'ignore', 'pipe', 'pipe'] });
+  const display = await new Promise((resolve, reject) => {
+    let buf = '';
+    child.stdio[3].on('data', (d) => {
+      buf += d;
+      if (buf.includes('\n')) resolve(`:${buf.trim()}`);
+    });
+    child.on('error', (e) => reject(new Error(`Xvfb did not start (apt-get install xvfb): ${e.message}`)));
+    child.on('exit', (code) => reject(new Error(`Xvfb exited with ${code}`)));
+  });
+  return { display, stop: () => child.kill() };
+}
+
+/** Wraps a page function for WebDriver's execute/async: the result or the error, as JSON. */
+function asyncScript(fn) {
+  return `const done = arguments[arguments.length - 1];
+Promise.resolve(arguments[0]).then(${fn.toString()}).then(
+  (value) => done({ ok: true, value: value === undefined ? null : value }),
+  (e) => done({ ok: false, error: e && e.name ? e.name + ': ' + e.message : String(e) }),
+);`;
+}
+
+/** Installed in each page once it has loaded: what WebKit's WebDriver cannot report. */
+function collectProblems() {
+  if (window.__problems) return;
+  const problems = (window.__problems = []);
+  addEventListener('error', (e) => problems.push(`pageerror: ${e.message}`));
+  addEventListener('unhandledrejection', (e) => problems.push(`pageerror: ${e.reason?.message ?? e.reason}`));
+  const error = console.error.bind(console);
+  console.error = (...args) => {
+    problems.push(`console: ${args.join(' ')}`);
+    error(...args);
+  };
+}
+
+async function webkit() {
+  const x = await xvfb();
+  const port = await freePort();
+  const driver = spawn(process.env.WEBKIT_DRIVER ?? '/usr/bin/WebKitWebDriver', [`--port=${port}`], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, DISPLAY: x.display },
+  });
+  let log = '';
+  driver.stderr.on('data', (d) => (log += d));
+  const base = `http://127.0.0.1:${port}`;
+  /** One WebDriver command: its value, or an Error with the driver's message. */
+  async function wd(method, url, body) {
+    const r = await fetch(base + url, { method, headers: { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+    const json = await r.json();
+    if (!r.ok) throw new Error(`WebKitWebDriver ${method} ${url}: ${json.value?.error}: ${json.value?.message}`);
+    return json.value;
+  }
+  let session;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      session = await wd('POST', '/session', { capabilities: { alwaysMatch: { 'webkitgtk:browserOptions': { args: ['--automation'] } } } });
+      break;
+    } catch (err) {
+      if (attempt >= 50) throw new Error(`WebKitWebDriver did not start: ${err.message}\n${log}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  const s = `/session/${session.sessionId}`;
+  await wd('POST', `${s}/timeouts`, { script: 600000, pageLoad: 120000 });
+  // One window, one page at a time (MiniBrowser's extra windows cannot be closed by handle):
+  // a page's close() leaves the window on about:blank for the next.
+  let open = null;
+  return {
+    name: 'webkit',
+    async newPage() {
+      if (open) throw new Error('WebKit here runs one page at a time: close the other first');
+      const page = {
+        problems: [],
+        async goto(url) {
+          await wd('POST', `${s}/url`, { url });
+          await wd('POST', `${s}/execute/sync`, { script: `(${collectProblems.toString()})()`, args: [] });
+        },
+        async evaluate(fn, arg) {
+          const out = await wd('POST', `${s}/execute/async`, { script: asyncScript(fn), args: [arg ?? null] });
+          const seen = await wd('POST', `${s}/execute/sync`, { script: 'return (window.__problems || []).splice(0);', args: [] });
+          page.problems.push(...seen);
+          if (!out.ok) throw new Error(`in WebKit: ${out.error}`);
+          return out.value;
+        },
+        async close() {
+          if (open !== page) return;
+          open = null;
+          await wd('POST', `${s}/url`, { url: 'about:blank' });
+        },
+      };
+      open = page;
+      return page;
+    },
+    async close() {
+      await wd('DELETE', s).catch(() => {});
+      driver.kill();
+      x.stop();
+    },
+  };
+}

@@ -1,0 +1,236 @@
+// What users do, in each browser engine (SIGLIP_ENGINES, default chromium firefox webkit;
+// engines.mjs drives each system binary): classify with the element and the API and get the
+// transformers reference scores; the build each engine picks, isolated or not, and every build it
+// can run forced (the same scores), the ones it cannot refused by name; a Hugging Face checkpoint
+// converted while it downloads, then read back from the cache on the next visit; a photo library
+// kept in IndexedDB across pages; the package imported from another origin; a failed load shown
+// as a named error. The other page tests go deeper, in Chromium only.
+
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { FIXTURES, packedModel, reference, startServer } from './harness.mjs';
+import { launchEngine, selectedEngines } from './engines.mjs';
+
+const ref = reference('tiny-p14');
+const hubRef = reference('tiny-224');
+const GRAY = '/tests/fixtures/images/gray.png';
+const PHOTO = '/tests/fixtures/images/photo.jpg';
+const scoresOf = (r, file) => r.images.find((i) => i.file === file).scores;
+
+/** What each engine runs, from what it supports (the README's engine table). */
+const EXPECTED = {
+  chromium: { plain: 'relaxed', isolated: 'threads', runs: ['simd128', 'relaxed', 'threads'] },
+  firefox: { plain: 'relaxed', isolated: 'threads', runs: ['simd128', 'relaxed', 'threads'] },
+  webkit: { plain: 'simd128', isolated: 'simd128', runs: ['simd128'] },
+};
+
+function assertScores(results, want, labels, what) {
+  assert.equal(results.length, labels.length, what);
+  for (const r of results) {
+    const expected = want[labels.indexOf(r.label)];
+    assert.ok(Math.abs(r.score - expected) <= 1e-4, `${what} ${r.label}: ${r.score} vs ${expected}`);
+  }
+}
+
+const model = packedModel('tiny-p14', 'f32');
+const servers = {};
+before(async () => {
+  servers.plain = await startServer();
+  servers.isolated = await startServer({ args: ['--coi'] });
+  servers.cdn = await startServer({ args: ['--cors'] });
+  servers.hub = await startServer({ root: FIXTURES, args: ['--hub', '--cors'] });
+});
+after(async () => {
+  for (const s of Object.values(servers)) await s.stop();
+});
+const modelPath = '/' + model.slice(model.indexOf('target/'));
+
+for (const engine of selectedEngines()) {
+  describe(engine, () => {
+    let browser;
+    before(async () => {
+      browser = await launchEngine(engine);
+    });
+    after(async () => {
+      await browser?.close();
+    });
+
+    /** Runs `fn(arg)` in a fresh page of `server`; returns its value and the page's problems. */
+    async function inPage(server, fn, arg) {
+      const page = await browser.newPage();
+      try {
+        await page.goto(`${server.url}tests/web/blank.html`);
+        const value = await page.evaluate(fn, arg);
+        return { value, problems: page.problems };
+      } finally {
+        await page.close();
+      }
+    }
+
+    test('the element and createClassifier give the reference scores; the build picked, and every build this engine runs, forced', async () => {
+      const { value, problems } = await inPage(
+        servers.plain,
+        async ({ model, GRAY, PHOTO, labels, runs }) => {
+          const { createClassifier } = await import('/www/index.js');
+          const el = document.createElement('siglip-classifier');
+          el.setAttribute('load', 'eager');
+          el.src = model;
+          document.body.append(el);
+          const detail = await el.ready;
+          const viaElement = await el.classify(GRAY, labels);
+          const shown = el.shadowRoot.querySelectorAll('.result').length;
+          el.remove();
+          const forced = {};
+          for (const variant of runs) {
+            const clf = await createClassifier({ src: model, variant });
+            forced[variant] = { build: clf.build, gray: await clf.classify(GRAY, labels), photo: await clf.classify(PHOTO, labels) };
+            clf.dispose();
+          }
+          const refused = {};
+          for (const variant of ['simd128', 'relaxed', 'threads'].filter((v) => !runs.includes(v))) {
+            refused[variant] = await createClassifier({ src: model, variant }).then(
+              (c) => (c.dispose(), 'loaded'),
+              (e) => `${e.name}: ${e.message}`,
+            );
+          }
+          return { build: detail.build, viaElement, shown, forced, refused, isolated: self.crossOriginIsolated };
+        },
+        { model: modelPath, GRAY, PHOTO, labels: ref.labels, runs: EXPECTED[engine].runs.filter((v) => v !== 'threads') },
+      );
+      assert.equal(value.isolated, false);
+      assert.equal(value.build.variant, EXPECTED[engine].plain, 'the build picked on a page that is not isolated');
+      assertScores(value.viaElement, scoresOf(ref, 'gray.png'), ref.labels, 'element');
+      assert.equal(value.shown, ref.labels.length, 'the element shows every label');
+      for (const [variant, out] of Object.entries(value.forced)) {
+        assert.equal(out.build.variant, variant);
+        assertScores(out.gray, scoresOf(ref, 'gray.png'), ref.labels, `${variant} gray.png`);
+        assertScores(out.photo, scoresOf(ref, 'photo.jpg'), ref.labels, `${variant} photo.jpg`);
+      }
+      for (const [variant, outcome] of Object.entries(value.refused)) {
+        // Threads need cross-origin isolation; relaxed SIMD is missing in WebKit.
+        assert.match(outcome, /^UnsupportedError: /, `${variant}: ${outcome}`);
+      }
+      assert.deepEqual(problems, []);
+    });
+
+    test('a cross-origin isolated page: the threads build where the engine has relaxed SIMD, with the reference scores', async () => {
+      const { value, problems } = await inPage(
+        servers.isolated,
+        async ({ model, GRAY, labels }) => {
+          const { createClassifier } = await import('/www/index.js');
+          const clf = await createClassifier({ src: model });
+          const results = await clf.classify(GRAY, labels);
+          clf.dispose();
+          return { build: clf.build, results, isolated: self.crossOriginIsolated, sab: typeof SharedArrayBuffer };
+        },
+        { model: modelPath, GRAY, labels: ref.labels },
+      );
+      assert.equal(value.isolated, true);
+      assert.equal(value.build.variant, EXPECTED[engine].isolated);
+      if (value.build.variant === 'threads') assert.ok(value.build.threads >= 2, `threads: ${value.build.threads}`);
+      assertScores(value.results, scoresOf(ref, 'gray.png'), ref.labels, 'isolated');
+      assert.deepEqual(problems, []);
+    });
+
+    test('hf: a checkpoint converted as it downloads, then read from the cache on the next visit', async () => {
+      const load = (arg) =>
+        inPage(
+          servers.plain,
+          async ({ hub, GRAY, labels }) => {
+            // WebKitGTK's automation session keeps storage in memory only, and there a Cache API
+            // entry that only a worker wrote did not outlive the page unless the page itself had
+            // opened the cache (Chromium and Firefox, and WebKit's IndexedDB, need no such help).
+            await caches.open('siglip-models-v1');
+            const { createClassifier } = await import('/www/index.js');
+            let converting = false;
+            const clf = await createClassifier({ src: 'hf:test/tiny-224', hub, dtype: 'f32', onProgress: (p) => (converting ||= p.converting) });
+            const results = await clf.classify(GRAY, labels);
+            const stored = await clf.cached;
+            clf.dispose();
+            return { fromCache: clf.fromCache, converting, stored, results, commit: clf.commit, secure: isSecureContext, caches: typeof caches };
+          },
+          arg,
+        );
+      const arg = { hub: servers.hub.url, GRAY, labels: hubRef.labels };
+      const first = await load(arg);
+      assertScores(first.value.results, scoresOf(hubRef, 'gray.png'), hubRef.labels, 'converted');
+      assert.equal(first.value.converting, true);
+      assert.equal(first.value.commit, 'a'.repeat(40));
+      assert.equal(first.value.stored, true, `cached (secure context ${first.value.secure}, caches ${first.value.caches})`);
+      const second = await load(arg);
+      assert.equal(second.value.fromCache, true, 'the second visit reads the cache');
+      assertScores(second.value.results, scoresOf(hubRef, 'gray.png'), hubRef.labels, 'from the cache');
+      assert.deepEqual([...first.problems, ...second.problems], []);
+    });
+
+    test('a library in IndexedDB: added images are searched and are still there in the next page', async () => {
+      const name = `engines-${Date.now()}`;
+      const first = await inPage(
+        servers.plain,
+        async ({ model, name, images }) => {
+          const { openLibrary } = await import('/www/index.js');
+          const library = await openLibrary({ src: model, name });
+          const blobs = await Promise.all(images.map(async (u) => new File([await (await fetch(u)).blob()], u.split('/').pop(), { type: 'image/png' })));
+          const added = await library.add(blobs);
+          const hits = await library.search({ image: { id: library.records()[0].id } });
+          const out = { added, persistent: library.persistent, warning: library.warning, top: hits[0]?.record?.name, ids: library.records().map((r) => r.id) };
+          library.dispose();
+          return out;
+        },
+        { model: modelPath, name, images: ['/tests/fixtures/images/gray.png', '/tests/fixtures/images/wide.png', '/tests/fixtures/images/alpha.png'] },
+      );
+      assert.equal(first.value.added.added, 3, JSON.stringify(first.value.added));
+      assert.equal(first.value.persistent, true, `stored in IndexedDB (${first.value.warning})`);
+      assert.equal(first.value.top, 'gray.png', 'an image is its own best match');
+      const second = await inPage(
+        servers.plain,
+        async ({ model, name }) => {
+          const { openLibrary } = await import('/www/index.js');
+          const library = await openLibrary({ src: model, name });
+          const ids = library.records().map((r) => r.id);
+          await library.clear();
+          library.dispose();
+          return ids;
+        },
+        { model: modelPath, name },
+      );
+      assert.deepEqual(second.value, first.value.ids);
+      assert.deepEqual([...first.problems, ...second.problems], []);
+    });
+
+    test('the package from another origin (a CDN with CORS) loads its worker and wasm from there', async () => {
+      const { value, problems } = await inPage(
+        servers.plain,
+        async ({ cdn, model, GRAY, labels }) => {
+          const { createClassifier } = await import(`${cdn}www/index.js`);
+          const clf = await createClassifier({ src: model });
+          const results = await clf.classify(GRAY, labels);
+          clf.dispose();
+          return results;
+        },
+        { cdn: servers.cdn.url, model: `${servers.plain.url}${modelPath.slice(1)}`, GRAY: `${servers.plain.url}${GRAY.slice(1)}`, labels: ref.labels },
+      );
+      assertScores(value, scoresOf(ref, 'gray.png'), ref.labels, 'from a CDN');
+      assert.deepEqual(problems, []);
+    });
+
+    test('a model that cannot be loaded is a named error, shown by the element', async () => {
+      const { value, problems } = await inPage(servers.plain, async () => {
+        const el = document.createElement('siglip-classifier');
+        el.setAttribute('load', 'eager');
+        el.src = '/no/such/model.safetensors';
+        document.body.append(el);
+        const error = await el.ready.then(() => 'loaded', (e) => `${e.name}: ${e.message}`);
+        const box = el.shadowRoot.querySelector('.error');
+        for (let i = 0; i < 100 && (box.hidden || !box.textContent); i++) await new Promise((r) => setTimeout(r, 50));
+        const shown = box.hidden ? '' : box.textContent;
+        el.remove();
+        return { error, shown };
+      });
+      assert.match(value.error, /^NetworkError: could not download the model from .*\/no\/such\/model\.safetensors: not found/);
+      assert.match(value.shown, /not found/);
+      // The failed request itself is the only problem reported (engines that report responses).
+      assert.ok(problems.every((p) => /404.*no\/such\/model/.test(p)), problems.join('\n'));
+    });
+  });
+}
