@@ -60,7 +60,7 @@ const BUNDLERS = {
     files: ['esbuild/build.mjs'],
     modes: [
       { mode: 'build', how: 'as is', build: ['build.mjs', '--no-copy'], expectFail: /WorkerError: .*copy siglip-worker\.js/ },
-      { mode: 'build', how: 'recipe (copy the worker side)', build: ['build.mjs'] },
+      { mode: 'build', how: 'recipe (npx siglip-web copy-worker dist)', build: ['build.mjs'] },
     ],
   },
   rollup: {
@@ -68,7 +68,7 @@ const BUNDLERS = {
     files: ['rollup/build.mjs'],
     modes: [
       { mode: 'build', how: 'as is', build: ['build.mjs', '--no-copy'], expectFail: /WorkerError: .*copy siglip-worker\.js/ },
-      { mode: 'build', how: 'recipe (copy the worker side)', build: ['build.mjs'] },
+      { mode: 'build', how: 'recipe (npx siglip-web copy-worker dist)', build: ['build.mjs'] },
     ],
   },
 };
@@ -154,9 +154,9 @@ function checkSsr(dir) {
   return html === want ? null : `rendered ${html}`;
 }
 
-/** Bytes of the built output by kind: {js, wasm, total}. */
+/** Bytes of the built output by kind, and how many .wasm files: {js, wasm, wasmFiles, total}. */
 function sizes(dir) {
-  const out = { js: 0, wasm: 0, total: 0 };
+  const out = { js: 0, wasm: 0, wasmFiles: 0, total: 0 };
   const walk = (d) => {
     for (const e of readdirSync(d, { withFileTypes: true })) {
       const p = path.join(d, e.name);
@@ -168,7 +168,10 @@ function sizes(dir) {
       const n = statSync(p).size;
       out.total += n;
       if (/\.m?js$/.test(e.name)) out.js += n;
-      if (e.name.endsWith('.wasm')) out.wasm += n;
+      if (e.name.endsWith('.wasm')) {
+        out.wasm += n;
+        out.wasmFiles += 1;
+      }
     }
   };
   walk(dir);
@@ -246,10 +249,10 @@ try {
 }
 
 const mb = (n) => (n / 1e6).toFixed(2);
-console.log('\n| bundler | mode | setup | works | JS (MB) | wasm (MB) |\n|---|---|---|---|---|---|');
+console.log('\n| bundler | mode | setup | works | JS (MB) | wasm (MB, files) |\n|---|---|---|---|---|---|');
 for (const r of matrix) {
   const works = r.works ? 'yes' : `no: ${r.error.slice(0, 160)}`;
-  const size = r.size && r.mode !== 'no build' ? `${mb(r.size.js)} | ${mb(r.size.wasm)}` : '– | –';
+  const size = r.size && r.mode !== 'no build' ? `${mb(r.size.js)} | ${mb(r.size.wasm)} (${r.size.wasmFiles})` : '– | –';
   console.log(`| ${r.bundler} | ${r.mode} | ${r.how} | ${works}${r.ok ? '' : ' (NOT AS EXPECTED)'} | ${size} |`);
 }
 writeFileSync(path.join(WORK, 'matrix.json'), JSON.stringify(matrix, null, 2));
