@@ -170,15 +170,20 @@ build_variant() {
   rm -rf "$out"
   wasm-bindgen --target web --no-typescript --out-dir "$out" --out-name siglip "$dir/$TARGET/release/siglip.wasm"
   if [ "$variant" = threads ]; then
-    # wasm-bindgen-rayon's worker imports its main module as '../../..', which only a bundler
-    # resolves; name the file so it also works served as is (www/, the npm package).
-    local helpers
+    # wasm-bindgen-rayon's pool worker imports its main module as '../../..', which only a
+    # bundler resolves, and dynamically, which makes a bundler split it into a chunk of its own
+    # (and Vite 5-7 emit workers as IIFE scripts, which cannot load one). Import the file by
+    # name, statically, so that it works served as is (www/, the npm package) and in every
+    # bundler. (That makes an import cycle with siglip.js, which ES modules and bundlers
+    # resolve: the namespace is used only once the pool worker gets its first message.)
+    local helpers line="const pkg = await import('../../..');"
     helpers="$(find "$out/snippets" -path '*wasm-bindgen-rayon-*' -name workerHelpers.js)"
-    if [ "$(printf '%s\n' "$helpers" | grep -c .)" != 1 ] || ! grep -q "import('../../..')" "$helpers"; then
+    if [ "$(printf '%s\n' "$helpers" | grep -c .)" != 1 ] || [ "$(grep -cF "$line" "$helpers")" != 1 ]; then
       echo "build.sh: wasm-bindgen-rayon's workerHelpers.js is not as expected (${helpers:-missing})" >&2
       exit 1
     fi
-    sed -i "s#import('../../..')#import('../../../siglip.js')#" "$helpers"
+    sed -i -e "s#const pkg = await import('../../..');#const pkg = siglip;#" \
+      -e "1i import * as siglip from '../../../siglip.js';" "$helpers"
   fi
   ls -l "$out/siglip_bg.wasm" |
     awk -v s=$((SECONDS - started)) '{printf "    %s: %.1f MB (%d s)\n", $NF, $5/1e6, s}' >&2

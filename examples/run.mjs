@@ -2,7 +2,10 @@
 // The bundler matrix: the packed siglip-web tarball installed into a fresh app per bundler
 // (pinned versions below), built or served by its dev server, and driven in Chromium: no
 // request may fail, the element must load, and classify() through the element and through
-// createClassifier() must give the reference scores of the tiny fixture model.
+// createClassifier() must give the reference scores of the tiny fixture model. Built apps are
+// served cross-origin isolated, so that the element runs the threads build (its pool workers
+// are emitted by the bundler too); dev servers are not (the relaxed build); the API call forces
+// simd128 everywhere (examples/app/main.js).
 //
 //   node examples/run.mjs [FILTER]      (./build.sh examples; FILTER picks entries by name)
 //
@@ -25,33 +28,39 @@ const want = ref.images.find((i) => i.file === IMAGE).scores;
 // entry works as is or with the recipe in examples/README.md.
 const viteDev = (dir, port) => devServer(dir, ['node_modules/vite/bin/vite.js', '--port', port, '--strictPort', '--host', '127.0.0.1']);
 const viteBuild = ['node_modules/vite/bin/vite.js', 'build'];
-const vite = (version, buildAsIs) => ({
+// (The plugin, siglip-web/vite, is no longer needed by any Vite: its entries check that it
+// still works for apps that use it.)
+const vite = (version) => ({
   deps: { vite: version },
   files: ['vite/ssr.js'],
   modes: [
     { mode: 'dev', how: 'as is', config: false, serve: viteDev },
     { mode: 'dev', how: 'plugin', config: true, serve: viteDev },
-    buildAsIs
-      ? { mode: 'build', how: 'as is', config: false, build: viteBuild }
-      : { mode: 'build', how: 'as is', config: false, build: viteBuild, expectFail: /Command failed/ },
+    { mode: 'build', how: 'as is', config: false, build: viteBuild },
     { mode: 'build', how: 'plugin', config: true, build: viteBuild },
     { mode: 'ssr build', how: 'as is', config: false, ssr: [...viteBuild, '--ssr', 'ssr.js', '--outDir', 'dist-ssr'] },
-  ].filter(Boolean),
+  ],
 });
 const BUNDLERS = {
   importmap: { deps: {}, files: ['importmap/index.html'], modes: [{ mode: 'no build', how: 'as is', dist: '.' }] },
-  // Vite 5 and 7 build workers as IIFE unless told otherwise, which fails on the worker's
-  // dynamic import of the wasm build: their production build needs the plugin.
-  vite5: vite('5.4.21', false),
-  vite7: vite('7.3.8', false),
-  vite8: vite('8.4.0', true),
-  webpack5: { deps: { webpack: '5.113.0' }, files: ['webpack/webpack.config.mjs', 'webpack/build.mjs'], modes: [{ mode: 'build', how: 'as is', build: ['build.mjs'] }] },
+  vite5: vite('5.4.21'),
+  vite7: vite('7.3.8'),
+  vite8: vite('8.4.0'),
+  webpack5: {
+    // (webpack-dev-server 6 needs Node 22.15+; 5.2 runs on Node 18+.)
+    deps: { webpack: '5.113.0', 'webpack-dev-server': '5.2.7' },
+    files: ['webpack/webpack.config.mjs', 'webpack/build.mjs', 'webpack/serve.mjs'],
+    modes: [
+      { mode: 'build', how: 'as is', build: ['build.mjs'] },
+      { mode: 'dev', how: 'as is', serve: (dir, port) => devServer(dir, ['serve.mjs', '--port', port]) },
+    ],
+  },
   esbuild: {
     deps: { esbuild: '0.28.2' },
     files: ['esbuild/build.mjs'],
     modes: [
       { mode: 'build', how: 'as is', build: ['build.mjs', '--no-copy'], expectFail: /WorkerError: .*copy siglip-worker\.js/ },
-      { mode: 'build', how: 'recipe (copy the worker side)', build: ['build.mjs'] },
+      { mode: 'build', how: 'recipe (npx siglip-web copy-worker dist)', build: ['build.mjs'] },
     ],
   },
   rollup: {
@@ -59,7 +68,7 @@ const BUNDLERS = {
     files: ['rollup/build.mjs'],
     modes: [
       { mode: 'build', how: 'as is', build: ['build.mjs', '--no-copy'], expectFail: /WorkerError: .*copy siglip-worker\.js/ },
-      { mode: 'build', how: 'recipe (copy the worker side)', build: ['build.mjs'] },
+      { mode: 'build', how: 'recipe (npx siglip-web copy-worker dist)', build: ['build.mjs'] },
     ],
   },
 };
@@ -97,18 +106,23 @@ async function devServer(dir, args) {
 
 let nextPort = 47310;
 
-/** Loads the app in Chromium; returns null when it works, else what went wrong. */
-async function check(browser, url) {
+/**
+ * Loads the app in Chromium; returns null when it works, else what went wrong.
+ * @param {string[]} builds the wasm builds the element and the API call must run
+ */
+async function check(browser, url, builds) {
   const page = await browser.newPage();
   const problems = watch(page);
   try {
     await page.goto(url);
     await page.waitForFunction(() => typeof window.siglipCheck === 'function', null, { timeout: 30000 });
+    let timer;
     const out = await Promise.race([
       page.evaluate(({ image, labels }) => window.siglipCheck(image, labels).catch((e) => ({ error: `${e.name}: ${e.message}` })), { image: IMAGE, labels: ref.labels }),
-      new Promise((resolve) => setTimeout(() => resolve({ error: 'timed out after 60 s' }), 60000)),
-    ]);
+      new Promise((resolve) => (timer = setTimeout(() => resolve({ error: 'timed out after 60 s' }), 60000))),
+    ]).finally(() => clearTimeout(timer)); // (a timer left running kept the process up to 60 s after the matrix)
     if (out.error) return [out.error, ...problems].join('; ');
+    if (out.builds.join() !== builds.join()) return `ran the ${out.builds.join(' and ')} builds, not ${builds.join(' and ')}`;
     for (const results of [out.viaElement, out.viaApi]) {
       if (results.length !== ref.labels.length) return `got ${results.length} results`;
       for (const r of results) {
@@ -140,9 +154,9 @@ function checkSsr(dir) {
   return html === want ? null : `rendered ${html}`;
 }
 
-/** Bytes of the built output by kind: {js, wasm, total}. */
+/** Bytes of the built output by kind, and how many .wasm files: {js, wasm, wasmFiles, total}. */
 function sizes(dir) {
-  const out = { js: 0, wasm: 0, total: 0 };
+  const out = { js: 0, wasm: 0, wasmFiles: 0, total: 0 };
   const walk = (d) => {
     for (const e of readdirSync(d, { withFileTypes: true })) {
       const p = path.join(d, e.name);
@@ -154,7 +168,10 @@ function sizes(dir) {
       const n = statSync(p).size;
       out.total += n;
       if (/\.m?js$/.test(e.name)) out.js += n;
-      if (e.name.endsWith('.wasm')) out.wasm += n;
+      if (e.name.endsWith('.wasm')) {
+        out.wasm += n;
+        out.wasmFiles += 1;
+      }
     }
   };
   walk(dir);
@@ -210,9 +227,10 @@ try {
           if (m.build) run(process.execPath, m.build, dir);
           const dist = path.join(dir, m.dist ?? 'dist');
           size = sizes(dist);
-          server = await startServer({ root: dist });
+          server = await startServer({ root: dist, args: ['--coi'] });
         }
-        if (server) error = await check(browser, server.url);
+        // Threads where the page is cross-origin isolated (served built), else relaxed.
+        if (server) error = await check(browser, server.url, [m.serve ? 'relaxed' : 'threads', 'simd128']);
       } catch (err) {
         error = err.message.split('\n').slice(0, 6).join(' ');
       } finally {
@@ -231,10 +249,10 @@ try {
 }
 
 const mb = (n) => (n / 1e6).toFixed(2);
-console.log('\n| bundler | mode | setup | works | JS (MB) | wasm (MB) |\n|---|---|---|---|---|---|');
+console.log('\n| bundler | mode | setup | works | JS (MB) | wasm (MB, files) |\n|---|---|---|---|---|---|');
 for (const r of matrix) {
   const works = r.works ? 'yes' : `no: ${r.error.slice(0, 160)}`;
-  const size = r.size && r.mode !== 'no build' ? `${mb(r.size.js)} | ${mb(r.size.wasm)}` : '– | –';
+  const size = r.size && r.mode !== 'no build' ? `${mb(r.size.js)} | ${mb(r.size.wasm)} (${r.size.wasmFiles})` : '– | –';
   console.log(`| ${r.bundler} | ${r.mode} | ${r.how} | ${works}${r.ok ? '' : ' (NOT AS EXPECTED)'} | ${size} |`);
 }
 writeFileSync(path.join(WORK, 'matrix.json'), JSON.stringify(matrix, null, 2));

@@ -19,7 +19,8 @@ export const BACKGROUND_REQUESTS: readonly ["libraryAdd", "libraryControl"];
 /**
  * The package's worker side: the model worker, the modules it imports and the wasm builds,
  * which import only each other by relative paths. What a bundler that does not emit the worker
- * must serve next to the bundle (examples/esbuild, examples/rollup copy exactly these).
+ * (esbuild, Rollup) must serve next to the bundle: `npx siglip-web copy-worker DIR`
+ * (copy-worker.js) copies exactly these.
  */
 export const WORKER_FILES: readonly string[];
 /** How an exported index file stores its embeddings (docs/index-format.md). */

@@ -32,7 +32,8 @@ export const BACKGROUND_REQUESTS = Object.freeze(/** @type {const} */ (['library
 /**
  * The package's worker side: the model worker, the modules it imports and the wasm builds,
  * which import only each other by relative paths. What a bundler that does not emit the worker
- * must serve next to the bundle (examples/esbuild, examples/rollup copy exactly these).
+ * (esbuild, Rollup) must serve next to the bundle: `npx siglip-web copy-worker DIR`
+ * (copy-worker.js) copies exactly these.
  */
 export const WORKER_FILES = Object.freeze([
   'siglip-worker.js', 'protocol.js', 'errors.js', 'loader.js', 'hub.js', 'worker-library.js', 'store.js',

@@ -8,6 +8,14 @@ import { fetchHubModel, forgetHubModel } from './hub.js';
 import { namedError, plainError } from './errors.js';
 import { BACKGROUND_REQUESTS, DEFAULT_DTYPE, REQUEST_TYPES, TEXT_MASKINGS, VARIANTS, isCheckpointSource, isHubSource } from './protocol.js';
 import { libraryHandlers } from './worker-library.js';
+// The three builds of the same Rust code (see build.sh), one for each variant but `auto`:
+// their glue modules (~45 KB each) are imported statically, so that the worker is one module
+// graph with no dynamic import, which every bundler can emit as one script (Vite 5-7 emit
+// workers as IIFE scripts, which cannot load code split off by a dynamic import). No wasm is
+// fetched by importing them: only the build picked below fetches its siglip_bg.wasm.
+import * as simd128 from './pkg/siglip.js';
+import * as relaxed from './pkg-relaxed/siglip.js';
+import * as threads from './pkg-threads/siglip.js';
 
 /** @typedef {import('./protocol.js').Requests} Requests */
 /** @typedef {import('./protocol.js').RequestType} RequestType */
@@ -34,14 +42,8 @@ function post(message, transfer = []) {
   self.postMessage(message, transfer);
 }
 
-// The three builds of the same Rust code (see build.sh), one for each variant but `auto`.
-// Literal specifiers, so bundlers see them; only the one picked is ever fetched.
-/** @type {Record<Build, () => Promise<any>>} */
-const BUILDS = {
-  simd128: () => import('./pkg/siglip.js'),
-  relaxed: () => import('./pkg-relaxed/siglip.js'),
-  threads: () => import('./pkg-threads/siglip.js'),
-};
+/** @type {Record<Build, any>} */
+const BUILDS = { simd128, relaxed, threads };
 // Where each build's siglip_bg.wasm sits in the package (and under a `wasmUrl`).
 /** @type {Record<Build, string>} */
 const DIRS = { simd128: 'pkg', relaxed: 'pkg-relaxed', threads: 'pkg-threads' };
@@ -131,7 +133,7 @@ function enqueue(work) {
  * @returns {Promise<Wasm>}
  */
 async function startBuild(variant, wasmUrl) {
-  const exports = await BUILDS[variant]();
+  const exports = BUILDS[variant];
   // Fetches siglip_bg.wasm next to that build's siglip.js, or under wasmUrl.
   const file = wasmUrl ? new URL(`${DIRS[variant]}/siglip_bg.wasm`, wasmUrl) : undefined;
   try {

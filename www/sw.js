@@ -7,15 +7,27 @@
 // `crossOriginIsolated` and the threaded wasm can run. demo.js reloads the page once when
 // this worker first takes control of a page that is not isolated yet.
 
-const VERSION = 'siglip-app-v6';
+const VERSION = 'siglip-app-v7';
 const SHELL = [
   './', './index.html', './search.html', './demo.js', './demo.css', './favicon.svg',
   './index.js', './api.js', './client.js', './protocol.js', './errors.js', './loader.js', './hub.js', './element-base.js', './siglip-classifier.js', './siglip-search.js',
-  './library.js', './pipeline.js', './siglip-worker.js', './worker-library.js', './store.js', './pkg/siglip.js', './pkg/siglip_bg.wasm',
+  './library.js', './pipeline.js', './siglip-worker.js', './worker-library.js', './store.js',
+  // The worker imports the three builds' glue (and the threads glue its pool-worker script,
+  // threadsSnippets below); only the wasm of the build it picks is fetched.
+  './pkg/siglip.js', './pkg-relaxed/siglip.js', './pkg-threads/siglip.js', './pkg/siglip_bg.wasm',
 ];
-// The other wasm builds: cached when the host has them (a site may ship only some); the
-// threads build's pool-worker script (its path has a hash) is cached when first used.
-const OPTIONAL = ['./pkg-relaxed/siglip.js', './pkg-relaxed/siglip_bg.wasm', './pkg-threads/siglip.js', './pkg-threads/siglip_bg.wasm'];
+// The other wasm builds: cached when the host has them (a site may ship only some).
+const OPTIONAL = ['./pkg-relaxed/siglip_bg.wasm', './pkg-threads/siglip_bg.wasm'];
+
+/**
+ * The modules the threads build's glue imports (wasm-bindgen-rayon's pool-worker script, at a
+ * path with a hash that wasm-bindgen chooses), read from the cached glue.
+ * @param {Cache} cache
+ */
+async function threadsSnippets(cache) {
+  const glue = await (await cache.match('./pkg-threads/siglip.js')).text();
+  return [...glue.matchAll(/from '(\.\/snippets\/[^']+)'/g)].map((m) => new URL(m[1], new URL('./pkg-threads/', location.href)).href);
+}
 
 const reload = (p) => new Request(p, { cache: 'reload' });
 
@@ -24,7 +36,10 @@ self.addEventListener('install', (event) => {
     caches
       .open(VERSION)
       .then((cache) =>
-        Promise.all([cache.addAll(SHELL.map(reload)), ...OPTIONAL.map((p) => cache.add(reload(p)).catch(() => undefined))]),
+        Promise.all([
+          cache.addAll(SHELL.map(reload)).then(async () => cache.addAll((await threadsSnippets(cache)).map(reload))),
+          ...OPTIONAL.map((p) => cache.add(reload(p)).catch(() => undefined)),
+        ]),
       )
       .then(() => self.skipWaiting()),
   );

@@ -1,2 +1,2 @@
-/** A Vite plugin for siglip-web: ES-module workers (needed by Vite 5-7's production build) and no dependency pre-bundling of the package. */
-export default function siglip(): { name: string; config: () => { optimizeDeps: { exclude: string[] }; worker: { format: 'es' } } };
+/** A Vite plugin for siglip-web, needed by no Vite: it keeps the package out of the dev server's dependency pre-bundling (which matters only where siglip-web is not in the Vite root's node_modules, e.g. hoisted in a monorepo). */
+export default function siglip(): { name: string; config: () => { optimizeDeps: { exclude: string[] } } };

@@ -187,3 +187,27 @@ test('offline: after one visit, the page and its model load with the server stop
   assert.deepEqual(problems, []);
   await context.close();
 });
+
+test('offline on a host that sends COOP/COEP: after one visit (no reload), the threads build starts with the server stopped', async () => {
+  // The worker imports all three builds' glue and the threads glue its pool-worker script; the
+  // first visit's worker started before the service worker took control, so they must have
+  // been cached at install.
+  const own = await startServer({ args: ['--coi'] });
+  const context = await browser.newContext();
+  const { page, problems } = await openPage(context, `${own.url}www/index.html?model=${model}&labels=cat,dog`);
+  await page.waitForFunction(() => !!navigator.serviceWorker.controller, null, { timeout: 30000 });
+  const el = page.locator('siglip-classifier');
+  assert.equal((await el.evaluate((e) => e.ready)).build.variant, 'threads');
+  assert.equal(await el.evaluate((e) => e.cached), true, 'the model file was cached after the load');
+  await own.stop();
+
+  await page.reload();
+  const detail = await el.evaluate((e) => e.ready);
+  assert.equal(detail.fromCache, true);
+  assert.equal(detail.build.variant, 'threads');
+  await el.locator('input[type=file]').setInputFiles(path.join(FIXTURES, 'images/alpha.png'));
+  await page.waitForFunction(() => document.querySelector('siglip-classifier').shadowRoot.querySelectorAll('.result').length === 2);
+  assert.equal(await shownError(el), '');
+  assert.deepEqual(problems, []);
+  await context.close();
+});
