@@ -209,34 +209,67 @@ test_native() {
   cargo test --lib --no-default-features
 }
 
-# wasm-bindgen-test in headless Chromium, once per variant in SIGLIP_WASM_TEST_VARIANTS (default
-# simd128 and relaxed), each in its own target dir with its build's flags. The threads variant
-# runs relaxed's kernels with a rayon pool; its tests would run on the page's thread without a
-# pool (rayon inline), the same code as relaxed, and its test build (std rebuilt with atomics)
-# costs ~14 min of CI, so by default its pool, results and fallback are covered by the page tests
-# (tests/web/variants.test.mjs) instead. SIGLIP_WASM_TEST_VARIANTS="simd128 relaxed threads" runs all.
+# wasm-bindgen-test (tests/wasm.rs) in each engine of SIGLIP_WASM_TEST_ENGINES (default chromium
+# firefox webkit) for each variant of SIGLIP_WASM_TEST_VARIANTS (default simd128 and relaxed) the
+# engine runs (WebKit has no relaxed SIMD: simd128 only). Each variant is built once, in its own
+# target dir with its build's flags; each engine then only reruns wasm-bindgen-test-runner on it,
+# through its WebDriver: chromedriver, geckodriver (built once by cargo install, pinned) with
+# Debian's firefox-esr, and WebKitGTK's WebKitWebDriver (the runner's `safaridriver` path) on an
+# Xvfb display. The threads variant runs relaxed's kernels with a rayon pool; its tests would run
+# on the page's thread without a pool (rayon inline), the same code as relaxed, and its test build
+# (std rebuilt with atomics) costs ~14 min of CI, so by default its pool, results and fallback are
+# covered by the page tests (tests/web/variants.test.mjs) instead.
+# SIGLIP_WASM_TEST_VARIANTS="simd128 relaxed threads" runs all.
 WASM_TEST_VARIANTS="${SIGLIP_WASM_TEST_VARIANTS:-simd128 relaxed}"
+WASM_TEST_ENGINES="${SIGLIP_WASM_TEST_ENGINES:-chromium firefox webkit}"
+GECKODRIVER_VERSION=0.37.1
+
+ensure_geckodriver() {
+  if [ "$(geckodriver --version 2>/dev/null | head -n 1 | awk '{print $2}')" = "$GECKODRIVER_VERSION" ]; then return; fi
+  log "building geckodriver $GECKODRIVER_VERSION (cargo install, for the wasm tests in Firefox)"
+  cargo install geckodriver --locked --version "$GECKODRIVER_VERSION" >&2
+}
+
+# Runs `cargo test ... --test wasm` (the arguments) in one engine: only that engine's driver is
+# in the environment (the runner takes the first it finds).
+wasm_test_in() {
+  local engine="$1"
+  shift
+  case "$engine" in
+    chromium) env -u GECKODRIVER -u SAFARIDRIVER CHROMEDRIVER=/usr/bin/chromedriver "$@" ;;
+    firefox)
+      env -u CHROMEDRIVER -u SAFARIDRIVER GECKODRIVER="$(command -v geckodriver)" \
+        WASM_BINDGEN_TEST_WEBDRIVER_JSON="$PWD/tests/webdriver/firefox.json" "$@"
+      ;;
+    webkit) env -u CHROMEDRIVER -u GECKODRIVER SAFARIDRIVER=/usr/bin/WebKitWebDriver xvfb-run -a "$@" ;;
+    *) echo "unknown engine '$engine' (SIGLIP_WASM_TEST_ENGINES: chromium firefox webkit)" >&2; exit 2 ;;
+  esac
+}
+
 test_wasm() {
   ensure_wasm_tools
   ensure_chromium
-  export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner
-  export CHROMEDRIVER=/usr/bin/chromedriver WASM_BINDGEN_TEST_TIMEOUT=600
-  local v started
+  ensure_engines
+  case " $WASM_TEST_ENGINES " in *" firefox "*) ensure_geckodriver ;; esac
+  export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner WASM_BINDGEN_TEST_TIMEOUT=600
+  local v e started cmd
   for v in $WASM_TEST_VARIANTS; do
-    started=$SECONDS
-    log "wasm tests in headless Chromium: $v"
     case "$v" in
-      simd128) env -u RUSTFLAGS cargo test --release --target "$TARGET" --test wasm ;;
-      relaxed) RUSTFLAGS="$RELAXED_FLAGS" cargo test --release --target "$TARGET" --target-dir target/wasm-relaxed --test wasm ;;
+      simd128) cmd=(env -u RUSTFLAGS cargo test --release --target "$TARGET" --test wasm) ;;
+      relaxed) cmd=(env RUSTFLAGS="$RELAXED_FLAGS" cargo test --release --target "$TARGET" --target-dir target/wasm-relaxed --test wasm) ;;
       threads)
-        local tc
-        tc="$(nightly_toolchain)"
-        RUSTFLAGS="$THREADS_FLAGS" cargo "+$tc" test --release --target "$TARGET" --target-dir target/wasm-threads \
-          --features threads -Z build-std=panic_abort,std --test wasm
+        cmd=(env RUSTFLAGS="$THREADS_FLAGS" cargo "+$(nightly_toolchain)" test --release --target "$TARGET" --target-dir target/wasm-threads
+          --features threads -Z build-std=panic_abort,std --test wasm)
         ;;
       *) echo "unknown wasm variant '$v'" >&2; exit 2 ;;
     esac
-    log "wasm tests ($v): $((SECONDS - started)) s"
+    for e in $WASM_TEST_ENGINES; do
+      if [ "$e" = webkit ] && [ "$v" != simd128 ]; then continue; fi # no relaxed SIMD in WebKit
+      started=$SECONDS
+      log "wasm tests: $v in $e"
+      wasm_test_in "$e" "${cmd[@]}"
+      log "wasm tests ($v in $e): $((SECONDS - started)) s"
+    done
   done
 }
 
