@@ -2,8 +2,11 @@
 // declarations, and everything else, live in index.d.ts).
 
 export type {
-  BuildInfo, CachedDetail, CreateClassifierOptions, ImageSource, LabelScore, LibraryAddResult, LibraryHit, LibraryIdentity,
+  BuildInfo, CachedDetail, CachedModel, CreateClassifierOptions, PlannedDownload, StorageEstimate, ImageSource, LabelScore, LibraryAddResult, LibraryHit, LibraryIdentity,
   LibraryPending, LibraryProgress, LibraryRecord, LoadDetail, ModelInfo, OpenLibraryOptions, ProgressDetail, RankedImage,
   StorageDtype, TextMasking, WasmVariant,
 } from './index.js';
-export { Classifier, DEFAULT_TEMPLATE, Library, createClassifier, openLibrary } from './index.js';
+export {
+  Classifier, DEFAULT_TEMPLATE, Library, cachedModels, clearModelCache, createClassifier, deleteCachedModel, openLibrary, persistStorage,
+  plannedDownload, storageEstimate,
+} from './index.js';

@@ -19,6 +19,7 @@ import { DEFAULT_TEMPLATE } from './protocol.js';
 
 export { DEFAULT_TEMPLATE };
 export { Library, openLibrary } from './library.js';
+export { cachedModels, clearModelCache, deleteCachedModel, persistStorage, plannedDownload, storageEstimate } from './cache.js';
 
 /**
  * Loads a model in a Web Worker: `src` is a file made by `siglip quantize`, a Hugging Face
@@ -34,7 +35,7 @@ export { Library, openLibrary } from './library.js';
  * @returns {Promise<Classifier>}
  */
 export async function createClassifier(options) {
-  const { src, integrity, template = DEFAULT_TEMPLATE, textMasking = 'auto', maxNumPatches, onProgress, variant = 'auto', workerUrl, wasmUrl, hub, dtype } = options ?? {};
+  const { src, integrity, template = DEFAULT_TEMPLATE, textMasking = 'auto', maxNumPatches, onProgress, variant = 'auto', workerUrl, wasmUrl, hub, dtype, cache } = options ?? {};
   if (!src) throw namedError('StateError', 'createClassifier needs `src`: hf:owner/name, or the URL of a model file made by `siglip quantize`');
   const handle = openModel({
     src,
@@ -44,6 +45,7 @@ export async function createClassifier(options) {
     wasmUrl,
     hub,
     dtype,
+    cache,
     onProgress: onProgress ? ({ loaded, total, fromCache, converting }) => onProgress({ loaded, total, fromCache, converting }) : undefined,
   });
   try {

@@ -7,11 +7,11 @@
 // `crossOriginIsolated` and the threaded wasm can run. demo.js reloads the page once when
 // this worker first takes control of a page that is not isolated yet.
 
-const VERSION = 'siglip-app-v5';
+const VERSION = 'siglip-app-v6';
 const SHELL = [
   './', './index.html', './search.html', './demo.js', './demo.css', './favicon.svg',
   './index.js', './api.js', './client.js', './protocol.js', './errors.js', './loader.js', './hub.js', './element-base.js', './siglip-classifier.js', './siglip-search.js',
-  './library.js', './siglip-worker.js', './worker-library.js', './store.js', './pkg/siglip.js', './pkg/siglip_bg.wasm',
+  './library.js', './cache.js', './siglip-worker.js', './worker-library.js', './store.js', './pkg/siglip.js', './pkg/siglip_bg.wasm',
 ];
 // The other wasm builds: cached when the host has them (a site may ship only some); the
 // threads build's pool-worker script (its path has a hash) is cached when first used.
