@@ -11,7 +11,7 @@
 
 import { modelIdentity } from './client.js';
 import { HUB_HEADER, SOURCE_HEADER, VERSION_HEADER, hubCacheKey, parseHubSource, readHeader, shardFiles } from './hub.js';
-import { CACHE_NAME, fetchAnswer } from './loader.js';
+import { CACHE_NAME, fetchAnswer, openCache } from './loader.js';
 import { isCheckpointSource, isHubSource } from './protocol.js';
 import { storageEstimate } from './store.js';
 
@@ -32,15 +32,6 @@ export { storageEstimate };
  * @property {Date | null} cachedAt When it was cached (null for entries written before this was recorded).
  * @property {string} url The cache entry's key (a packed file's URL; a name for a conversion).
  */
-
-/** The model cache, or null where there is none (no Cache API, storage disabled). */
-async function openCache() {
-  try {
-    return typeof caches === 'undefined' ? null : await caches.open(CACHE_NAME);
-  } catch {
-    return null;
-  }
-}
 
 /** Where a cached conversion's key says it came from, for entries without SOURCE_HEADER. */
 function sourceOfKey(url) {
@@ -140,7 +131,8 @@ const ELEMENT_BYTES = { F64: 8, F32: 4, F16: 2, BF16: 2, I8: 1, U8: 1 };
  * size (null when the server does not say), and for a checkpoint what it is converted to and
  * about how big that is. A few small requests: HEAD for a file's size, a checkpoint's
  * safetensors header (two Range requests) for its parameters, or a sharded index's `total_size`.
- * Never throws: what cannot be learnt is null.
+ * A network failure is no error: what cannot be learnt is null (a malformed `src` rejects, as
+ * its load would).
  * @param {ModelOptions} options
  * @returns {Promise<{cached: boolean, name: string, from: string, bytes: number | null, dtype: StorageDtype | null, convertedBytes: number | null}>}
  */

@@ -1,8 +1,9 @@
 // What <siglip-classifier> and <siglip-search> share: the attributes reflected as properties
 // (one table, REFLECTED), the model's lifecycle behind the ones that choose the model (a
 // reference to a model shared by the page, see openModel in client.js; the `ready` and `cached`
-// promises; `progress`, `load`, `cached` and `error` events; a progress bar and an error box in
-// the shadow DOM) and the styles.
+// promises; `progress`, `load`, `cached`, `prompt` and `error` events; the question before a
+// download that is not cached (load="on-demand"), a progress bar and an error box in the shadow
+// DOM) and the styles.
 
 import { plannedDownload } from './cache.js';
 import { isModelOpen, modelIdentity, openModel } from './client.js';
@@ -190,7 +191,7 @@ export class SiglipElementBase extends ElementBase {
   #token = 0;
   #releaseTimer = 0;
   #loadScheduled = false;
-  #asking = false; // the download prompt is shown (or being prepared): no load yet
+  #asking = null; // the key of the model whose download prompt is shown (or being prepared): no load yet
 
   /** @param {string} css @param {string} markup static markup only, never user data */
   constructor(css, markup) {
@@ -221,7 +222,7 @@ export class SiglipElementBase extends ElementBase {
   attributeChangedCallback(name, oldValue, value) {
     if (oldValue !== value && MODEL_ATTRIBUTES.has(name) && this.isConnected) this.#scheduleLoad();
     // `load="eager"` set while the element asks: it loads.
-    if (name === 'load' && value === 'eager' && this.#asking && this.isConnected) this.loadModel();
+    if (name === 'load' && value === 'eager' && this.#asking !== null && this.isConnected) this.loadModel();
   }
 
   connectedCallback() {
@@ -242,7 +243,8 @@ export class SiglipElementBase extends ElementBase {
     queueMicrotask(() => {
       this.#loadScheduled = false;
       if (!this.isConnected) return;
-      // (A call that needed the model may have loaded it meanwhile.)
+      // (A call that needed the model may have loaded it meanwhile; a moved element that asks keeps asking.)
+      if (this.#asking !== null && this.#asking === this.#key()) return;
       if (this.#loadedKey !== this.#key() || !this.client?.alive) this.#loadOrAsk();
       else if (this.#readyState === 'pending' && this.#loadedDetail) this.#settleReady('resolve', this.#loadedDetail);
       // (Still loading: that load settles `ready`.)
@@ -332,7 +334,15 @@ export class SiglipElementBase extends ElementBase {
    */
   async #loadOrAsk() {
     const options = this.#modelOptions();
-    if (!this.src || this.load === 'eager' || isModelOpen(options)) return this.loadModel();
+    // (A URL that cannot be parsed counts as open: its load fails at once and says why.)
+    const open = () => {
+      try {
+        return isModelOpen(options);
+      } catch {
+        return true;
+      }
+    };
+    if (!this.src || this.load === 'eager' || open()) return this.loadModel();
     const token = ++this.#token;
     this.client?.release();
     this.client = null;
@@ -342,16 +352,10 @@ export class SiglipElementBase extends ElementBase {
     this.onModelChanged();
     this.shadowRoot.querySelector('.loading').hidden = true;
     this.clearError();
-    this.#asking = true;
-    let plan;
-    try {
-      plan = await plannedDownload(options);
-    } catch (err) {
-      // A URL that cannot be parsed: the load fails and says why.
-      plan = null;
-    }
-    if (token !== this.#token || !this.#asking) return; // another load (or a dispose) came first
-    if (!plan || plan.cached || isModelOpen(options)) return this.loadModel();
+    this.#asking = this.#key();
+    const plan = await plannedDownload(options).catch(() => null); // a malformed src: its load says why
+    if (token !== this.#token || this.#asking === null) return; // another load (or a dispose) came first
+    if (!plan || plan.cached || open()) return this.loadModel();
     const { cached: _, ...detail } = plan;
     const root = this.shadowRoot;
     const text = describeDownload(detail);
@@ -364,7 +368,7 @@ export class SiglipElementBase extends ElementBase {
   }
 
   #hideAsk() {
-    this.#asking = false;
+    this.#asking = null;
     this.shadowRoot.querySelector('.ask').hidden = true;
   }
 

@@ -149,7 +149,7 @@ export declare function cachedModels(): Promise<CachedModel[]>;
 export declare function deleteCachedModel(options: Pick<CreateClassifierOptions, 'src' | 'hub' | 'dtype'>): Promise<boolean>;
 /** Deletes every cached model (libraries of images stay). */
 export declare function clearModelCache(): Promise<boolean>;
-/** What loading a model would download: `{cached: true}` when it is cached (any version), else its size, host and conversion. Never rejects. */
+/** What loading a model would download: `{cached: true}` when it is cached (any version), else its size, host and conversion (null where the server does not say: it never rejects for a network failure). */
 export declare function plannedDownload(options: CreateClassifierOptions): Promise<PlannedDownload & { cached: boolean }>;
 /** Asks the browser to keep this site's storage (`navigator.storage.persist()`); resolves with whether it will. */
 export declare function persistStorage(): Promise<boolean>;

@@ -58,7 +58,8 @@ function throttled(onProgress, fromCache) {
   };
 }
 
-async function openCache() {
+/** The model cache, or null where there is none (cache.js opens it from the page too). */
+export async function openCache() {
   // caches can be missing (http: on a non-localhost origin) or throw (opaque origins,
   // storage disabled): then we simply do without a cache.
   try {

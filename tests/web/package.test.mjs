@@ -30,7 +30,7 @@ before(async () => {
     path.join(APP, 'index.html'),
     `<!doctype html><html><head><meta charset="utf-8"><title>scratch</title>
 <script type="module" src="./node_modules/siglip-web/index.js"></script></head>
-<body><siglip-classifier src="model.safetensors" labels="cat, Two DOGS!!"></siglip-classifier></body></html>`,
+<body><siglip-classifier src="model.safetensors" load="eager" labels="cat, Two DOGS!!"></siglip-classifier></body></html>`,
   );
   writeFileSync(path.join(APP, 'api.html'), '<!doctype html><html><head><meta charset="utf-8"><title>api only</title></head><body></body></html>');
   server = await startServer({ root: APP });
@@ -202,6 +202,8 @@ async function main(file: File): Promise<void> {
   clf.dispose();
 
   const el = document.createElement('siglip-classifier');
+  el.load = 'eager'; // at once, without the download prompt
+
   const same: SiglipClassifier = el;
   el.labels = ['a cat'];
   el.addEventListener('result', (e) => console.log(e.detail.results[0].score, e.detail.ms));
