@@ -111,7 +111,8 @@ export async function clearModelCache() {
  * @returns {Promise<boolean>}
  */
 export async function persistStorage() {
-  return (await navigator.storage?.persist?.().catch(() => false)) ?? false;
+  const storage = typeof navigator !== 'undefined' ? navigator.storage : undefined; // (none in Node)
+  return (await storage?.persist?.().catch(() => false)) ?? false;
 }
 
 /**

@@ -132,7 +132,7 @@ test('cachedModels lists packed files and converted checkpoints with the bytes s
   }
 });
 
-test('cache: false loads without reading or writing the cache, apart from a cached load of the same model', async () => {
+test('cache: false loads without reading or writing the cache; a model opened with and without it is two loads, each as asked', async () => {
   const context = await env.browser.newContext();
   try {
     const packed = urlPath(packedModel('tiny-224'));
@@ -254,6 +254,12 @@ test('an element asks before downloading a model that is not cached (size, from 
       name: path.basename(packed), from: host, bytes: packedBytes, dtype: null, convertedBytes: null,
       text: `${path.basename(packed)} from ${host}: ${mb(packedBytes)}`,
     });
+    // Moved within the page, it keeps asking: no second question, still nothing downloaded.
+    await page.evaluate(() => document.body.append(Object.assign(document.createElement('div'), { id: 'box' })));
+    await page.evaluate(() => document.getElementById('box').append(window.el));
+    assert.equal(await settle(page), 'waiting');
+    assert.equal(await page.evaluate(() => window.events.length), 1);
+    assert.equal(await askShown(page), true);
     const button = page.getByRole('button', { name: `Download the model (${mb(packedBytes)})` });
     assert.equal(await button.getAttribute('aria-describedby'), 'ask-text');
     assert.equal(await page.locator('siglip-classifier .ask-text').textContent(), prompt[0].detail.text);

@@ -48,7 +48,7 @@ test('the tarball holds the three wasm builds, worker, element, API and types, a
   const helpers = files.filter((f) => /^pkg-threads\/snippets\/wasm-bindgen-rayon-[0-9a-f]+\/src\/workerHelpers\.js$/.test(f));
   assert.equal(helpers.length, 1, `one pool-worker script in ${files.join(', ')}`);
   assert.deepEqual(files.filter((f) => f !== helpers[0]), [
-    'README.md', 'api.d.ts', 'api.js', 'client.js', 'element-base.js', 'errors.js', 'hub.js', 'index.d.ts', 'index.js', 'library.js', 'loader.js', 'package.json',
+    'README.md', 'api.d.ts', 'api.js', 'cache.js', 'client.js', 'element-base.js', 'errors.js', 'hub.js', 'index.d.ts', 'index.js', 'library.js', 'loader.js', 'package.json',
     'pkg-relaxed/siglip.js', 'pkg-relaxed/siglip_bg.wasm', 'pkg-threads/siglip.js', 'pkg-threads/siglip_bg.wasm',
     'pkg/siglip.js', 'pkg/siglip_bg.wasm', 'protocol.d.ts', 'protocol.js', 'siglip-classifier.js', 'siglip-search.js', 'siglip-worker.js',
     'store.js', 'vite.d.ts', 'vite.js', 'worker-library.js',
@@ -151,10 +151,16 @@ test('importing either entry outside a browser (Node, as a server-side render do
                                 ['openLibrary', () => full.openLibrary({ src: '/m.safetensors', name: 'photos' })]]) {
       try { await load(); out[name] = 'resolved'; } catch (e) { out[name] = [e instanceof Error, e.name, e.message]; }
     }
+    // The model cache outside a browser: nothing there, nothing thrown.
+    out.cache = [await api.cachedModels(), await api.clearModelCache(), await api.storageEstimate(), await api.persistStorage()];
     console.log(JSON.stringify(out));`;
   const out = JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: APP, encoding: 'utf8' }));
-  assert.deepEqual(out.full, ['Classifier', 'DEFAULT_TEMPLATE', 'Library', 'SiglipClassifier', 'SiglipSearch', 'createClassifier', 'openLibrary']);
-  assert.deepEqual(out.api, ['Classifier', 'DEFAULT_TEMPLATE', 'Library', 'createClassifier', 'openLibrary']);
+  const api = [
+    'cachedModels', 'clearModelCache', 'createClassifier', 'deleteCachedModel', 'openLibrary', 'persistStorage', 'plannedDownload', 'storageEstimate',
+  ];
+  assert.deepEqual(out.full, ['Classifier', 'DEFAULT_TEMPLATE', 'Library', 'SiglipClassifier', 'SiglipSearch', ...api]);
+  assert.deepEqual(out.api, ['Classifier', 'DEFAULT_TEMPLATE', 'Library', ...api]);
+  assert.deepEqual(out.cache, [[], false, { persisted: null, usage: null, quota: null }, false]);
   assert.equal(out.elementsDefined, false);
   for (const name of ['createClassifier', 'openLibrary']) {
     const [isError, errName, message] = out[name];
