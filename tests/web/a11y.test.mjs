@@ -88,6 +88,8 @@ test('the question before a download, on both pages: no axe violations; its butt
       return { focused: active.classList.contains('ask-button'), description: described.textContent };
     });
     assert.ok(out.focused, 'the button takes focus');
+    // Nothing pretends to load meanwhile (the search gallery waits for images).
+    if (tag === 'siglip-search') assert.equal(await el.locator('.gallery').textContent(), 'Drop images here, or add some above');
     assert.match(out.description, new RegExp(`^${path.basename(model).replace(/\./g, '\\.')} from 127\\.0\\.0\\.1:\\d+: `));
     await page.keyboard.press('Enter');
     await el.evaluate((e) => e.ready);
