@@ -178,6 +178,9 @@ export function defineElement(name, element) {
   if (globalThis.customElements && !customElements.get(name)) customElements.define(name, element);
 }
 
+/** The elements that ask before downloading their model: one click loads it for all of them. */
+const askingElements = new Set();
+
 export class SiglipElementBase extends ElementBase {
   static observedAttributes = REFLECTED.map((r) => r.attribute);
 
@@ -353,6 +356,7 @@ export class SiglipElementBase extends ElementBase {
     this.shadowRoot.querySelector('.loading').hidden = true;
     this.clearError();
     this.#asking = this.#key();
+    askingElements.add(this);
     const plan = await plannedDownload(options).catch(() => null); // a malformed src: its load says why
     if (token !== this.#token || this.#asking === null) return; // another load (or a dispose) came first
     if (!plan || plan.cached || open()) return this.loadModel();
@@ -369,6 +373,7 @@ export class SiglipElementBase extends ElementBase {
 
   #hideAsk() {
     this.#asking = null;
+    askingElements.delete(this);
     this.shadowRoot.querySelector('.ask').hidden = true;
   }
 
@@ -410,6 +415,8 @@ export class SiglipElementBase extends ElementBase {
     }
     this.client = handle;
     this.#loadedKey = this.#key();
+    // Others asking for this model load it too (it is shared: nothing more is downloaded).
+    for (const other of askingElements) if (other.#asking === this.#loadedKey) other.loadModel();
     handle.ready.then(
       (result) => {
         if (token !== this.#token) return;

@@ -62,8 +62,9 @@ function list(page) {
   });
 }
 
+/** Requests for `file` the server saw: whole-file GETs (downloads) unless another method is given (Range reads of a header are not counted). */
 const requests = async (server, file, method = 'GET') =>
-  (await (await fetch(`${server.url}__requests`)).json()).filter((r) => r.path === file && r.method === method).length;
+  (await (await fetch(`${server.url}__requests`)).json()).filter((r) => r.path === file && r.method === method && r.range === null).length;
 
 test('cachedModels lists packed files and converted checkpoints with the bytes stored and their versions; deleteCachedModel and clearModelCache remove them', async () => {
   const hub = await startServer({ root: FIXTURES, args: ['--hub', '--cors'] });
@@ -315,6 +316,29 @@ test('an element asks before downloading a model that is not cached (size, from 
     const top = await called.page.evaluate(async ({ GRAY, labels }) => (await window.el.classify(GRAY, labels))[0].label, { GRAY, labels: ref.labels });
     assert.ok(ref.labels.includes(top));
     assert.equal(await askShown(called.page), false);
+
+    // Two elements asking for one model: one click loads it for both, with one download.
+    const shared = folderCheckpoint('shared');
+    const weightsPath = `${shared}model.safetensors`;
+    const gets = await requests(env.server, weightsPath);
+    const two = await blankPage(context);
+    await two.page.evaluate(async (src) => {
+      await import('/www/siglip-search.js');
+      window.els = ['siglip-classifier', 'siglip-search'].map((tag) => {
+        const el = document.createElement(tag);
+        el.src = src;
+        document.body.append(el);
+        return el;
+      });
+    }, shared);
+    await two.page.waitForFunction(() => window.els.every((el) => !el.shadowRoot.querySelector('.ask').hidden));
+    await two.page.locator('siglip-search').getByRole('button', { name: /^Download the model/ }).click();
+    const both = await two.page.evaluate(() =>
+      Promise.race([Promise.all(window.els.map((el) => el.ready.then((d) => d.fromCache))), new Promise((r) => setTimeout(() => r('waiting'), 5000))]),
+    );
+    assert.deepEqual(both, [false, false]);
+    assert.equal(await two.page.evaluate(() => window.els.every((el) => el.shadowRoot.querySelector('.ask').hidden)), true);
+    assert.equal(await requests(env.server, weightsPath), gets + 1);
   } finally {
     await context.close();
     await hub.stop();
