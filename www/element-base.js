@@ -65,7 +65,7 @@ const size = (n) =>
  * "google/siglip-base-patch16-224 from huggingface.co: 813 MB, converted to q8 (about 239 MB) on this device".
  * @param {{name: string, from: string, bytes: number | null, dtype: string | null, convertedBytes: number | null}} plan
  */
-export function describeDownload({ name, from, bytes, dtype, convertedBytes }) {
+function describeDownload({ name, from, bytes, dtype, convertedBytes }) {
   const converted = dtype ? `, converted to ${dtype}${convertedBytes ? ` (about ${size(convertedBytes)})` : ''} on this device` : '';
   return `${name} from ${from}: ${bytes ? size(bytes) : 'size unknown'}${converted}`;
 }
