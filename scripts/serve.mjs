@@ -15,7 +15,7 @@
 //   /__fail<N>/PATH the first N requests for PATH get 500 (N = 0..99)
 //   /__html/PATH    a 200 text/html error page instead of the file (as captive portals and
 //                   misconfigured hosts answer)
-//   /__requests     JSON list of the requests served so far: [{path, range, mode, t}] (t in ms)
+//   /__requests     JSON list of the requests served so far: [{path, method, range, mode, t}] (t in ms)
 //   --hub     behaves like the Hugging Face Hub for the model directories under --root: repo
 //             test/<dir> is <root>/<dir>; GET /api/models/test/<dir>/revision/<rev> answers
 //             {sha, siblings, gated}; /test/<dir>/resolve/<rev>/<file> serves the file (rev:
@@ -155,7 +155,7 @@ const server = createServer(async (req, res) => {
       failures = Number(fault[2] ?? 0);
       pathname = pathname.slice(fault[0].length - 1);
     }
-    requestLog.push({ path: pathname, range: req.headers.range ?? null, mode, t: Date.now() });
+    requestLog.push({ path: pathname, method: req.method, range: req.headers.range ?? null, mode, t: Date.now() });
     const hubHeaders = {};
     if (hub && req.method === 'OPTIONS') {
       res.writeHead(204, corsHeaders()).end();

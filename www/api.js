@@ -20,6 +20,7 @@ import { DEFAULT_TEMPLATE } from './protocol.js';
 export { DEFAULT_TEMPLATE };
 export { Library, openLibrary } from './library.js';
 export { PIPELINE_TASKS, Tensor, pipeline } from './pipeline.js';
+export { cachedModels, clearModelCache, deleteCachedModel, persistStorage, plannedDownload, storageEstimate } from './cache.js';
 
 /**
  * Loads a model in a Web Worker: `src` is a file made by `siglip quantize`, a Hugging Face
@@ -37,7 +38,7 @@ export { PIPELINE_TASKS, Tensor, pipeline } from './pipeline.js';
  * @returns {Promise<Classifier>}
  */
 export async function createClassifier(options) {
-  const { src, integrity, template = DEFAULT_TEMPLATE, textMasking = 'auto', maxNumPatches, onProgress, variant = 'auto', workerUrl, wasmUrl, hub, dtype, signal } = options ?? {};
+  const { src, integrity, template = DEFAULT_TEMPLATE, textMasking = 'auto', maxNumPatches, onProgress, variant = 'auto', workerUrl, wasmUrl, hub, dtype, cache, signal } = options ?? {};
   if (!src) throw namedError('StateError', 'createClassifier needs `src`: hf:owner/name, or the URL of a model file made by `siglip quantize`');
   const handle = openModel({
     src,
@@ -47,6 +48,7 @@ export async function createClassifier(options) {
     wasmUrl,
     hub,
     dtype,
+    cache,
     onProgress: onProgress ? ({ loaded, total, fromCache, converting }) => onProgress({ loaded, total, fromCache, converting }) : undefined,
   });
   try {

@@ -261,6 +261,7 @@ export class SiglipClient {
  * @property {string} [wasmUrl]
  * @property {string} [hub]
  * @property {StorageDtype} [dtype]
+ * @property {boolean} [cache] false: the persistent model cache is neither read nor written.
  */
 
 /**
@@ -286,13 +287,14 @@ export const absolute = (url) => (url ? new URL(url, document.baseURI).href : un
  * What identifies a model on the page: the options that decide what is loaded, as the load uses
  * them (URLs made absolute against the page, `wasmUrl` a directory, defaults filled in; `hub`
  * only for `hf:` models and `dtype` only for checkpoints, `hf:` or a folder, the only ones they
- * change). Everything opened with the same
+ * change; `cache: false` too, so that a load without the cache never shares a model read from it
+ * or leaves one for a load that wants it cached). Everything opened with the same
  * `key` shares one worker and one model (openModel); an element loads again when its key
  * changes. Throws (a TypeError) for a URL that cannot be parsed.
  * @param {ModelOptions} options
  * @returns {{key: string, request: LoadRequest, workerUrl: string | undefined}}
  */
-export function modelIdentity({ src, integrity, variant = 'auto', workerUrl, wasmUrl, hub, dtype }) {
+export function modelIdentity({ src, integrity, variant = 'auto', workerUrl, wasmUrl, hub, dtype, cache = true }) {
   const hubModel = isHubSource(src);
   const url = hubModel ? src : absolute(src);
   // Decided on the URL the worker gets (as the worker decides it): a folder ends in `/`.
@@ -307,9 +309,10 @@ export function modelIdentity({ src, integrity, variant = 'auto', workerUrl, was
     wasmUrl: wasm,
     hub: hubModel ? (hub ? absolute(hub) : DEFAULT_HUB).replace(/\/+$/, '') : undefined,
     dtype: checkpoint ? dtype ?? DEFAULT_DTYPE : undefined,
+    cache: cache === false ? false : undefined,
   };
   const worker = absolute(workerUrl);
-  const key = JSON.stringify([request.url, request.integrity, request.variant, worker, request.wasmUrl, request.hub, request.dtype]);
+  const key = JSON.stringify([request.url, request.integrity, request.variant, worker, request.wasmUrl, request.hub, request.dtype, request.cache]);
   return { key, request, workerUrl: worker };
 }
 
@@ -338,6 +341,15 @@ export function abortable(promise, signal) {
  *   loaded: Promise<LoadReply>, progress: ProgressDetail | null, cached: Promise<boolean>}} Shared
  */
 const models = new Map();
+
+/**
+ * Whether a model is open on the page (loading or loaded) under these options' identity: opening
+ * it again shares it, with no download.
+ * @param {ModelOptions} options
+ */
+export function isModelOpen(options) {
+  return models.has(modelIdentity(options).key);
+}
 
 /**
  * A use of a model that everything on the page opening the same model (see modelIdentity)

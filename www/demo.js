@@ -1,5 +1,6 @@
 // The demo pages' only script: `?model=` (a packed file's URL, hf:owner/name[@revision], or a
-// checkpoint folder's URL ending in /), `?hub=URL` (hf:) and `?dtype=` (checkpoints), `?max-num-patches=` (SigLIP 2 NaFlex), and
+// checkpoint folder's URL ending in /), `?hub=URL` (hf:) and `?dtype=` (checkpoints), `?max-num-patches=` (SigLIP 2 NaFlex),
+// `?load=eager` (no question before a download), `?cache=false` (no model cache), and
 // `?labels=a,b` on the classifier page
 // configure the element; a service worker makes the pages work offline after one visit and
 // cross-origin isolated (for the threaded wasm) on hosts that cannot send the headers.
@@ -7,7 +8,7 @@ const params = new URLSearchParams(location.search);
 const el = document.querySelector('siglip-classifier, siglip-search');
 const model = params.get('model');
 if (model) el.setAttribute('src', model);
-for (const name of ['hub', 'dtype', 'max-num-patches']) {
+for (const name of ['hub', 'dtype', 'max-num-patches', 'load', 'cache']) {
   const value = params.get(name);
   if (value) el.setAttribute(name, value);
 }

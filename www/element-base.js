@@ -1,10 +1,12 @@
 // What <siglip-classifier> and <siglip-search> share: the attributes reflected as properties
 // (one table, REFLECTED), the model's lifecycle behind the ones that choose the model (a
 // reference to a model shared by the page, see openModel in client.js; the `ready` and `cached`
-// promises; `progress`, `load`, `cached` and `error` events; a progress bar and an error box in
-// the shadow DOM) and the styles.
+// promises; `progress`, `load`, `cached`, `prompt` and `error` events; the question before a
+// download that is not cached (load="on-demand"), a progress bar and an error box in the shadow
+// DOM) and the styles.
 
-import { modelIdentity, openModel } from './client.js';
+import { plannedDownload } from './cache.js';
+import { isModelOpen, modelIdentity, openModel } from './client.js';
 import { namedError, toError } from './errors.js';
 import { DEFAULT_DTYPE, RELEASED } from './protocol.js';
 
@@ -25,10 +27,16 @@ input[type=text], input[type=search] { flex: 1; min-width: 0; font: inherit; pad
 .status { color: var(--siglip-muted); font-size: 12px; min-height: 1.4em; }
 .error { color: #b42318; background: #fef3f2; border: 1px solid #fecdca; border-radius: 8px; padding: 8px 10px; }
 progress { width: 100%; height: 8px; }
+.ask { display: grid; gap: 10px; justify-items: start; }
+.ask p { margin: 0; }
 .sr { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
 `;
 
 export const loadingMarkup = `
+  <div class="ask" part="ask" hidden>
+    <p class="ask-text" id="ask-text"></p>
+    <button type="button" class="primary ask-button" part="ask-button" aria-describedby="ask-text">Download the model</button>
+  </div>
   <div class="loading" part="loading" hidden>
     <progress part="progress" max="1"></progress>
     <div class="status load-text" aria-live="polite"></div>
@@ -48,6 +56,19 @@ function sheetFor(css) {
 }
 
 const megabytes = (n) => `${(n / 1e6).toFixed(1)} MB`;
+/** A download's size as people say it: 1.2 GB, 813 MB, 4.7 MB, 350 kB. */
+const size = (n) =>
+  n >= 1e9 ? `${(n / 1e9).toFixed(1)} GB` : n >= 1e8 ? `${Math.round(n / 1e6)} MB` : n >= 1e6 ? megabytes(n) : `${Math.max(1, Math.round(n / 1e3))} kB`;
+
+/**
+ * The prompt's sentence for a download (plannedDownload in cache.js), e.g.
+ * "google/siglip-base-patch16-224 from huggingface.co: 813 MB, converted to q8 (about 239 MB) on this device".
+ * @param {{name: string, from: string, bytes: number | null, dtype: string | null, convertedBytes: number | null}} plan
+ */
+function describeDownload({ name, from, bytes, dtype, convertedBytes }) {
+  const converted = dtype ? `, converted to ${dtype}${convertedBytes ? ` (about ${size(convertedBytes)})` : ''} on this device` : '';
+  return `${name} from ${from}: ${bytes ? size(bytes) : 'size unknown'}${converted}`;
+}
 
 /**
  * An attribute reflected as a property (see reflect): its getter returns the attribute's value,
@@ -55,7 +76,8 @@ const megabytes = (n) => `${(n / 1e6).toFixed(1)} MB`;
  * null or undefined removes the attribute, anything else sets it (as a string). `reloads`: the
  * attribute chooses the model (see modelIdentity in client.js), so changing it loads again;
  * the others apply from the next call.
- * @typedef {{property: string, attribute: string, kind: 'string' | 'number', default: unknown, reloads: boolean}} Reflected
+ * `boolean`: `"false"` is false, anything else the default (as `spellcheck="false"`).
+ * @typedef {{property: string, attribute: string, kind: 'string' | 'number' | 'boolean', default: unknown, reloads: boolean}} Reflected
  */
 
 /**
@@ -97,6 +119,18 @@ export const REFLECTED = [
   { property: 'workerUrl', attribute: 'worker-url', kind: 'string', default: undefined, reloads: true },
   /** URL of a directory holding the package's `pkg/`, `pkg-relaxed/` and `pkg-threads/` wasm files, when not next to the worker. */
   { property: 'wasmUrl', attribute: 'wasm-url', kind: 'string', default: undefined, reloads: true },
+  /**
+   * `false`: the persistent model cache is neither read nor written (the model is downloaded on
+   * every visit); a model opened with and without it is loaded twice (modelIdentity).
+   */
+  { property: 'cache', attribute: 'cache', kind: 'boolean', default: true, reloads: true },
+  /**
+   * When the model loads: `on-demand` (default) loads a cached model (or one the page has open)
+   * at once, and otherwise shows what it would download (size, from where, converted to what) and
+   * waits for a click on its button (or a method that needs the model, or `load="eager"`);
+   * `eager` loads at once.
+   */
+  { property: 'load', attribute: 'load', kind: 'string', default: 'on-demand', reloads: false },
 ];
 
 /**
@@ -112,6 +146,7 @@ export function reflect(Class, rows) {
       get() {
         const value = this.getAttribute(attribute);
         if (value === null || value === '') return fallback;
+        if (kind === 'boolean') return value === 'false' ? false : fallback;
         return kind === 'number' ? Number(value) : value;
       },
       /** @this {HTMLElement} */
@@ -143,6 +178,9 @@ export function defineElement(name, element) {
   if (globalThis.customElements && !customElements.get(name)) customElements.define(name, element);
 }
 
+/** The elements that ask before downloading their model: one click loads it for all of them. */
+const askingElements = new Set();
+
 export class SiglipElementBase extends ElementBase {
   static observedAttributes = REFLECTED.map((r) => r.attribute);
 
@@ -156,6 +194,7 @@ export class SiglipElementBase extends ElementBase {
   #token = 0;
   #releaseTimer = 0;
   #loadScheduled = false;
+  #asking = null; // the key of the model whose download prompt is shown (or being prepared): no load yet
 
   /** @param {string} css @param {string} markup static markup only, never user data */
   constructor(css, markup) {
@@ -185,6 +224,8 @@ export class SiglipElementBase extends ElementBase {
 
   attributeChangedCallback(name, oldValue, value) {
     if (oldValue !== value && MODEL_ATTRIBUTES.has(name) && this.isConnected) this.#scheduleLoad();
+    // `load="eager"` set while the element asks: it loads.
+    if (name === 'load' && value === 'eager' && this.#asking !== null && this.isConnected) this.loadModel();
   }
 
   connectedCallback() {
@@ -205,8 +246,9 @@ export class SiglipElementBase extends ElementBase {
     queueMicrotask(() => {
       this.#loadScheduled = false;
       if (!this.isConnected) return;
-      // (A call that needed the model may have loaded it meanwhile.)
-      if (this.#loadedKey !== this.#key() || !this.client?.alive) this.loadModel();
+      // (A call that needed the model may have loaded it meanwhile; a moved element that asks keeps asking.)
+      if (this.#asking !== null && this.#asking === this.#key()) return;
+      if (this.#loadedKey !== this.#key() || !this.client?.alive) this.#loadOrAsk();
       else if (this.#readyState === 'pending' && this.#loadedDetail) this.#settleReady('resolve', this.#loadedDetail);
       // (Still loading: that load settles `ready`.)
     });
@@ -235,6 +277,7 @@ export class SiglipElementBase extends ElementBase {
     this.#loadedDetail = null;
     this.#token++;
     this.shadowRoot.querySelector('.loading').hidden = true;
+    this.#hideAsk();
     if (this.src) this.#settleReady('reject', namedError('AbortError', RELEASED));
     else if (this.#readyState !== 'pending') this.#newReady(); // no src: waits for one
     this.onModelChanged();
@@ -286,9 +329,58 @@ export class SiglipElementBase extends ElementBase {
     return this.client;
   }
 
+  /**
+   * Loads the model, unless `load` is `on-demand` and it is neither cached nor open on the page:
+   * then shows what it would download and waits for a click (plannedDownload in cache.js), and
+   * dispatches `prompt` with that. The element's own loads (a `src` set, connected) come here; a
+   * call that needs the model loads at once (requireReady).
+   */
+  async #loadOrAsk() {
+    const options = this.#modelOptions();
+    // (A URL that cannot be parsed counts as open: its load fails at once and says why.)
+    const open = () => {
+      try {
+        return isModelOpen(options);
+      } catch {
+        return true;
+      }
+    };
+    if (!this.src || this.load === 'eager' || open()) return this.loadModel();
+    const token = ++this.#token;
+    this.client?.release();
+    this.client = null;
+    this.#loadedKey = null;
+    this.#loadedDetail = null;
+    if (this.#readyState !== 'pending') this.#newReady();
+    this.onModelChanged();
+    this.shadowRoot.querySelector('.loading').hidden = true;
+    this.clearError();
+    this.#asking = this.#key();
+    askingElements.add(this);
+    const plan = await plannedDownload(options).catch(() => null); // a malformed src: its load says why
+    if (token !== this.#token || this.#asking === null) return; // another load (or a dispose) came first
+    if (!plan || plan.cached || open()) return this.loadModel();
+    const { cached: _, ...detail } = plan;
+    const root = this.shadowRoot;
+    const text = describeDownload(detail);
+    root.querySelector('.ask-text').textContent = text;
+    const button = /** @type {HTMLButtonElement} */ (root.querySelector('.ask-button'));
+    button.textContent = detail.bytes ? `Download the model (${size(detail.bytes)})` : 'Download the model';
+    button.onclick = () => this.loadModel();
+    root.querySelector('.ask').hidden = false;
+    this.dispatchEvent(new CustomEvent('prompt', { detail: { ...detail, text } }));
+  }
+
+  #hideAsk() {
+    this.#asking = null;
+    askingElements.delete(this);
+    this.shadowRoot.querySelector('.ask').hidden = true;
+  }
+
   loadModel() {
     const src = this.src;
     const token = ++this.#token;
+    this.#hideAsk();
     this.client?.release();
     this.client = null;
     this.#loadedKey = null;
@@ -323,6 +415,8 @@ export class SiglipElementBase extends ElementBase {
     }
     this.client = handle;
     this.#loadedKey = this.#key();
+    // Others asking for this model load it too (it is shared: nothing more is downloaded).
+    for (const other of askingElements) if (other.#asking === this.#loadedKey) other.loadModel();
     handle.ready.then(
       (result) => {
         if (token !== this.#token) return;

@@ -3,8 +3,8 @@
 // (what transformers.js calls a local model path). Runs in the worker. The checkpoint's small
 // files are read first; `model.safetensors` (or the shards of `model.safetensors.index.json`) is
 // then converted to a packed file (q8 by default) while it downloads, so memory holds the packed
-// result and one tensor, never the f32 checkpoint; the packed result is cached, keyed by the
-// source and dtype, and carries the version it came from (the Hub's commit; for a folder, the
+// result and one tensor, never the f32 checkpoint; the packed result is cached (unless the load
+// says `cache: false`), keyed by the source and dtype, and carries the version it came from (the Hub's commit; for a folder, the
 // weights file's ETag or Last-Modified and size), so a changed model is converted again.
 //
 //   GET {hub}/api/models/{owner}/{name}/revision/{revision}  -> {sha, siblings, gated}
@@ -15,6 +15,15 @@ import { downloadFile, fetchAnswer, readCached, storeCached, forgetModel } from 
 import { namedError } from './errors.js';
 import { DEFAULT_DTYPE, DEFAULT_HUB, DTYPES, isHubSource } from './protocol.js';
 
+/**
+ * The headers a cached conversion carries (beside its length and date): the version it was
+ * converted from (the Hub's commit; for a folder, its weights file's validator), its `src` as
+ * loaded, and for `hf:` models the hub.
+ */
+export const VERSION_HEADER = 'x-siglip-commit';
+export const SOURCE_HEADER = 'x-siglip-src';
+export const HUB_HEADER = 'x-siglip-hub';
+
 /** `{repo, revision}` of an `hf:` source; an InputError for anything else. */
 export function parseHubSource(src) {
   const m = /^hf:([A-Za-z0-9][\w.-]*)\/([A-Za-z0-9][\w.-]*)(?:@([\w.\-/]+))?$/.exec(src);
@@ -22,7 +31,11 @@ export function parseHubSource(src) {
   return { repo: `${m[1]}/${m[2]}`, revision: m[3] ?? 'main' };
 }
 
-/** The cache key of a converted model (never fetched: a name for the Cache API). */
+/**
+ * The cache key of a converted model (never fetched: a name for the Cache API).
+ * @param {string} src
+ * @param {{hub?: string, dtype?: string}} [options]
+ */
 export function hubCacheKey(src, { hub = DEFAULT_HUB, dtype = DEFAULT_DTYPE } = {}) {
   if (!isHubSource(src)) return `${src}model.safetensors?siglip-web-packed=${dtype}`;
   const { repo, revision } = parseHubSource(src);
@@ -74,14 +87,15 @@ async function get(url, what, { optional = false, name, method = 'GET' }) {
  * from `sink` (wasm memory): from the cache when it holds the current version (or when the
  * source cannot be reached), else downloaded and converted; a converted model is cached by the
  * result's `store(source)` when the caller is ready (as fetchModel's `deferStore`: the worker
- * does it after the load). `commit`: the Hub's commit of an `hf:` model (null for a folder).
+ * does it after the load); with `cache: false` the cache is neither read nor written (offline,
+ * the load fails). `commit`: the Hub's commit of an `hf:` model (null for a folder).
  * @param {string} src
  * @param {{hub?: string, dtype?: string, Converter: Function, sink: object,
- *          onProgress?: (p: {loaded: number, total: number|null, fromCache: boolean, converting?: boolean}) => void}} options
+ *          onProgress?: (p: {loaded: number, total: number|null, fromCache: boolean, converting?: boolean}) => void, cache?: boolean}} options
  *   `Converter`: the wasm class that converts
  * @returns {Promise<{target, fromCache: boolean, commit: string|null, timings: object, store?: (source: {view(): Uint8Array|null}) => Promise<boolean>}>}
  */
-export async function fetchHubModel(src, { hub = DEFAULT_HUB, dtype = DEFAULT_DTYPE, Converter, sink, onProgress = () => {} }) {
+export async function fetchHubModel(src, { hub = DEFAULT_HUB, dtype = DEFAULT_DTYPE, Converter, sink, onProgress = () => {}, cache = true }) {
   if (!DTYPES.includes(dtype)) throw namedError('InputError', `unknown dtype "${dtype}"; use one of ${DTYPES.join(', ')}`);
   hub = hub.replace(/\/+$/, '');
   const key = hubCacheKey(src, { hub, dtype });
@@ -91,10 +105,10 @@ export async function fetchHubModel(src, { hub = DEFAULT_HUB, dtype = DEFAULT_DT
   const opts = { name };
 
   // A copy of another version is not read at all: the model changed, so it is converted again.
-  const current = (headers) => !online || !version || headers.get('x-siglip-commit') === version;
-  const cached = await readCached(key, sink, onProgress, current);
+  const current = (headers) => !online || !version || headers.get(VERSION_HEADER) === version;
+  const cached = cache ? await readCached(key, sink, onProgress, current) : null;
   if (cached) {
-    const cachedVersion = cached.headers.get('x-siglip-commit');
+    const cachedVersion = cached.headers.get(VERSION_HEADER);
     return { target: cached.target, fromCache: true, commit: source.hub ? cachedVersion : null, timings: { readMs: performance.now() - t0 } };
   }
   if (!online) throw source.offlineError;
@@ -159,8 +173,11 @@ export async function fetchHubModel(src, { hub = DEFAULT_HUB, dtype = DEFAULT_DT
   }
   const t1 = performance.now();
   const target = sink.adopt(buffer);
-  const store = (bytes) => storeCached(key, bytes, version ? { 'x-siglip-commit': version } : {});
-  return { target, fromCache: false, commit: source.hub ? version : null, timings: { downloadMs: t1 - t0 }, store };
+  const result = { target, fromCache: false, commit: source.hub ? version : null, timings: { downloadMs: t1 - t0 } };
+  if (!cache) return result;
+  // What it is, for cache.js's list: the source as loaded, and where an `hf:` model came from.
+  const headers = { [SOURCE_HEADER]: src, ...(source.hub && { [HUB_HEADER]: hub }), ...(version && { [VERSION_HEADER]: version }) };
+  return { ...result, store: (bytes) => storeCached(key, bytes, headers) };
 }
 
 /**
@@ -237,7 +254,7 @@ function streamInto(converter, length, release) {
 }
 
 /** The shard files a `model.safetensors.index.json` names, in order. */
-function shardFiles(indexJson, name) {
+export function shardFiles(indexJson, name) {
   let map;
   try {
     map = JSON.parse(indexJson).weight_map;
@@ -270,6 +287,20 @@ async function readPrefix(url, length) {
 }
 
 /**
+ * The header of the safetensors file at `url`, read with two small Range requests: `{bytes}`
+ * (the length and the JSON, as the file starts) and `{tensors}` (name -> {dtype, shape,
+ * data_offsets}, without `__metadata__`).
+ * @returns {Promise<{bytes: Uint8Array, tensors: Record<string, {dtype: string, shape: number[], data_offsets: [number, number]}>}>}
+ */
+export async function readHeader(url, file = url) {
+  const n = Number(new DataView((await readPrefix(url, 8)).buffer).getBigUint64(0, true));
+  if (!(n > 0 && n < 1e8)) throw namedError('WeightsError', `${file}: not a safetensors file`);
+  const bytes = await readPrefix(url, 8 + n);
+  const { __metadata__: _, ...tensors } = JSON.parse(new TextDecoder().decode(bytes.subarray(8)));
+  return { bytes, tensors };
+}
+
+/**
  * A sharded checkpoint: every shard's header first (two small Range requests each), so the
  * packed buffer is planned once; then each shard streamed into the same converter.
  */
@@ -278,15 +309,11 @@ async function convertShards({ files, base, newConverter, download, progress }) 
   try {
     const sizes = [];
     for (const file of files) {
-      const n = Number(new DataView((await readPrefix(base + file, 8)).buffer).getBigUint64(0, true));
-      if (!(n > 0 && n < 1e8)) throw namedError('WeightsError', `${file}: not a safetensors file`);
-      const header = await readPrefix(base + file, 8 + n);
-      converter.addShardHeader(header);
+      const { bytes, tensors } = await readHeader(base + file, file);
+      converter.addShardHeader(bytes);
       let end = 0;
-      for (const [name, t] of Object.entries(JSON.parse(new TextDecoder().decode(header.subarray(8))))) {
-        if (name !== '__metadata__') end = Math.max(end, t.data_offsets?.[1] ?? 0);
-      }
-      sizes.push(8 + n + end);
+      for (const t of Object.values(tensors)) end = Math.max(end, t.data_offsets?.[1] ?? 0);
+      sizes.push(bytes.length + end);
     }
     const total = sizes.reduce((a, b) => a + b, 0);
     let before = 0;

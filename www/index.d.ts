@@ -90,6 +90,10 @@ export interface CreateClassifierOptions {
   workerUrl?: string;
   /** URL of a directory laid out like the package (`pkg/siglip_bg.wasm`, `pkg-relaxed/…`, `pkg-threads/…`). */
   wasmUrl?: string;
+  /** Default true. `false`: the persistent model cache is neither read nor written (downloaded on
+   * every load). A model opened with and without the cache is loaded twice: the two never share
+   * a worker. */
+  cache?: boolean;
   onProgress?: (progress: ProgressDetail) => void;
   /** Cancels the load (an AbortError); the download stops unless something else on the page loads the same model. */
   signal?: AbortSignal;
@@ -176,6 +180,63 @@ export interface RawImageLike {
 export declare function pipeline(task: 'zero-shot-image-classification', model: string, options?: PipelineOptions): Promise<ZeroShotImageClassificationPipeline>;
 export declare function pipeline(task: 'image-feature-extraction', model: string, options?: PipelineOptions): Promise<ImageFeatureExtractionPipeline>;
 export declare function pipeline(task: 'feature-extraction' | 'embeddings', model: string, options?: PipelineOptions): Promise<FeatureExtractionPipeline>;
+
+/** A model in the persistent cache (see {@link cachedModels}). */
+export interface CachedModel {
+  /** What to load it by: a packed file's URL, `hf:owner/name[@revision]`, or a checkpoint folder's URL. */
+  src: string;
+  /** For an `hf:` model, the hub it came from. */
+  hub: string | undefined;
+  /** For a checkpoint, what it was converted to. */
+  dtype: StorageDtype | undefined;
+  /** Bytes the cache holds for it (the packed file). */
+  bytes: number;
+  /** For an `hf:` model, the Hub commit it was converted from. */
+  commit: string | null;
+  /** For a checkpoint, the version it was converted from (the commit, or a folder's ETag or Last-Modified); null for a packed file. */
+  version: string | null;
+  /** When it was cached (null for entries written before this was recorded). */
+  cachedAt: Date | null;
+  /** The cache entry's key (a packed file's URL; a name for a conversion). */
+  url: string;
+}
+
+/** What loading a model would download (see {@link plannedDownload}); the `prompt` event's detail adds `text`. */
+export interface PlannedDownload {
+  /** `owner/name` for `hf:`, else the file's or folder's name. */
+  name: string;
+  /** The host it comes from. */
+  from: string;
+  /** The download's size; null when the server does not say. */
+  bytes: number | null;
+  /** For a checkpoint, what it is converted to on this device. */
+  dtype: StorageDtype | null;
+  /** About how big the converted model is (an estimate from the checkpoint's parameters). */
+  convertedBytes: number | null;
+}
+
+/** This site's storage, as the browser reports it (null where it does not). */
+export interface StorageEstimate {
+  /** `navigator.storage.persisted()`: whether the browser keeps this site's storage under pressure. */
+  persisted: boolean | null;
+  /** Bytes this site stores (models, libraries, the demo's offline files). */
+  usage: number | null;
+  /** Bytes it may store. */
+  quota: number | null;
+}
+
+/** The models in the persistent cache, with their sizes and versions (empty where the page has no Cache API). */
+export declare function cachedModels(): Promise<CachedModel[]>;
+/** Deletes a model's cached copy, named as it is loaded (`src`; `dtype`, default `q8`, for checkpoints; `hub` for `hf:`). Resolves with whether there was one; its next load downloads it again. */
+export declare function deleteCachedModel(options: Pick<CreateClassifierOptions, 'src' | 'hub' | 'dtype'>): Promise<boolean>;
+/** Deletes every cached model (libraries of images stay). */
+export declare function clearModelCache(): Promise<boolean>;
+/** What loading a model would download: `{cached: true}` when it is cached (any version), else its size, host and conversion (null where the server does not say: it never rejects for a network failure). */
+export declare function plannedDownload(options: CreateClassifierOptions): Promise<PlannedDownload & { cached: boolean }>;
+/** Asks the browser to keep this site's storage (`navigator.storage.persist()`); resolves with whether it will. */
+export declare function persistStorage(): Promise<boolean>;
+/** `navigator.storage.estimate()` and `persisted()`. */
+export declare function storageEstimate(): Promise<StorageEstimate>;
 
 export interface OpenLibraryOptions extends Omit<CreateClassifierOptions, 'template'> {
   /** The library's name (default `default`): stored in this browser under it and the model. */
@@ -287,6 +348,8 @@ interface SiglipElementEventMap {
   load: CustomEvent<LoadDetail>;
   /** After `load`: whether the model file is now in the persistent cache (written in the background when it was downloaded). */
   cached: CustomEvent<CachedDetail>;
+  /** `load="on-demand"`: the model is not cached, so the element shows what it would download and waits for a click. `text` is the sentence shown. */
+  prompt: CustomEvent<PlannedDownload & { text: string }>;
   error: CustomEvent<ErrorDetail>;
 }
 
@@ -309,6 +372,10 @@ declare class SiglipElementBase extends HTMLElement {
   workerUrl: string | undefined;
   /** Directory of the package's `pkg/`, `pkg-relaxed/` and `pkg-threads/` wasm files (attribute `wasm-url`). */
   wasmUrl: string | undefined;
+  /** Whether the persistent model cache is used (attribute `cache`; `"false"` neither reads nor writes it; default true); changing it reloads. */
+  cache: boolean;
+  /** When the model loads (attribute `load`): `on-demand` (default) loads a cached model at once and otherwise asks first (see the `prompt` event); `eager` loads at once. Setting `eager` while the element asks loads. */
+  load: 'eager' | 'on-demand';
   /** Settles with the load of the current `src`; stays rejected after a failure until a new load starts. */
   readonly ready: Promise<LoadDetail>;
   /** Whether the current model's file is in the persistent cache, once settled (a downloaded file is written in the background after `load`). */

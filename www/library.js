@@ -10,6 +10,7 @@
 //   const hits = await photos.search('the dog at the beach');   // [{id, record, score, logit, cosine}]
 
 import { namedError } from './errors.js';
+import { persistStorage } from './cache.js';
 import { abortable, absolute, imagePayload, openModel } from './client.js';
 
 let nextJob = 1;
@@ -293,8 +294,8 @@ export class Library extends EventTarget {
    * under storage pressure, nor by Safari after 7 days without a visit). Resolves with whether
    * it will.
    */
-  async persist() {
-    return (await navigator.storage?.persist?.().catch(() => false)) ?? false;
+  persist() {
+    return persistStorage();
   }
 
   /** Lets the model go (when this library opened it): work in flight rejects with an AbortError. */

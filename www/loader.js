@@ -58,7 +58,8 @@ function throttled(onProgress, fromCache) {
   };
 }
 
-async function openCache() {
+/** The model cache, or null where there is none (cache.js opens it from the page too). */
+export async function openCache() {
   // caches can be missing (http: on a non-localhost origin) or throw (opaque origins,
   // storage disabled): then we simply do without a cache.
   try {
@@ -107,17 +108,17 @@ export async function readCached(key, sink, onProgress = () => {}, accept = () =
  * Reads a model file: from the cache if it is there, otherwise from the network (and then
  * into the cache). With `deferStore`, a downloaded file is not cached here: the result's
  * `store(source)` does it when the caller is ready (after the model is up), from `source`
- * (`{view()}`, see storeCached).
+ * (`{view()}`, see storeCached). With `cache: false` the cache is neither read nor written.
  * @param {string} url
  * @param {{onProgress?: (p: {loaded: number, total: number|null, fromCache: boolean}) => void,
- *          integrity?: string, sink?: Sink, stallTimeout?: number, deferStore?: boolean}} [options]
+ *          integrity?: string, sink?: Sink, stallTimeout?: number, deferStore?: boolean, cache?: boolean}} [options]
  * @returns {Promise<{target: Target, fromCache: boolean, timings: object, store?: (source: {view(): Uint8Array|null}) => Promise<boolean>}>}
  */
 export async function fetchModel(url, options = {}) {
-  const { onProgress = () => {}, integrity, sink = arraySink, stallTimeout, deferStore = false } = options;
+  const { onProgress = () => {}, integrity, sink = arraySink, stallTimeout, deferStore = false, cache = true } = options;
   const key = keyFor(url);
   const t = performance.now();
-  const cached = await readCached(key, sink, onProgress);
+  const cached = cache ? await readCached(key, sink, onProgress) : null;
   if (cached) {
     const timings = { readMs: performance.now() - t };
     if (!integrity || (await matchesIntegrity(cached.target.view(), integrity))) return { target: cached.target, fromCache: true, timings };
@@ -134,6 +135,7 @@ export async function fetchModel(url, options = {}) {
       `the model at ${url} does not match its integrity value ${integrity} (the file changed or is corrupt)`,
     );
   }
+  if (!cache) return { target, fromCache: false, timings: { downloadMs: t1 - t0 } };
   const store = (source) => storeCached(key, source);
   if (deferStore) return { target, fromCache: false, timings: { downloadMs: t1 - t0 }, store };
   await store(target);
@@ -144,7 +146,7 @@ const STORE_CHUNK = 1 << 20;
 
 /**
  * Writes a complete file to the cache, streamed from `source` in small pieces, with `headers`
- * stored beside it (read back by readCached). `source.view()` is asked again for every piece
+ * stored beside it (read back by readCached and cache.js), and its length and date. `source.view()` is asked again for every piece
  * (wasm memory may have grown meanwhile); when it answers null (the file was freed), the write
  * is abandoned and nothing is cached. Resolves with whether the file was cached: false without
  * a cache, over quota, or abandoned.
@@ -177,7 +179,10 @@ export async function storeCached(key, source, headers = {}) {
   try {
     await cache.put(
       key,
-      new Response(body, { headers: { ...headers, 'content-type': 'application/octet-stream', 'content-length': String(length) } }),
+      // `date`: when it was cached (cache.js lists it).
+      new Response(body, {
+        headers: { ...headers, 'content-type': 'application/octet-stream', 'content-length': String(length), date: new Date().toUTCString() },
+      }),
     );
     return true;
   } catch {

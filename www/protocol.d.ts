@@ -234,6 +234,10 @@ export type LoadRequest = {
      * `hf:` only: what it is converted to (default DEFAULT_DTYPE).
      */
     dtype?: StorageDtype;
+    /**
+     * Default true; false: the persistent model cache is neither read nor written.
+     */
+    cache?: boolean;
 };
 /**
  * The reply to `load`: the public LoadDetail, and the worker's WebAssembly memory size after the

@@ -199,6 +199,7 @@ export function isCheckpointSource(src) {
  * @property {string} [wasmUrl] A directory laid out like the package (`pkg/siglip_bg.wasm`, `pkg-relaxed/…`, `pkg-threads/…`); default: next to each build's glue.
  * @property {string} [hub] `hf:` only: where it comes from (default DEFAULT_HUB).
  * @property {StorageDtype} [dtype] `hf:` only: what it is converted to (default DEFAULT_DTYPE).
+ * @property {boolean} [cache] Default true; false: the persistent model cache is neither read nor written.
  */
 /**
  * The reply to `load`: the public LoadDetail, and the worker's WebAssembly memory size after the

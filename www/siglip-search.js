@@ -117,6 +117,7 @@ export class SiglipSearch extends SiglipElementBase {
 
   /** @type {Library | null} */
   #library = null;
+  #asking = false; // the element asks before downloading its model (the `prompt` event)
   #opening = null;
   #imageQuery = null; // {id, name} of an image in the library, or {payload: Blob, name} dropped
   #hits = null; // the current query's results, best first (null: no query)
@@ -140,6 +141,11 @@ export class SiglipSearch extends SiglipElementBase {
       gallery: $('.gallery'), more: $('.more'), status: $('.search-status'),
     };
     this.#wire();
+    // Asking before the download: the gallery waits for images, not for a load.
+    this.addEventListener('prompt', () => {
+      this.#asking = true;
+      this.#render();
+    });
   }
 
   /** The current text query (attribute and property). */
@@ -164,6 +170,7 @@ export class SiglipSearch extends SiglipElementBase {
   }
 
   onModelChanged() {
+    this.#asking = false;
     this.#forgetLibrary();
     this.#render();
   }
@@ -520,7 +527,7 @@ export class SiglipSearch extends SiglipElementBase {
     if (size === 0) {
       gallery.classList.add('empty');
       const li = document.createElement('li');
-      li.textContent = library ? 'Drop images here, or add some above' : 'Loading…';
+      li.textContent = library || this.#asking ? 'Drop images here, or add some above' : 'Loading…';
       gallery.replaceChildren(li);
       more.hidden = true;
       this.#status(library ? `No images yet${library.persistent ? '' : ' (kept in memory only)'}.` : '');

@@ -332,7 +332,7 @@ const { closeLibraries, ...libraryRequests } = libraryHandlers({
  */
 const handlers = {
   /** @returns {Promise<Handled<LoadReply>>} */
-  async load({ url, integrity, variant, wasmUrl, hub, dtype }, id) {
+  async load({ url, integrity, variant, wasmUrl, hub, dtype, cache = true }, id) {
     const started = performance.now();
     closeLibraries(); // their embeddings belong to the model going away
     if (model) {
@@ -372,8 +372,8 @@ const handlers = {
     for (;;) {
       try {
         loaded = hubModel
-          ? await fetchHubModel(url, { hub, dtype, Converter: wasm.exports.Converter, sink, onProgress: progress })
-          : await fetchModel(url, { onProgress: progress, integrity, sink, deferStore: true });
+          ? await fetchHubModel(url, { hub, dtype, Converter: wasm.exports.Converter, sink, onProgress: progress, cache })
+          : await fetchModel(url, { onProgress: progress, integrity, sink, deferStore: true, cache });
       } catch (err) {
         throw err?.name === 'MemoryError' ? tooBig(err, wasm.memory, hubModel ? dtype ?? DEFAULT_DTYPE : null) : err;
       }
@@ -385,8 +385,8 @@ const handlers = {
       } catch (err) {
         // Never keep a file that does not load. A cached copy that no longer loads (e.g.
         // written by an older build) is fetched afresh; that copy comes from the network,
-        // so a second failure ends the loop.
-        await (hubModel ? forgetHubModel(url, { hub, dtype }) : forgetModel(url));
+        // so a second failure ends the loop. (Without the cache, nothing was read or kept.)
+        if (cache) await (hubModel ? forgetHubModel(url, { hub, dtype }) : forgetModel(url));
         if (!loaded.fromCache) throw err;
       }
     }

@@ -7,11 +7,11 @@
 // `crossOriginIsolated` and the threaded wasm can run. demo.js reloads the page once when
 // this worker first takes control of a page that is not isolated yet.
 
-const VERSION = 'siglip-app-v7';
+const VERSION = 'siglip-app-v8';
 const SHELL = [
   './', './index.html', './search.html', './demo.js', './demo.css', './favicon.svg',
   './index.js', './api.js', './client.js', './protocol.js', './errors.js', './loader.js', './hub.js', './element-base.js', './siglip-classifier.js', './siglip-search.js',
-  './library.js', './pipeline.js', './siglip-worker.js', './worker-library.js', './store.js',
+  './library.js', './pipeline.js', './cache.js', './siglip-worker.js', './worker-library.js', './store.js',
   // The worker imports the three builds' glue (and the threads glue its pool-worker script,
   // threadsSnippets below); only the wasm of the build it picks is fetched.
   './pkg/siglip.js', './pkg-relaxed/siglip.js', './pkg-threads/siglip.js', './pkg/siglip_bg.wasm',

@@ -1,6 +1,7 @@
 // Accessibility of both demo pages, as axe-core (wcag2a, wcag2aa, best-practice) sees them with
 // a model loaded and results shown, inside the elements' shadow roots too; and what a screen
-// reader is told: results announced politely, long labels readable in full.
+// reader is told: results announced politely, long labels readable in full; and the question
+// the elements ask before a download (focusable, named with the size, described).
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -29,7 +30,7 @@ async function axe(page, name) {
 test('the classifier page: no axe violations with results shown; results announced politely; long labels readable', async () => {
   const page = await env.browser.newPage();
   const problems = watch(page);
-  await page.goto(`${env.server.url}www/index.html?no-sw&model=${model}&labels=${encodeURIComponent(`cat,dog,${LONG}`)}`);
+  await page.goto(`${env.server.url}www/index.html?load=eager&no-sw&model=${model}&labels=${encodeURIComponent(`cat,dog,${LONG}`)}`);
   const el = page.locator('siglip-classifier');
   await el.evaluate((e) => e.ready);
   await el.locator('input[type=file]').setInputFiles(path.join(FIXTURES, 'images/gray.png'));
@@ -58,7 +59,7 @@ test('the classifier page: no axe violations with results shown; results announc
 test('the search page: no axe violations with a ranked gallery', async () => {
   const page = await env.browser.newPage();
   const problems = watch(page);
-  await page.goto(`${env.server.url}www/search.html?no-sw&model=${model}`);
+  await page.goto(`${env.server.url}www/search.html?load=eager&no-sw&model=${model}`);
   const el = page.locator('siglip-search');
   await el.evaluate((e) => e.ready);
   await el.evaluate(async (e) => {
@@ -69,4 +70,30 @@ test('the search page: no axe violations with a ranked gallery', async () => {
   assert.deepEqual(await axe(page, 'search.html'), []);
   assert.deepEqual(problems, []);
   await page.close();
+});
+
+test('the question before a download, on both pages: no axe violations; its button is focusable and named with the size', async () => {
+  for (const [file, tag] of [['index.html', 'siglip-classifier'], ['search.html', 'siglip-search']]) {
+    const page = await env.browser.newPage(); // a fresh context: nothing cached
+    const problems = watch(page);
+    await page.goto(`${env.server.url}www/${file}?no-sw&model=${model}`);
+    const el = page.locator(tag);
+    await page.waitForFunction((tag) => !document.querySelector(tag).shadowRoot.querySelector('.ask').hidden, tag);
+    assert.deepEqual(await axe(page, `${file}, asking`), []);
+    const button = el.getByRole('button', { name: /^Download the model \(\d+(\.\d)? (kB|MB)\)$/ });
+    await button.focus();
+    const out = await el.evaluate((e) => {
+      const active = e.shadowRoot.activeElement;
+      const described = e.shadowRoot.getElementById(active.getAttribute('aria-describedby'));
+      return { focused: active.classList.contains('ask-button'), description: described.textContent };
+    });
+    assert.ok(out.focused, 'the button takes focus');
+    // Nothing pretends to load meanwhile (the search gallery waits for images).
+    if (tag === 'siglip-search') assert.equal(await el.locator('.gallery').textContent(), 'Drop images here, or add some above');
+    assert.match(out.description, new RegExp(`^${path.basename(model).replace(/\./g, '\\.')} from 127\\.0\\.0\\.1:\\d+: `));
+    await page.keyboard.press('Enter');
+    await el.evaluate((e) => e.ready);
+    assert.deepEqual(problems, []);
+    await page.close();
+  }
 });

@@ -269,6 +269,7 @@ async function benchSiglip(server, { variant, dtype }) {
     const loaded = await page.evaluate(
       async ({ src, variant }) => {
         const el = document.createElement('siglip-classifier');
+        el.load = 'eager'; // at once, without the download prompt
         const t0 = performance.now();
         const loaded = new Promise((resolve, reject) => {
           el.addEventListener('load', (e) => resolve(e.detail));

@@ -38,6 +38,7 @@ try {
     const detail = await page.evaluate(
       async ({ src, hub }) => {
         const el = document.createElement('siglip-classifier');
+        el.load = 'eager'; // at once, without the download prompt
         el.hub = hub;
         el.src = src;
         document.body.append(el);

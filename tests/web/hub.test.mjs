@@ -26,6 +26,7 @@ async function loadFromHub(context, { hub, src = 'hf:test/tiny-224', dtype, labe
   const out = await page.evaluate(
     async ({ hub, src, dtype, GRAY, labels }) => {
       const el = document.createElement('siglip-classifier');
+      el.load = 'eager'; // at once, without the download prompt
       const progress = [];
       el.addEventListener('progress', (e) => progress.push(e.detail));
       el.hub = hub;

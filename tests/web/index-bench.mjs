@@ -73,7 +73,7 @@ async function benchSiglip(variant) {
   const browser = await launch();
   try {
     const page = await browser.newPage();
-    await page.goto(`${server.url}www/search.html?no-sw&variant=${variant}&model=${urlPath(MODEL)}`);
+    await page.goto(`${server.url}www/search.html?load=eager&no-sw&variant=${variant}&model=${urlPath(MODEL)}`);
     const el = page.locator('siglip-search');
     const loaded = await el.evaluate((e) => e.ready);
     await page.waitForFunction(() => document.querySelector('siglip-search').libraryObject);

@@ -30,7 +30,7 @@ for (const count of COUNTS) {
   const browser = await launch();
   try {
     const page = await browser.newPage();
-    await page.goto(`${server.url}www/search.html?no-sw&model=${urlPath(model)}`);
+    await page.goto(`${server.url}www/search.html?load=eager&no-sw&model=${urlPath(model)}`);
     const el = page.locator('siglip-search');
     await el.evaluate((e) => e.ready);
     await page.waitForFunction(() => document.querySelector('siglip-search').libraryObject);

@@ -33,6 +33,7 @@ try {
   const add = (src) =>
     page.evaluate(async (src) => {
       const el = document.createElement('siglip-classifier');
+      el.load = 'eager'; // at once, without the download prompt
       el.src = src;
       document.body.append(el);
       await el.ready;

@@ -184,6 +184,7 @@ test('an HTML page served with 200 instead of the model: a clear error naming wh
   const shown = await page.evaluate(async (src) => {
     await import('/www/siglip-classifier.js');
     const el = document.createElement('siglip-classifier');
+    el.load = 'eager'; // at once, without the download prompt
     el.setAttribute('src', src);
     document.body.append(el);
     try {

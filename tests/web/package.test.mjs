@@ -30,7 +30,7 @@ before(async () => {
     path.join(APP, 'index.html'),
     `<!doctype html><html><head><meta charset="utf-8"><title>scratch</title>
 <script type="module" src="./node_modules/siglip-web/index.js"></script></head>
-<body><siglip-classifier src="model.safetensors" labels="cat, Two DOGS!!"></siglip-classifier></body></html>`,
+<body><siglip-classifier src="model.safetensors" load="eager" labels="cat, Two DOGS!!"></siglip-classifier></body></html>`,
   );
   writeFileSync(path.join(APP, 'api.html'), '<!doctype html><html><head><meta charset="utf-8"><title>api only</title></head><body></body></html>');
   server = await startServer({ root: APP });
@@ -48,7 +48,7 @@ test('the tarball holds the three wasm builds, worker, element, API, types and t
   const helpers = files.filter((f) => /^pkg-threads\/snippets\/wasm-bindgen-rayon-[0-9a-f]+\/src\/workerHelpers\.js$/.test(f));
   assert.equal(helpers.length, 1, `one pool-worker script in ${files.join(', ')}`);
   assert.deepEqual(files.filter((f) => f !== helpers[0]), [
-    'README.md', 'api.d.ts', 'api.js', 'client.js', 'copy-worker.js', 'element-base.js', 'errors.js', 'hub.js', 'index.d.ts', 'index.js', 'library.js', 'loader.js', 'package.json', 'pipeline.js',
+    'README.md', 'api.d.ts', 'api.js', 'cache.js', 'client.js', 'copy-worker.js', 'element-base.js', 'errors.js', 'hub.js', 'index.d.ts', 'index.js', 'library.js', 'loader.js', 'package.json', 'pipeline.js',
     'pkg-relaxed/siglip.js', 'pkg-relaxed/siglip_bg.wasm', 'pkg-threads/siglip.js', 'pkg-threads/siglip_bg.wasm',
     'pkg/siglip.js', 'pkg/siglip_bg.wasm', 'protocol.d.ts', 'protocol.js', 'siglip-classifier.js', 'siglip-search.js', 'siglip-worker.js',
     'store.js', 'vite.d.ts', 'vite.js', 'worker-library.js',
@@ -152,10 +152,16 @@ test('importing either entry outside a browser (Node, as a server-side render do
                                 ['pipeline', () => api.pipeline('zero-shot-image-classification', 'google/siglip-base-patch16-224')]]) {
       try { await load(); out[name] = 'resolved'; } catch (e) { out[name] = [e instanceof Error, e.name, e.message]; }
     }
+    // The model cache outside a browser: nothing there, nothing thrown.
+    out.cache = [await api.cachedModels(), await api.clearModelCache(), await api.storageEstimate(), await api.persistStorage()];
     console.log(JSON.stringify(out));`;
   const out = JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: APP, encoding: 'utf8' }));
-  assert.deepEqual(out.full, ['Classifier', 'DEFAULT_TEMPLATE', 'Library', 'PIPELINE_TASKS', 'SiglipClassifier', 'SiglipSearch', 'Tensor', 'createClassifier', 'openLibrary', 'pipeline']);
-  assert.deepEqual(out.api, ['Classifier', 'DEFAULT_TEMPLATE', 'Library', 'PIPELINE_TASKS', 'Tensor', 'createClassifier', 'openLibrary', 'pipeline']);
+  const api = [
+    'cachedModels', 'clearModelCache', 'createClassifier', 'deleteCachedModel', 'openLibrary', 'persistStorage', 'pipeline', 'plannedDownload', 'storageEstimate',
+  ];
+  assert.deepEqual(out.full, ['Classifier', 'DEFAULT_TEMPLATE', 'Library', 'PIPELINE_TASKS', 'SiglipClassifier', 'SiglipSearch', 'Tensor', ...api]);
+  assert.deepEqual(out.api, ['Classifier', 'DEFAULT_TEMPLATE', 'Library', 'PIPELINE_TASKS', 'Tensor', ...api]);
+  assert.deepEqual(out.cache, [[], false, { persisted: null, usage: null, quota: null }, false]);
   assert.equal(out.elementsDefined, false);
   for (const name of ['createClassifier', 'openLibrary', 'pipeline']) {
     const [isError, errName, message] = out[name];
@@ -203,6 +209,8 @@ async function main(file: File): Promise<void> {
   clf.dispose();
 
   const el = document.createElement('siglip-classifier');
+  el.load = 'eager'; // at once, without the download prompt
+
   const same: SiglipClassifier = el;
   el.labels = ['a cat'];
   el.addEventListener('result', (e) => console.log(e.detail.results[0].score, e.detail.ms));

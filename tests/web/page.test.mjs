@@ -36,7 +36,7 @@ async function demoPage(model = f32Model, labels = LABELS) {
   const page = await browser.newPage();
   const problems = watch(page);
   // no-sw: the service worker's one isolation reload is tested in variants.test.mjs.
-  const q = new URLSearchParams({ 'no-sw': '', model, labels: labels.join(',') });
+  const q = new URLSearchParams({ 'no-sw': '', model, labels: labels.join(','), load: 'eager' });
   await page.goto(`${server.url}www/index.html?${q}`);
   const el = page.locator('siglip-classifier');
   const detail = await el.evaluate((e) => e.ready);
@@ -283,7 +283,7 @@ test('a denied camera is a clear error, and files still work', async () => {
   const denied = await launch([]);
   const context = await denied.newContext();
   const page = await context.newPage();
-  const q = new URLSearchParams({ 'no-sw': '', model: f32Model, labels: 'cat,dog' });
+  const q = new URLSearchParams({ 'no-sw': '', model: f32Model, labels: 'cat,dog', load: 'eager' });
   await page.goto(`${server.url}www/index.html?${q}`);
   const el = page.locator('siglip-classifier');
   await el.evaluate((e) => e.ready);
@@ -309,6 +309,7 @@ test('progress events, a resumed download, and the cached second load without th
     page.evaluate(async (src) => {
       document.body.replaceChildren();
       const el = document.createElement('siglip-classifier');
+      el.load = 'eager'; // at once, without the download prompt
       const events = [];
       el.addEventListener('progress', (e) => events.push(e.detail));
       const loaded = new Promise((resolve) => el.addEventListener('load', (e) => resolve(e.detail)));
@@ -406,6 +407,7 @@ test('removing an element frees its worker; moving it does not', async () => {
       async ([tag, src]) => {
         await import(`/www/${tag}.js`);
         const el = document.createElement(tag);
+        el.load = 'eager'; // at once, without the download prompt
         el.setAttribute('src', src);
         el.id = 'subject';
         document.body.append(el);

@@ -68,7 +68,7 @@ after(async () => {
 async function searchPage(context, page = undefined) {
   page ??= await context.newPage();
   const problems = watch(page);
-  await page.goto(`${server.url}www/search.html?no-sw&model=${model}`);
+  await page.goto(`${server.url}www/search.html?load=eager&no-sw&model=${model}`);
   const el = page.locator('siglip-search');
   await el.evaluate((e) => e.ready);
   await page.waitForFunction(() => document.querySelector('siglip-search').libraryObject);
@@ -276,7 +276,7 @@ test('storage failures: a full quota, a store of a newer version and a damaged r
   // A store written by a newer version: the library works in memory, and says why.
   const newer = await browser.newContext();
   const p1 = await newer.newPage();
-  await p1.goto(`${server.url}www/search.html?no-sw`);
+  await p1.goto(`${server.url}www/search.html?load=eager&no-sw`);
   await p1.evaluate(() => new Promise((resolve, reject) => {
     const r = indexedDB.open('siglip-web', 99);
     r.onsuccess = () => resolve(r.result.close());

@@ -36,7 +36,7 @@ async function openPage(context, url) {
 
 test('the demo pages run under a strict CSP with no violations (and the CSP is enforced)', async () => {
   const context = await browser.newContext();
-  const { page, problems } = await openPage(context, `${server.url}www/index.html?no-sw&model=${model}&labels=cat,dog`);
+  const { page, problems } = await openPage(context, `${server.url}www/index.html?load=eager&no-sw&model=${model}&labels=cat,dog`);
   const el = page.locator('siglip-classifier');
   await el.evaluate((e) => e.ready);
   await el.locator('input[type=file]').setInputFiles(path.join(FIXTURES, 'images/alpha.png'));
@@ -61,7 +61,7 @@ test('the demo pages run under a strict CSP with no violations (and the CSP is e
   assert.ok((await page.evaluate(() => window.__csp)).some((v) => v.startsWith('script-src')));
 
   // The search page too.
-  const search = await openPage(context, `${server.url}www/search.html?no-sw&model=${model}`);
+  const search = await openPage(context, `${server.url}www/search.html?load=eager&no-sw&model=${model}`);
   await search.page.locator('siglip-search').evaluate((e) => e.ready);
   await search.page.locator('siglip-search input.files').setInputFiles([path.join(FIXTURES, 'images/gray.png')]);
   await search.page.waitForFunction(() => document.querySelector('siglip-search').shadowRoot.querySelectorAll('.item:not(.pending)').length === 1);
@@ -78,6 +78,7 @@ test('integrity: a matching hash loads, a mismatch is a clear error', async () =
     async ({ model, hash }) => {
       const make = (integrity) => {
         const el = document.createElement('siglip-classifier');
+        el.load = 'eager'; // at once, without the download prompt
         el.integrity = integrity;
         el.src = model;
         document.body.append(el);
@@ -110,7 +111,7 @@ test('cross-origin models: work with CORS headers, fail clearly without', async 
   const withoutCors = await startServer({ root: OUT });
   try {
     const context = await browser.newContext();
-    const { page } = await openPage(context, `${server.url}www/index.html?no-sw&model=${model}&labels=cat,dog`);
+    const { page } = await openPage(context, `${server.url}www/index.html?load=eager&no-sw&model=${model}&labels=cat,dog`);
     const el = page.locator('siglip-classifier');
     await el.evaluate((e) => e.ready);
     const name = path.basename(modelFile);
@@ -144,7 +145,7 @@ test('cross-origin models: work with CORS headers, fail clearly without', async 
 
 test('label text is never inserted as HTML', async () => {
   const context = await browser.newContext();
-  const { page } = await openPage(context, `${server.url}www/index.html?no-sw&model=${model}`);
+  const { page } = await openPage(context, `${server.url}www/index.html?load=eager&no-sw&model=${model}`);
   const evil = '<img src=x onerror="window.__xss=1"><b>bold</b>';
   const out = await page.evaluate(async (evil) => {
     const el = document.querySelector('siglip-classifier');
@@ -168,7 +169,7 @@ test('label text is never inserted as HTML', async () => {
 test('offline: after one visit, the page and its model load with the server stopped', async () => {
   const own = await startServer();
   const context = await browser.newContext();
-  const url = `${own.url}www/index.html?model=${model}&labels=cat,dog`;
+  const url = `${own.url}www/index.html?load=eager&model=${model}&labels=cat,dog`;
   const { page, problems } = await openPage(context, url);
   // The service worker reloads the page once, when it takes control, to isolate it.
   await page.waitForFunction(() => !!navigator.serviceWorker.controller && self.crossOriginIsolated, null, { timeout: 30000 });

@@ -38,6 +38,7 @@ test('a model too big for the tab: a MemoryError saying how much it needed and w
       let el = document.querySelector('siglip-classifier');
       if (!el) {
         el = document.createElement('siglip-classifier');
+        el.load = 'eager'; // at once, without the download prompt
         el.setAttribute('labels', 'cat,dog');
         document.body.append(el);
       }

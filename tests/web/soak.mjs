@@ -112,6 +112,7 @@ await phase('elements', (i) => i < cycles, (i) =>
   page.evaluate(async ([src, i]) => {
     for (const tag of ['siglip-classifier', 'siglip-search']) {
       const el = document.createElement(tag);
+      el.load = 'eager'; // at once, without the download prompt
       el.setAttribute('src', src);
       if (tag === 'siglip-classifier') el.setAttribute('labels', `cat,dog,cycle ${i % 7}`);
       document.body.append(el);
@@ -128,6 +129,7 @@ const workers = page.workers().length;
 // 3. Webcam live mode.
 await page.evaluate((src) => {
   const el = document.createElement('siglip-classifier');
+  el.load = 'eager'; // at once, without the download prompt
   el.id = 'live';
   el.setAttribute('src', src);
   el.setAttribute('labels', 'a person,a cat,a test pattern');

@@ -38,7 +38,7 @@ async function demo(server, query) {
     window.__csp = [];
     document.addEventListener('securitypolicyviolation', (e) => window.__csp.push(`${e.violatedDirective} ${e.blockedURI}`));
   });
-  const q = new URLSearchParams({ model, labels: 'cat,dog', ...query });
+  const q = new URLSearchParams({ model, labels: 'cat,dog', load: 'eager', ...query });
   await page.goto(`${server.url}www/index.html?${q}`);
   const detail = await page.locator('siglip-classifier').evaluate((e) => e.ready);
   return { context, page, detail, problems };
@@ -175,7 +175,7 @@ test('a host without the headers: the service worker isolates the page after exa
     const problems = watch(page);
     let loads = 0;
     page.on('load', () => loads++);
-    await page.goto(`${server.url}www/index.html?${new URLSearchParams({ model, labels: 'cat,dog' })}`);
+    await page.goto(`${server.url}www/index.html?${new URLSearchParams({ model, labels: 'cat,dog', load: 'eager' })}`);
     await page.waitForFunction(() => self.crossOriginIsolated && !!navigator.serviceWorker.controller, null, { timeout: 30000 });
     const detail = await page.locator('siglip-classifier').evaluate((e) => e.ready);
     assert.equal(detail.build.variant, 'threads');

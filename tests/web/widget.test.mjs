@@ -68,6 +68,7 @@ test('every promise settles after each kind of failure; ready stays rejected unt
         const { createClassifier } = await import('/www/index.js');
         const api = await settle(createClassifier({ src: f.src, integrity: f.integrity, workerUrl: f.workerUrl }));
         const el = document.createElement('siglip-classifier');
+        el.load = 'eager'; // at once, without the download prompt
         if (f.integrity) el.integrity = f.integrity;
         if (f.workerUrl) el.workerUrl = f.workerUrl;
         el.src = f.src;
@@ -127,6 +128,7 @@ test('a worker that crashes mid-request: the request and ready-dependent calls s
       clf2.dispose();
       // The element: the crash fails the call; the next call starts a new worker and works.
       const el = document.createElement('siglip-classifier');
+      el.load = 'eager'; // at once, without the download prompt
       el.workerUrl = workerUrl;
       el.src = model;
       document.body.append(el);
@@ -155,6 +157,7 @@ test('one model per page: elements and classifiers with the same src share one w
   await page.evaluate(async (model) => {
     for (const id of ['a', 'b']) {
       const el = document.createElement(id === 'a' ? 'siglip-classifier' : 'siglip-search');
+      el.load = 'eager'; // at once, without the download prompt
       el.id = id;
       el.src = model;
       document.body.append(el);
@@ -221,6 +224,7 @@ test('one model per page: elements and classifiers with the same src share one w
   // A different src is a different model; removing the last user of each frees its worker.
   await page.evaluate(async (src) => {
     const c = document.createElement('siglip-classifier');
+    c.load = 'eager'; // at once, without the download prompt
     c.id = 'c';
     c.src = src;
     document.body.append(c);
@@ -321,6 +325,7 @@ test('the package from another origin (a CDN with CORS), and workerUrl/wasmUrl p
         clf2.dispose();
         // 3. The same through the element's attributes; wasm-url without a trailing slash.
         const el = document.createElement('siglip-classifier');
+        el.load = 'eager'; // at once, without the download prompt
         el.setAttribute('worker-url', `${cdn}siglip-worker.js`);
         el.setAttribute('wasm-url', cdn.replace(/\/$/, ''));
         el.src = model;
