@@ -59,7 +59,7 @@ const BUNDLERS = {
     deps: { esbuild: '0.28.2' },
     files: ['esbuild/build.mjs'],
     modes: [
-      { mode: 'build', how: 'as is', build: ['build.mjs', '--no-copy'], expectFail: /WorkerError: .*copy siglip-worker\.js/ },
+      { mode: 'build', how: 'as is', build: ['build.mjs', '--no-copy'], expectFail: /WorkerError: .*npx siglip-web copy-worker DIST.*siglip-worker\.js/ },
       { mode: 'build', how: 'recipe (npx siglip-web copy-worker dist)', build: ['build.mjs'] },
     ],
   },
@@ -67,7 +67,7 @@ const BUNDLERS = {
     deps: { rollup: '4.68.8', '@rollup/plugin-node-resolve': '16.0.3' },
     files: ['rollup/build.mjs'],
     modes: [
-      { mode: 'build', how: 'as is', build: ['build.mjs', '--no-copy'], expectFail: /WorkerError: .*copy siglip-worker\.js/ },
+      { mode: 'build', how: 'as is', build: ['build.mjs', '--no-copy'], expectFail: /WorkerError: .*npx siglip-web copy-worker DIST.*siglip-worker\.js/ },
       { mode: 'build', how: 'recipe (npx siglip-web copy-worker dist)', build: ['build.mjs'] },
     ],
   },

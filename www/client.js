@@ -64,7 +64,8 @@ function workerFailure(event, workerUrl, started, tried) {
       " (`import siglip from 'siglip-web/vite'; plugins: [siglip()]`) or `optimizeDeps: { exclude: ['siglip-web'] }` to vite.config";
   } else {
     message +=
-      `If a bundler built this page, it did not emit the worker: copy ${WORKER_FILES.join(', ')} of siglip-web next to the bundle,` +
+      'If a bundler built this page, it did not emit the worker: run `npx siglip-web copy-worker DIST` after it' +
+      ` (it copies ${WORKER_FILES.join(', ')} of siglip-web next to the bundle),` +
       ' or set workerUrl to where they are served (see Bundlers in its README)';
   }
   return namedError('WorkerError', message);

@@ -195,7 +195,7 @@ test('offline on a host that sends COOP/COEP: after one visit (no reload), the t
   // been cached at install.
   const own = await startServer({ args: ['--coi'] });
   const context = await browser.newContext();
-  const { page, problems } = await openPage(context, `${own.url}www/index.html?model=${model}&labels=cat,dog`);
+  const { page, problems } = await openPage(context, `${own.url}www/index.html?load=eager&model=${model}&labels=cat,dog`);
   await page.waitForFunction(() => !!navigator.serviceWorker.controller, null, { timeout: 30000 });
   const el = page.locator('siglip-classifier');
   assert.equal((await el.evaluate((e) => e.ready)).build.variant, 'threads');
