@@ -246,6 +246,17 @@ wasm_test_in() {
   esac
 }
 
+WASM_PACK_VERSION=0.15.1
+
+# wasm-pack (built once by cargo install, pinned): `wasm-pack test` is one of the ways this crate
+# is used, so it is run as users run it (README, Tests), once, on the simd128 build in Chromium.
+# (It builds every test target for wasm32 first, the library's unit tests included.)
+ensure_wasm_pack() {
+  if [ "$(wasm-pack --version 2>/dev/null | awk '{print $2}')" = "$WASM_PACK_VERSION" ]; then return; fi
+  log "building wasm-pack $WASM_PACK_VERSION (cargo install)"
+  cargo install wasm-pack --locked --version "$WASM_PACK_VERSION" >&2
+}
+
 test_wasm() {
   ensure_wasm_tools
   ensure_chromium
@@ -271,6 +282,14 @@ test_wasm() {
       log "wasm tests ($v in $e): $((SECONDS - started)) s"
     done
   done
+  if [ -z "${SIGLIP_SKIP_WASM_PACK:-}" ]; then
+    ensure_wasm_pack
+    started=$SECONDS
+    log "wasm-pack test --release --headless --chrome (the README's command)"
+    env -u RUSTFLAGS -u CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER -u GECKODRIVER -u SAFARIDRIVER CHROMEDRIVER=/usr/bin/chromedriver \
+      wasm-pack test --release --headless --chrome --mode no-install -- --test wasm
+    log "wasm-pack test: $((SECONDS - started)) s"
+  fi
 }
 
 test_web() {
