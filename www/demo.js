@@ -29,17 +29,39 @@ el.addEventListener('load', (event) => {
   document.getElementById('build-info').textContent = ` · wasm: ${build.variant}, ${simd}, ${threads}`;
 });
 
+// `window.siglipPageReady` resolves (with the element, defined) once this document is the one
+// that stays: the service worker's one-time reload below replaces the first document of a first
+// visit, and a script that used that document would see it vanish mid-call. Scripts that drive
+// the demo page (tests, extensions) await it first; it never resolves in a document about to be
+// reloaded (the next one's does).
+let settle;
+const pageReady = new Promise((resolve) => (settle = resolve));
+/** @type {any} */ (window).siglipPageReady = pageReady;
+const final = () => customElements.whenDefined(el.localName).then(() => settle(el));
+
 if ('serviceWorker' in navigator && !params.has('no-sw')) {
   // The service worker also makes the page cross-origin isolated where the host sends no
   // COOP/COEP headers; that takes effect on the next load, so reload once when it first takes
   // control. Once per tab session (sessionStorage), so it can never loop.
   const RELOADED = 'siglip-coi-reload';
-  if (!self.crossOriginIsolated) {
-    navigator.serviceWorker.addEventListener('controllerchange', () => {
-      if (self.crossOriginIsolated || sessionStorage.getItem(RELOADED)) return;
-      sessionStorage.setItem(RELOADED, '1');
-      location.reload();
+  const willReload = () => !self.crossOriginIsolated && !sessionStorage.getItem(RELOADED);
+  navigator.serviceWorker.addEventListener('controllerchange', () => {
+    if (!willReload()) return final();
+    sessionStorage.setItem(RELOADED, '1');
+    location.reload();
+  });
+  navigator.serviceWorker
+    .register('./sw.js')
+    .then(async () => {
+      await navigator.serviceWorker.ready;
+      // Controlled already (a later visit, or a reload done): this document stays. Otherwise
+      // the controllerchange above decides, as the activated worker claims this page.
+      if (navigator.serviceWorker.controller || !willReload()) final();
+    })
+    .catch((err) => {
+      console.warn('offline support unavailable:', err.message);
+      final();
     });
-  }
-  navigator.serviceWorker.register('./sw.js').catch((err) => console.warn('offline support unavailable:', err.message));
+} else {
+  final();
 }

@@ -127,7 +127,10 @@ async function xvfb() {
 
 /** Wraps a page function for WebDriver's execute/async: the result or the error, as JSON. */
 function asyncScript(fn) {
+  // A document that goes away (a navigation, a reload) ends the call, as it does in the other
+  // drivers (WebKitWebDriver would wait for the script timeout).
   return `const done = arguments[arguments.length - 1];
+addEventListener('pagehide', () => done({ ok: false, error: 'Error: the document went away (a navigation or reload) during the call' }), { once: true });
 Promise.resolve(arguments[0]).then(${fn.toString()}).then(
   (value) => done({ ok: true, value: value === undefined ? null : value }),
   (e) => done({ ok: false, error: e && e.name ? e.name + ': ' + e.message : String(e) }),

@@ -214,6 +214,44 @@ for (const engine of selectedEngines()) {
       assert.deepEqual(problems, []);
     });
 
+    test("the demo page's first visit: the service worker's one reload, then window.siglipPageReady in the document that stays (isolated, element defined)", async () => {
+      // A fresh origin (port) for this engine, so that this is a first visit with no worker.
+      const server = await startServer();
+      const page = await browser.newPage();
+      try {
+        await page.goto(`${server.url}www/index.html?load=eager&model=${encodeURIComponent(modelPath)}&labels=cat,dog`);
+        // Until the reload is over a call may die with its document; after siglipPageReady, none does.
+        let out = null;
+        for (let attempt = 0; attempt < 40 && !out; attempt++) {
+          out = await page
+            .evaluate(async () => {
+              if (!window.siglipPageReady) return null;
+              const el = await window.siglipPageReady;
+              return { reloaded: sessionStorage.getItem('siglip-coi-reload'), isolated: self.crossOriginIsolated, api: typeof el.classify };
+            })
+            .catch(() => null);
+          if (!out) await new Promise((r) => setTimeout(r, 250));
+        }
+        assert.ok(out, 'siglipPageReady resolved');
+        assert.deepEqual(out, { reloaded: '1', isolated: true, api: 'function' }, 'the reloaded, isolated document');
+        const after = await page.evaluate(
+          async ({ GRAY }) => {
+            const el = await window.siglipPageReady;
+            const detail = await el.ready;
+            const results = await el.classify(GRAY, ['cat', 'dog']);
+            return { build: detail.build.variant, results: results.length };
+          },
+          { GRAY },
+        );
+        // (A reload during this call would have failed it: the document went away.)
+        assert.deepEqual(after, { build: EXPECTED[engine].isolated, results: 2 }, 'the document stayed: the model loaded and classified');
+        assert.deepEqual(page.problems, []);
+      } finally {
+        await page.close();
+        await server.stop();
+      }
+    });
+
     test('a model that cannot be loaded is a named error, shown by the element', async () => {
       const { value, problems } = await inPage(servers.plain, async () => {
         const el = document.createElement('siglip-classifier');
