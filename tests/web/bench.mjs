@@ -20,7 +20,13 @@
 //   load_init_s         element: src set -> load event (download, wasm init; the cache write
 //                       follows in the background: cache_write_ms, waited for before timing);
 //                       transformers.js: pipeline('zero-shot-image-classification', dtype) ready
-//   text_per_label_ms   one call embedding 8 labels ("This is a photo of {}.", padded to 64), / 8
+//   text_per_label_ms   one call embedding 8 labels ("This is a photo of {}.", padded to 64), / 8,
+//                       on the checkpoint's own path (text_path: `none`, all 64 tokens attended
+//                       to, when its tokenizer_config says model_input_names ["input_ids"] as the
+//                       google checkpoints' do and make_fixtures.py --full writes; else `padding`).
+//                       transformers.js' ONNX graph takes no mask: always all 64 tokens.
+//   text_masked_per_label_ms  ours, the same call with the padding masked (text-masking="padding"):
+//                       the cheaper path, which only checkpoints with an attention mask take
 //   image_median_ms     a 640×480 PNG blob -> decoded, resized, vision tower, scores against the
 //                       cached label embeddings; median of --runs after two unmeasured runs (the
 //                       first measured one is image_first_ms). transformers.js: RawImage.fromBlob,
@@ -39,7 +45,7 @@
 // any (over all rounds otherwise, and then marked).
 
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ROOT, launch, option, startServer, urlPath } from './harness.mjs';
@@ -84,9 +90,21 @@ function needCheckpoint() {
   }
 }
 
+/**
+ * How the checkpoint's labels are run by default (`auto`, as the transformers pipeline does):
+ * `none` (all 64 padded tokens attended to) when its tokenizer_config.json says
+ * `model_input_names: ["input_ids"]`, as the google checkpoints' do, else `padding` (masked).
+ */
+function checkpointTextPath() {
+  const config = JSON.parse(readFileSync(path.join(HF, 'tokenizer_config.json'), 'utf8'));
+  return config.model_input_names && !config.model_input_names.includes('attention_mask') ? 'none' : 'padding';
+}
+
 function packed(dtype) {
   const file = path.join(ROOT, `models/base-${dtype}.safetensors`);
-  if (!existsSync(file)) {
+  // Packed again when the checkpoint changed (its tokenizer config decides the text path).
+  const stale = existsSync(file) && existsSync(HF) && readdirSync(HF).some((f) => statSync(path.join(HF, f)).mtimeMs > statSync(file).mtimeMs);
+  if (!existsSync(file) || stale) {
     needCheckpoint();
     execFileSync(path.join(ROOT, 'target/release/siglip'), ['quantize', HF, '--dtype', dtype, '-o', file], { stdio: 'inherit' });
   }
@@ -302,9 +320,16 @@ async function benchSiglip(server, { variant, dtype }) {
     const result = await page.evaluate(
       async ({ runs, labels, template }) => {
         const el = document.querySelector('siglip-classifier');
+        const texts = labels.map((l) => template.replace('{}', l));
+        // The checkpoint's own path (auto), then the masked one; each mode has its own label cache.
         let t = performance.now();
-        await el.embedText(labels.map((l) => template.replace('{}', l)));
+        await el.embedText(texts);
         const textMsPerLabel = (performance.now() - t) / labels.length;
+        el.textMasking = 'padding';
+        t = performance.now();
+        await el.embedText(texts);
+        const textMaskedMsPerLabel = (performance.now() - t) / labels.length;
+        el.textMasking = 'auto';
         const blob = await window.__testImage();
         el.setAttribute('template', template);
         el.labels = labels;
@@ -317,7 +342,7 @@ async function benchSiglip(server, { variant, dtype }) {
           imageMs.push(performance.now() - t);
         }
         const stats = await el.client.stats?.();
-        return { textMsPerLabel, imageMs, wasmMemoryBytes: stats?.wasmMemoryBytes };
+        return { textMsPerLabel, textMaskedMsPerLabel, imageMs, wasmMemoryBytes: stats?.wasmMemoryBytes };
       },
       { runs: RUNS, labels: labelList(), template: TEMPLATE },
     );
@@ -341,6 +366,8 @@ async function benchSiglip(server, { variant, dtype }) {
       worker_load_s: d.ms / 1000,
       load_phases_ms: { ...d.timings, ...(loaded.stored ? { cacheWriteAfterLoadMs: loaded.cacheWriteMs } : {}) },
       text_per_label_ms: result.textMsPerLabel,
+      text_path: checkpointTextPath(),
+      text_masked_per_label_ms: result.textMaskedMsPerLabel,
       image_first_ms: result.imageMs[0],
       image_median_ms: median(result.imageMs.slice(1)),
       image_runs_ms: result.imageMs,
@@ -579,13 +606,13 @@ try {
 // Rows: medians across rounds
 
 const METRICS = ['image_median_ms', 'image_first_ms', 'text_per_label_ms', 'load_init_s', 'renderer_peak_rss_mb', 'live_fps',
-  'worker_load_s', 'wasm_memory_mb', 'pipeline_ms', 'renderer_peak_rss_all_mb'];
+  'worker_load_s', 'wasm_memory_mb', 'pipeline_ms', 'renderer_peak_rss_all_mb', 'text_masked_per_label_ms'];
 const rows = schedule.map((c) => {
   const all = runs.get(keyOf(c));
   const ok = all.filter((r) => !r.unavailable);
   const quiet = ok.filter((r) => !r.disturbed);
   const used = quiet.length ? quiet : ok;
-  const row = { engine: c.engine, variant: c.variant, dtype: c.dtype, threads: used[0]?.threads ?? c.threads ?? null };
+  const row = { engine: c.engine, variant: c.variant, dtype: c.dtype, threads: used[0]?.threads ?? c.threads ?? null, text_path: used[0]?.text_path };
   if (!ok.length) {
     Object.assign(row, Object.fromEntries(METRICS.slice(0, 6).map((m) => [m, null])));
     row.unavailable = all[0]?.unavailable ?? 'not run';
@@ -646,14 +673,14 @@ console.log(`\n${chromiumVersion}, ${os.cpus().length} cores (${os.cpus()[0]?.mo
 console.log(`${ROUNDS} round(s), medians; image = median of ${RUNS}; ${N_LABELS} labels; ratios = time ÷ transformers.js q8 time (< 1 is faster)`);
 if (tjsConfigs.length && report.transformers_js) console.log(`transformers.js ${report.transformers_js} (onnxruntime-web ${report.onnxruntime_web})`);
 console.log('');
-console.log('| engine | variant | dtype | threads | load+init s | text ms/label | image ms | live fps | renderer peak MB | image ÷ tjs 1t | image ÷ tjs 2t | text ÷ tjs 1t | text ÷ tjs 2t | note |');
-console.log('|--------|---------|-------|---------|-------------|---------------|----------|----------|------------------|----------------|----------------|---------------|---------------|------|');
+console.log('| engine | variant | dtype | threads | load+init s | text ms/label | text masked ms/label | image ms | live fps | renderer peak MB | image ÷ tjs 1t | image ÷ tjs 2t | text ÷ tjs 1t | text ÷ tjs 2t | note |');
+console.log('|--------|---------|-------|---------|-------------|---------------|----------------------|----------|----------|------------------|----------------|----------------|---------------|---------------|------|');
 for (const r of rows) {
   const note = r.unavailable
     ? `unavailable: ${r.unavailable}`
     : [r.disturbed ? 'DISTURBED' : '', r.rounds_disturbed ? `${r.rounds_disturbed}/${r.rounds} rounds disturbed` : '',
       r.engine === 'transformers.js' ? 'fps computed' : ''].filter(Boolean).join('; ');
-  console.log(`| ${r.engine} | ${r.variant} | ${r.dtype} | ${r.threads ?? '–'} | ${fmt(r.load_init_s, 2)} | ${fmt(r.text_per_label_ms)} | ${fmt(r.image_median_ms)} | ${fmt(r.live_fps, 2)} | ${fmt(r.renderer_peak_rss_mb)} | ${fmt(r.image_vs_tjs_q8_1t, 2)} | ${fmt(r.image_vs_tjs_q8_2t, 2)} | ${fmt(r.text_vs_tjs_q8_1t, 2)} | ${fmt(r.text_vs_tjs_q8_2t, 2)} | ${note} |`);
+  console.log(`| ${r.engine} | ${r.variant} | ${r.dtype} | ${r.threads ?? '–'} | ${fmt(r.load_init_s, 2)} | ${fmt(r.text_per_label_ms)} | ${fmt(r.text_masked_per_label_ms)} | ${fmt(r.image_median_ms)} | ${fmt(r.live_fps, 2)} | ${fmt(r.renderer_peak_rss_mb)} | ${fmt(r.image_vs_tjs_q8_1t, 2)} | ${fmt(r.image_vs_tjs_q8_2t, 2)} | ${fmt(r.text_vs_tjs_q8_1t, 2)} | ${fmt(r.text_vs_tjs_q8_2t, 2)} | ${note} |`);
 }
 for (const r of rows) if (r.load_phases_ms) console.log(`load phases (${r.variant} ${r.dtype}, ms): ${JSON.stringify(r.load_phases_ms)}`);
 for (const r of rows) if (r.pipeline_ms) console.log(`transformers.js ${r.variant} ${r.dtype}: pipeline 1 image × ${N_LABELS} labels ${fmt(r.pipeline_ms)} ms; renderer peak with the towers loaded too ${fmt(r.renderer_peak_rss_all_mb)} MB`);
