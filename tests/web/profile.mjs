@@ -1,8 +1,11 @@
 #!/usr/bin/env node
 // Benchmark (not a test): where one image's time goes in the browser, by kind of operation
 // (the wasm build's setProfiling/takeProfile, see src/profile.rs), for a single-threaded build.
+// With --text: one call embedding 8 new labels ("This is a photo of {}."; the label cache never
+// answers), on the checkpoint's own text path (auto: all 64 padded tokens for a checkpoint whose
+// tokenizer_config says model_input_names ["input_ids"], as the google checkpoints' do).
 //
-//   node tests/web/profile.mjs [simd128|relaxed] [MODEL] [RUNS]
+//   node tests/web/profile.mjs [simd128|relaxed] [MODEL] [RUNS] [--text]
 //        (defaults: relaxed, models/base-q8.safetensors made by `siglip quantize`, 3 runs)
 //
 // The model is loaded in the page's own thread (no worker, no element) and a 640×480 RGBA
@@ -14,9 +17,11 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { ROOT, launch, startServer, urlPath } from './harness.mjs';
 
-const variant = process.argv[2] ?? 'relaxed';
-const model = path.resolve(process.argv[3] ?? path.join(ROOT, 'models/base-q8.safetensors'));
-const runs = Number(process.argv[4] ?? 3);
+const text = process.argv.includes('--text');
+const args = process.argv.slice(2).filter((a) => a !== '--text');
+const variant = args[0] ?? 'relaxed';
+const model = path.resolve(args[1] ?? path.join(ROOT, 'models/base-q8.safetensors'));
+const runs = Number(args[2] ?? 3);
 const PKG = { simd128: 'www/pkg/siglip.js', relaxed: 'www/pkg-relaxed/siglip.js' }[variant];
 if (!PKG) {
   console.error(`variant ${variant}: one of simd128, relaxed (the threads build needs a worker; see bench.mjs)`);
@@ -35,7 +40,7 @@ try {
   const page = await browser.newPage();
   await page.goto(`${server.url}tests/web/blank.html`);
   const out = await page.evaluate(
-    async ({ pkg, src, runs }) => {
+    async ({ pkg, src, runs, text }) => {
       const w = await import(pkg);
       await w.default();
       const bytes = new Uint8Array(await (await fetch(src)).arrayBuffer());
@@ -43,7 +48,11 @@ try {
       new Uint8Array(w.wasmMemory().buffer, buffer.ptr(), bytes.length).set(bytes);
       const m = w.Model.fromBuffer(buffer, false);
       const rgba = new Uint8Array(640 * 480 * 4).map((_, i) => (i % 4 === 3 ? 255 : (i * 7) & 255));
-      const embed = () => m.embedImageRgba(640, 480, rgba);
+      const labels = ['cat', 'dog', 'car', 'bowl of soup', 'person', 'mountain landscape', 'red bicycle', 'city at night'];
+      let call = 0;
+      const embed = text
+        ? () => m.embedTexts(labels.map((l) => `This is a photo of ${l} ${call++}.`)) // new texts each call
+        : () => m.embedImageRgba(640, 480, rgba);
       embed();
       embed();
       const profiled = [];
@@ -63,16 +72,17 @@ try {
       }
       return { build: w.buildInfo(), profiled, plain };
     },
-    { pkg: `/${PKG}`, src: urlPath(model), runs },
+    { pkg: `/${PKG}`, src: urlPath(model), runs, text },
   );
+  const what = text ? '8 labels' : 'image';
   console.log(`build ${out.build}, ${path.relative(ROOT, model)}`);
   for (const { total, rows } of out.profiled) {
-    console.log(`image ${total.toFixed(0)} ms (profiled)`);
+    console.log(`${what} ${total.toFixed(0)} ms (profiled)`);
     for (const [op, ms, calls] of rows) {
       console.log(`  ${op.padEnd(40)} ${ms.toFixed(1).padStart(8)} ms ${((100 * ms) / total).toFixed(1).padStart(5)} % ${String(calls).padStart(5)} calls`);
     }
   }
-  console.log(`image, profiling off: ${out.plain.map((t) => t.toFixed(0)).join(', ')} ms`);
+  console.log(`${what}, profiling off: ${out.plain.map((t) => t.toFixed(0)).join(', ')} ms`);
 } finally {
   await browser.close();
   await server.stop();
