@@ -148,7 +148,7 @@ function stacked(rows) {
  * checkpoint. Options: transformers.js' `dtype` (`q8` default, `q4`, `fp16`, `fp32`; others
  * refused), `progress_callback`, `revision`, `device` (`'wasm'`, `'cpu'` or unset: this runs
  * on the CPU), and createClassifier's own (`hub`, `variant`, `textMasking`, `maxNumPatches`,
- * `workerUrl`, `wasmUrl`, `integrity`, `signal`). The result has `task`, `model` (the source),
+ * `workerUrl`, `wasmUrl`, `integrity`, `cache`, `signal`). The result has `task`, `model` (the source),
  * `info` (ModelInfo) and `dispose()`.
  * @param {string} task
  * @param {string} model
@@ -164,12 +164,12 @@ export async function pipeline(task, model, options = {}) {
     throw namedError('UnsupportedError', `device "${device}" is not supported: siglip-web runs on the CPU, in WebAssembly ('wasm')`);
   }
   const src = sourceOf(model, revision);
-  const { hub, variant, workerUrl, wasmUrl, integrity } = rest;
+  const { hub, variant, workerUrl, wasmUrl, integrity, cache } = rest;
   const label = src.replace(/^hf:/, '');
   const file = isCheckpointSource(src) ? 'model.safetensors' : (new URL(src, 'http://x/').pathname.split('/').pop() ?? src);
   const report = callback ? progressReporter(callback, label, file) : null;
   report?.start();
-  const handle = openModel({ src, hub, dtype: storageDtype(dtype), variant, workerUrl, wasmUrl, integrity, onProgress: report ? (p) => report.progress(p) : undefined });
+  const handle = openModel({ src, hub, dtype: storageDtype(dtype), variant, workerUrl, wasmUrl, integrity, cache, onProgress: report ? (p) => report.progress(p) : undefined });
   let loaded;
   try {
     loaded = await abortable(handle.ready, signal);

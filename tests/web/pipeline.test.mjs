@@ -108,7 +108,7 @@ test("pipeline defaults are the transformers pipeline's; progress has transforme
   const { page: p, problems } = await page();
   const out = await p.evaluate(
     async ({ folder, image, labels, texts }) => {
-      const { pipeline, createClassifier } = await import('/www/index.js');
+      const { pipeline, createClassifier, cachedModels } = await import('/www/index.js');
       const events = [];
       const classifier = await pipeline('zero-shot-image-classification', folder, { dtype: 'fp32', progress_callback: (e) => events.push(e) });
       const scores = await classifier(image, labels);
@@ -119,6 +119,17 @@ test("pipeline defaults are the transformers pipeline's; progress has transforme
       const textOut = await textPipe(texts);
       const clf = await createClassifier({ src: folder, dtype: 'f32' });
       const direct = await clf.embedText(texts);
+      // cache: false, as createClassifier takes it: loaded, and nothing written to the cache. A
+      // conversion is cached in the background after its load: a later load with the cache (q4)
+      // shows the write has had its time once its own entry is there.
+      const dtypesCached = async () => (await cachedModels()).filter((m) => m.src.endsWith(folder)).map((m) => m.dtype).sort();
+      const uncached = await pipeline('feature-extraction', folder, { dtype: 'fp16', cache: false });
+      const uncachedDims = (await uncached(texts)).dims;
+      const later = await pipeline('feature-extraction', folder, { dtype: 'q4' });
+      for (let i = 0; i < 200 && !(await dtypesCached()).includes('q4'); i++) await new Promise((r) => setTimeout(r, 100));
+      const cachedDtypes = await dtypesCached();
+      uncached.dispose();
+      later.dispose();
       const errors = {};
       for (const [name, call] of [
         ['task', () => pipeline('text-generation', folder)],
@@ -137,6 +148,8 @@ test("pipeline defaults are the transformers pipeline's; progress has transforme
         two: { dims: two.dims, data: Array.from(two.data) },
         text: { dims: textOut.dims, list: textOut.tolist() },
         direct: direct.map((e) => Array.from(e)),
+        uncachedDims,
+        cachedDtypes,
         errors,
       };
     },
@@ -170,6 +183,8 @@ test("pipeline defaults are the transformers pipeline's; progress has transforme
     close(row, ref.text_embeds[i], 1e-4, `text ${i}`);
     close(row, out.direct[i], 0, `text ${i} vs embedText`);
   });
+  assert.deepEqual(out.uncachedDims, [3, dim]);
+  assert.deepEqual(out.cachedDtypes, ['f32', 'q4'], 'the conversions loaded with the cache are cached, the cache: false one (f16) is not');
   assert.match(out.errors.task, /^UnsupportedError: siglip-web has no "text-generation" pipeline/);
   assert.match(out.errors.device, /^UnsupportedError: device "webgpu"/);
   assert.match(out.errors.dtype, /^InputError: unsupported dtype "bnb4"/);
