@@ -13,7 +13,7 @@
 //   await photos.add(folderInput.files);
 //   const hits = await photos.search('receipts');                  // [{id, record, score, ...}]
 
-import { abortable, openModel } from './client.js';
+import { openLoaded } from './client.js';
 import { namedError } from './errors.js';
 import { DEFAULT_TEMPLATE } from './protocol.js';
 
@@ -40,25 +40,23 @@ export { cachedModels, clearModelCache, deleteCachedModel, persistStorage, plann
 export async function createClassifier(options) {
   const { src, integrity, template = DEFAULT_TEMPLATE, textMasking = 'auto', maxNumPatches, onProgress, variant = 'auto', workerUrl, wasmUrl, hub, dtype, cache, signal } = options ?? {};
   if (!src) throw namedError('StateError', 'createClassifier needs `src`: hf:owner/name, or the URL of a model file made by `siglip quantize`');
-  const handle = openModel({
-    src,
-    integrity,
-    variant,
-    workerUrl,
-    wasmUrl,
-    hub,
-    dtype,
-    cache,
-    onProgress: onProgress ? ({ loaded, total, fromCache, converting }) => onProgress({ loaded, total, fromCache, converting }) : undefined,
-  });
-  try {
-    const classifier = new Classifier(handle, await abortable(handle.ready, signal), template, textMasking);
-    classifier.maxNumPatches = maxNumPatches;
-    return classifier;
-  } catch (err) {
-    handle.release();
-    throw err;
-  }
+  const { handle, loaded } = await openLoaded(
+    {
+      src,
+      integrity,
+      variant,
+      workerUrl,
+      wasmUrl,
+      hub,
+      dtype,
+      cache,
+      onProgress: onProgress ? ({ loaded, total, fromCache, converting }) => onProgress({ loaded, total, fromCache, converting }) : undefined,
+    },
+    signal,
+  );
+  const classifier = new Classifier(handle, loaded, template, textMasking);
+  classifier.maxNumPatches = maxNumPatches;
+  return classifier;
 }
 
 /** A loaded model. Create with {@link createClassifier}. */

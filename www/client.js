@@ -353,6 +353,22 @@ export function isModelOpen(options) {
 }
 
 /**
+ * openModel, then its load: `{handle, loaded}` (the load's reply). The handle is released when
+ * the load fails or `signal` fires first (the download stops unless another user shares it).
+ * @param {ModelOptions & {onProgress?: (p: ProgressDetail) => void}} options
+ * @param {AbortSignal} [signal]
+ */
+export async function openLoaded(options, signal) {
+  const handle = openModel(options);
+  try {
+    return { handle, loaded: await abortable(handle.ready, signal) };
+  } catch (err) {
+    handle.release();
+    throw err;
+  }
+}
+
+/**
  * A use of a model that everything on the page opening the same model (see modelIdentity)
  * shares: one worker, one download, one copy in memory. Each `openModel` is one reference;
  * {@link ModelHandle.release} drops it and the last one terminates the worker.
@@ -440,11 +456,9 @@ export class ModelHandle {
   #use(fn, signal) {
     if (this.#released) return Promise.reject(namedError('StateError', 'this model was released (dispose() was called)'));
     if (signal?.aborted) return Promise.reject(aborted(signal));
-    return new Promise((resolve, reject) => {
+    const run = new Promise((resolve, reject) => {
       const entry = { reject };
-      const onAbort = () => reject(aborted(/** @type {AbortSignal} */ (signal)));
       this.#pending.add(entry);
-      signal?.addEventListener('abort', onAbort, { once: true });
       this.#shared.loaded
         .then(() => {
           if (this.#released) throw namedError('AbortError', DISPOSED);
@@ -452,11 +466,9 @@ export class ModelHandle {
           return fn(this.#shared.client);
         })
         .then(resolve, reject)
-        .finally(() => {
-          this.#pending.delete(entry);
-          signal?.removeEventListener('abort', onAbort);
-        });
+        .finally(() => this.#pending.delete(entry));
     });
+    return abortable(run, signal);
   }
 
   // Each takes a last optional AbortSignal (see #use).

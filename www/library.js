@@ -11,7 +11,7 @@
 
 import { namedError } from './errors.js';
 import { persistStorage } from './cache.js';
-import { abortable, absolute, imagePayload, openModel } from './client.js';
+import { abortable, absolute, imagePayload, openLoaded } from './client.js';
 
 let nextJob = 1;
 
@@ -36,9 +36,8 @@ export function isLibraryImage(image) {
 export async function openLibrary(options) {
   const { src, name = 'default', persist = true, textMasking = 'auto', maxNumPatches, onProgress, signal, ...model } = options ?? {};
   if (!src) throw namedError('StateError', 'openLibrary needs `src`: hf:owner/name, or the URL of a model file made by `siglip quantize`');
-  const handle = openModel({ src, ...model, onProgress });
+  const { handle } = await openLoaded({ src, ...model, onProgress }, signal);
   try {
-    await abortable(handle.ready, signal);
     const library = new Library(handle, name, { textMasking, maxNumPatches });
     await abortable(library.reopen(persist), signal);
     return library;

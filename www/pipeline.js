@@ -11,7 +11,7 @@
 //   const extractor = await pipeline('image-feature-extraction', 'google/siglip-base-patch16-224');
 //   const { data, dims } = await extractor([a, b]);              // dims [2, 768], rows L2-normalized
 
-import { abortable, openModel } from './client.js';
+import { openLoaded } from './client.js';
 import { namedError } from './errors.js';
 import { DEFAULT_TEMPLATE, DTYPES, isCheckpointSource, isHubSource } from './protocol.js';
 
@@ -169,14 +169,10 @@ export async function pipeline(task, model, options = {}) {
   const file = isCheckpointSource(src) ? 'model.safetensors' : (new URL(src, 'http://x/').pathname.split('/').pop() ?? src);
   const report = callback ? progressReporter(callback, label, file) : null;
   report?.start();
-  const handle = openModel({ src, hub, dtype: storageDtype(dtype), variant, workerUrl, wasmUrl, integrity, cache, onProgress: report ? (p) => report.progress(p) : undefined });
-  let loaded;
-  try {
-    loaded = await abortable(handle.ready, signal);
-  } catch (err) {
-    handle.release();
-    throw err;
-  }
+  const { handle, loaded } = await openLoaded(
+    { src, hub, dtype: storageDtype(dtype), variant, workerUrl, wasmUrl, integrity, cache, onProgress: report ? (p) => report.progress(p) : undefined },
+    signal,
+  );
   report?.done(name);
 
   /** @type {any} */
