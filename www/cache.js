@@ -77,9 +77,11 @@ export async function cachedModels() {
   return out;
 }
 
-/** The cache key a load with these options reads and writes (as the worker computes it). */
-function cacheKey(options) {
-  const { request } = modelIdentity(options);
+/**
+ * The cache key a load request (modelIdentity's) reads and writes, as the worker computes it.
+ * @param {import('./protocol.js').LoadRequest} request
+ */
+function cacheKey(request) {
   return isCheckpointSource(request.url) ? hubCacheKey(request.url, { hub: request.hub, dtype: request.dtype }) : request.url;
 }
 
@@ -91,7 +93,7 @@ function cacheKey(options) {
  */
 export async function deleteCachedModel(options) {
   const cache = await openCache();
-  return cache ? cache.delete(cacheKey(options)) : false;
+  return cache ? cache.delete(cacheKey(modelIdentity(options).request)) : false;
 }
 
 /** Deletes every cached model (nothing else: libraries of images stay). Resolves with whether there was a cache. */
@@ -141,7 +143,7 @@ export async function plannedDownload(options) {
   const { request } = modelIdentity(options);
   const { url, hub, dtype } = request;
   const cache = request.cache === false ? null : await openCache();
-  const cached = !!(cache && (await cache.match(cacheKey(options)).catch(() => undefined)));
+  const cached = !!(cache && (await cache.match(cacheKey(request)).catch(() => undefined)));
   let name;
   let base;
   if (isHubSource(url)) {
