@@ -271,16 +271,24 @@ export class SiglipElementBase extends ElementBase {
    * rejects with an AbortError until the element loads again, when used or when `src` changes.
    */
   dispose() {
-    this.client?.release();
-    this.client = null;
-    this.#loadedKey = null;
-    this.#loadedDetail = null;
-    this.#token++;
+    this.#dropModel();
     this.shadowRoot.querySelector('.loading').hidden = true;
     this.#hideAsk();
     if (this.src) this.#settleReady('reject', namedError('AbortError', RELEASED));
     else if (this.#readyState !== 'pending') this.#newReady(); // no src: waits for one
     this.onModelChanged();
+  }
+
+  /**
+   * Lets the model go (released, forgotten) and makes whatever load was under way stale: its
+   * callbacks see another token. Returns the new token.
+   */
+  #dropModel() {
+    this.client?.release();
+    this.client = null;
+    this.#loadedKey = null;
+    this.#loadedDetail = null;
+    return ++this.#token;
   }
 
   /** Called when the model is replaced or dropped (subclasses forget cached embeddings). */
@@ -346,11 +354,7 @@ export class SiglipElementBase extends ElementBase {
       }
     };
     if (!this.src || this.load === 'eager' || open()) return this.loadModel();
-    const token = ++this.#token;
-    this.client?.release();
-    this.client = null;
-    this.#loadedKey = null;
-    this.#loadedDetail = null;
+    const token = this.#dropModel();
     if (this.#readyState !== 'pending') this.#newReady();
     this.onModelChanged();
     this.shadowRoot.querySelector('.loading').hidden = true;
@@ -379,12 +383,8 @@ export class SiglipElementBase extends ElementBase {
 
   loadModel() {
     const src = this.src;
-    const token = ++this.#token;
     this.#hideAsk();
-    this.client?.release();
-    this.client = null;
-    this.#loadedKey = null;
-    this.#loadedDetail = null;
+    const token = this.#dropModel();
     const root = this.shadowRoot;
     const loading = root.querySelector('.loading');
     if (!src) {
