@@ -16,9 +16,11 @@
 // events: its page collects `error`/`unhandledrejection` and console.error itself once loaded.
 
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import path from 'node:path';
 import puppeteer from 'puppeteer-core';
-import { launch as launchChromium, watch } from './harness.mjs';
+import { ROOT, launch as launchChromium, watch } from './harness.mjs';
 
 export const ENGINES = Object.freeze(['chromium', 'firefox', 'webkit']);
 
@@ -37,7 +39,20 @@ export async function launchEngine(name) {
   throw new Error(`unknown engine ${name}`);
 }
 
-// ---- Chromium ---------------------------------------------------------------------------
+// ---- Chromium and Firefox --------------------------------------------------------------
+
+/**
+ * A playwright (Chromium) or puppeteer (Firefox) page: both have the calls used here, and the
+ * events harness.mjs's watch() listens to.
+ */
+function drivenPage(page) {
+  return {
+    problems: watch(page),
+    goto: (url) => page.goto(url).then(() => undefined),
+    evaluate: (fn, arg) => page.evaluate(fn, arg),
+    close: () => page.close(),
+  };
+}
 
 /**
  * Pages in one browser context, so that they share storage (the cache, IndexedDB) as the other
@@ -48,50 +63,27 @@ async function chromiumBrowser(browser) {
   const context = await browser.newContext();
   return {
     name: 'chromium',
-    async newPage() {
-      const page = await context.newPage();
-      const problems = watch(page);
-      return {
-        problems,
-        goto: (url) => page.goto(url).then(() => undefined),
-        evaluate: (fn, arg) => page.evaluate(fn, arg),
-        close: () => page.close(),
-      };
-    },
+    newPage: async () => drivenPage(await context.newPage()),
     close: () => browser.close(),
   };
 }
 
-// ---- Firefox ----------------------------------------------------------------------------
+/**
+ * Firefox's settings for the tests (firefox-esr; a fake camera with no permission prompt), one
+ * file for both drivers: geckodriver reads it too (build.sh's wasm tests).
+ */
+const FIREFOX_OPTIONS = JSON.parse(readFileSync(path.join(ROOT, 'tests/webdriver/firefox.json'), 'utf8'))['moz:firefoxOptions'];
 
 async function firefox() {
   const browser = await puppeteer.launch({
     browser: 'firefox',
-    executablePath: process.env.FIREFOX ?? '/usr/bin/firefox-esr',
+    executablePath: process.env.FIREFOX ?? FIREFOX_OPTIONS.binary,
     headless: true,
-    extraPrefsFirefox: {
-      // A camera that needs no device and no permission prompt (the webcam tests).
-      'media.navigator.streams.fake': true,
-      'media.navigator.permission.disabled': true,
-    },
+    extraPrefsFirefox: FIREFOX_OPTIONS.prefs,
   });
   return {
     name: 'firefox',
-    async newPage() {
-      const page = await browser.newPage();
-      const problems = [];
-      page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
-      page.on('console', (m) => m.type() === 'error' && problems.push(`console: ${m.text()}`));
-      page.on('response', (r) => {
-        if (r.status() >= 400 && !r.url().endsWith('/favicon.ico')) problems.push(`http ${r.status()} ${r.url()}`);
-      });
-      return {
-        problems,
-        goto: (url) => page.goto(url, { waitUntil: 'load' }).then(() => undefined),
-        evaluate: (fn, arg) => page.evaluate(fn, arg),
-        close: () => page.close(),
-      };
-    },
+    newPage: async () => drivenPage(await browser.newPage()),
     close: () => browser.close(),
   };
 }
