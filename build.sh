@@ -75,11 +75,18 @@ ensure_wasm_tools() {
 CARGO_FUZZ_VERSION="${SIGLIP_CARGO_FUZZ:-0.13.2}"
 FUZZ_TARGETS="packed hf_checkpoint pack_stream image spiece tokenizer_json"
 
+# A tool at an exact version, built once by cargo install unless COMMAND --version already says
+# VERSION (the second word of its first line): cargo_install_pinned CRATE VERSION COMMAND...
+cargo_install_pinned() {
+  local crate="$1" version="$2"
+  shift 2
+  if [ "$("$@" --version 2>/dev/null | head -n 1 | awk '{print $2}')" = "$version" ]; then return; fi
+  log "installing $crate $version (cargo install, once; a minute or a few)"
+  cargo install "$crate" --version "$version" --locked >&2
+}
+
 ensure_cargo_fuzz() {
-  if [ "$(cargo fuzz --version 2>/dev/null | awk '{print $2}')" != "$CARGO_FUZZ_VERSION" ]; then
-    log "installing cargo-fuzz $CARGO_FUZZ_VERSION (takes a minute or two once)"
-    cargo install cargo-fuzz --version "$CARGO_FUZZ_VERSION" --locked
-  fi
+  cargo_install_pinned cargo-fuzz "$CARGO_FUZZ_VERSION" cargo fuzz
 }
 
 # Debian packages, installed when a command is missing: apt_install COMMAND... -- PACKAGE...
@@ -224,10 +231,9 @@ WASM_TEST_VARIANTS="${SIGLIP_WASM_TEST_VARIANTS:-simd128 relaxed}"
 WASM_TEST_ENGINES="${SIGLIP_WASM_TEST_ENGINES:-chromium firefox webkit}"
 GECKODRIVER_VERSION=0.37.1
 
+# geckodriver (pinned), for the wasm tests in Firefox.
 ensure_geckodriver() {
-  if [ "$(geckodriver --version 2>/dev/null | head -n 1 | awk '{print $2}')" = "$GECKODRIVER_VERSION" ]; then return; fi
-  log "building geckodriver $GECKODRIVER_VERSION (cargo install, for the wasm tests in Firefox)"
-  cargo install geckodriver --locked --version "$GECKODRIVER_VERSION" >&2
+  cargo_install_pinned geckodriver "$GECKODRIVER_VERSION" geckodriver
 }
 
 # Runs `cargo test ... --test wasm` (the arguments) in one engine: only that engine's driver is
@@ -252,9 +258,7 @@ WASM_PACK_VERSION=0.15.1
 # is used, so it is run as users run it (README, Tests), once, on the simd128 build in Chromium.
 # (It builds every test target for wasm32 first, the library's unit tests included.)
 ensure_wasm_pack() {
-  if [ "$(wasm-pack --version 2>/dev/null | awk '{print $2}')" = "$WASM_PACK_VERSION" ]; then return; fi
-  log "building wasm-pack $WASM_PACK_VERSION (cargo install)"
-  cargo install wasm-pack --locked --version "$WASM_PACK_VERSION" >&2
+  cargo_install_pinned wasm-pack "$WASM_PACK_VERSION" wasm-pack
 }
 
 test_wasm() {
