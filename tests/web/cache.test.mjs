@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cpSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { FIXTURES, OUT, packedModel, reference, serverAndBrowser, startServer, urlPath, watch } from './harness.mjs';
+import { blankPage, FIXTURES, OUT, packedModel, reference, serverAndBrowser, startServer, urlPath } from './harness.mjs';
 
 const ref = reference('tiny-224');
 const GRAY = '/tests/fixtures/images/gray.png';
@@ -25,12 +25,7 @@ function folderCheckpoint(name) {
   return `${urlPath(dir)}/`;
 }
 
-async function blankPage(context) {
-  const page = await context.newPage();
-  const problems = watch(page);
-  await page.goto(`${env.server.url}tests/web/blank.html`);
-  return { page, problems };
-}
+const openBlank = (context) => blankPage(context, env.server);
 
 /** Loads a model with createClassifier in `page`: what it says, once its cache write settled. */
 function load(page, options) {
@@ -72,7 +67,7 @@ test('cachedModels lists packed files and converted checkpoints with the bytes s
   try {
     const packed = urlPath(packedModel('tiny-224'));
     const folder = folderCheckpoint('list');
-    const { page, problems } = await blankPage(context);
+    const { page, problems } = await openBlank(context);
     const started = Date.now() - 1000;
     assert.deepEqual(await list(page), []);
     for (const options of [{ src: packed }, { src: folder, dtype: 'f32' }, { src: 'hf:test/tiny-224', hub: hub.url }]) {
@@ -138,7 +133,7 @@ test('cache: false loads without reading or writing the cache; a model opened wi
   try {
     const packed = urlPath(packedModel('tiny-224'));
     const folder = folderCheckpoint('no-cache');
-    const { page, problems } = await blankPage(context);
+    const { page, problems } = await openBlank(context);
     const first = await load(page, { src: packed });
     assert.deepEqual([first.fromCache, first.stored], [false, true]);
     const cached = await list(page);
@@ -190,7 +185,7 @@ test('cache: false loads without reading or writing the cache; a model opened wi
 test('storageEstimate and persistStorage give the browser\'s own figures and answer', async () => {
   const context = await env.browser.newContext();
   try {
-    const { page } = await blankPage(context);
+    const { page } = await openBlank(context);
     const out = await page.evaluate(async () => {
       const api = await import('/www/api.js');
       const ours = await api.storageEstimate();
@@ -215,7 +210,7 @@ test('storageEstimate and persistStorage give the browser\'s own figures and ans
 
 /** A classifier element for `src` (and `attrs`) on a fresh page: what it shows and dispatches. */
 async function element(context, src, attrs = {}) {
-  const { page, problems } = await blankPage(context);
+  const { page, problems } = await openBlank(context);
   await page.evaluate(
     ({ src, attrs }) => {
       const el = document.createElement('siglip-classifier');
@@ -321,7 +316,7 @@ test('an element asks before downloading a model that is not cached (size, from 
     const shared = folderCheckpoint('shared');
     const weightsPath = `${shared}model.safetensors`;
     const gets = await requests(env.server, weightsPath);
-    const two = await blankPage(context);
+    const two = await openBlank(context);
     await two.page.evaluate(async (src) => {
       await import('/www/siglip-search.js');
       window.els = ['siglip-classifier', 'siglip-search'].map((tag) => {

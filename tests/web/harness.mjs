@@ -209,6 +209,17 @@ export function urlPath(file) {
   return '/' + path.relative(ROOT, file).split(path.sep).join('/');
 }
 
+/**
+ * A fresh page of `target` (a browser or a browser context) on `server`'s blank page, watched
+ * (see watch): `{page, problems}`.
+ */
+export async function blankPage(target, server) {
+  const page = await target.newPage();
+  const problems = watch(page);
+  await page.goto(`${server.url}tests/web/blank.html`);
+  return { page, problems };
+}
+
 /** Collects console errors and page errors, to assert a clean run. */
 export function watch(page) {
   const problems = [];

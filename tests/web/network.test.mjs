@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { copyFileSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { OUT, packedModel, serverAndBrowser, shownError, urlPath, watch } from './harness.mjs';
+import { blankPage, OUT, packedModel, serverAndBrowser, shownError, urlPath } from './harness.mjs';
 
 const env = serverAndBrowser();
 const MODEL = path.join(OUT, path.basename(packedModel('tiny-p14', 'q8')));
@@ -29,12 +29,7 @@ async function requests(file) {
   return log.filter((r) => r.path === file);
 }
 
-async function blankPage() {
-  const page = await env.browser.newPage();
-  const problems = watch(page);
-  await page.goto(`${env.server.url}tests/web/blank.html`);
-  return { page, problems };
-}
+const openBlank = () => blankPage(env.browser, env.server);
 
 /** Loads through the loader itself, with an integrity check: {length} or {error: {name, message}}. */
 function loaderFetch(page, src, options = {}) {
@@ -91,7 +86,7 @@ async function stillWorks(page, name) {
 }
 
 test('a server that ignores Range: the resume gets the whole file (200) and the loader starts over', async () => {
-  const { page, problems } = await blankPage();
+  const { page, problems } = await openBlank();
   const file = own('norange');
   const got = await loaderFetch(page, `/__norange${file}`);
   assert.deepEqual(got, { length: BYTES.length, fromCache: false }); // integrity checked
@@ -104,7 +99,7 @@ test('a server that ignores Range: the resume gets the whole file (200) and the 
 });
 
 test('a stalled connection times out, and the download resumes; one that always stalls fails with a clear error', async () => {
-  const { page, problems } = await blankPage();
+  const { page, problems } = await openBlank();
   const file = own('stall');
   const t0 = Date.now();
   const got = await loaderFetch(page, `/__stall${file}`, { stallTimeout: 1500 });
@@ -128,7 +123,7 @@ test('a stalled connection times out, and the download resumes; one that always 
 });
 
 test('a Content-Length larger than the file: the resume finds nothing more (416) and it starts over; a smaller one: a clear error, nothing cached', async () => {
-  const { page, problems } = await blankPage();
+  const { page, problems } = await openBlank();
   const long = own('long');
   const got = await loaderFetch(page, `/__long${long}`);
   assert.deepEqual(got, { length: BYTES.length, fromCache: false }); // the right length, integrity checked
@@ -151,7 +146,7 @@ test('a Content-Length larger than the file: the resume finds nothing more (416)
 });
 
 test('500s are retried with growing pauses; a server that keeps failing gets a clear error after 4 attempts', async () => {
-  const { page, problems } = await blankPage();
+  const { page, problems } = await openBlank();
   const flaky = own('fail2');
   const got = await loaderFetch(page, `/__fail2${flaky}`);
   assert.deepEqual(got, { length: BYTES.length, fromCache: false });
@@ -172,7 +167,7 @@ test('500s are retried with growing pauses; a server that keeps failing gets a c
 });
 
 test('an HTML page served with 200 instead of the model: a clear error naming what came, not retried, not cached', async () => {
-  const { page, problems } = await blankPage();
+  const { page, problems } = await openBlank();
   const file = own('html');
   const failed = await loaderFetch(page, `/__html${file}`);
   assert.equal(failed.error?.name, 'WeightsError');
@@ -205,7 +200,7 @@ test('an HTML page served with 200 instead of the model: a clear error naming wh
 });
 
 test('a cached copy that does not parse is deleted and fetched again', async () => {
-  const { page, problems } = await blankPage();
+  const { page, problems } = await openBlank();
   const file = own('corrupt-cache');
   // A cache entry of the right size whose header is garbage (as a disk error or an old build's
   // file would be).
@@ -236,7 +231,7 @@ test('a cached copy that does not parse is deleted and fetched again', async () 
 });
 
 test('a deferred cache write: nothing cached until store() runs, then the whole file; a source freed midway leaves nothing', async () => {
-  const { page, problems } = await blankPage();
+  const { page, problems } = await openBlank();
   const file = own('deferred');
   const got = await page.evaluate(
     async ([name, src]) => {

@@ -8,7 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { FIXTURES, ROOT, reference, serverAndBrowser, urlPath, watch } from './harness.mjs';
+import { blankPage, FIXTURES, reference, serverAndBrowser, urlPath } from './harness.mjs';
 
 const ref = reference('tiny-224');
 const FOLDER = `${urlPath(path.join(FIXTURES, 'tiny-224'))}/`;
@@ -27,12 +27,7 @@ function referenceScores(file) {
   return new Map(ref.labels.map((label, i) => [label, scores[i]]));
 }
 
-async function page() {
-  const p = await env.browser.newPage();
-  const problems = watch(p);
-  await p.goto(`${env.server.url}tests/web/blank.html`);
-  return { page: p, problems };
-}
+const page = () => blankPage(env.browser, env.server);
 
 test('zero-shot-image-classification: transformers.js and siglip-web give the same shapes and scores for the same call', async () => {
   const { page: p, problems } = await page();

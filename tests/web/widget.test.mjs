@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { OUT, packedModel, reference, ROOT, serverAndBrowser, startServer, urlPath, watch } from './harness.mjs';
+import { blankPage, OUT, packedModel, reference, ROOT, serverAndBrowser, startServer, urlPath } from './harness.mjs';
 
 const ref = reference('tiny-p14');
 const model = urlPath(packedModel('tiny-p14', 'f32'));
@@ -35,12 +35,11 @@ async function requestLog(srv = env.server) {
   return (await (await fetch(`${srv.url}__requests`)).json()).map((r) => r.path);
 }
 
-async function blankPage() {
-  const page = await env.browser.newPage();
-  const problems = watch(page);
-  await page.goto(`${env.server.url}tests/web/blank.html`);
-  await page.evaluate(() => import('/www/index.js'));
-  return { page, problems };
+/** A blank page with the package imported. */
+async function packagePage() {
+  const opened = await blankPage(env.browser, env.server);
+  await opened.page.evaluate(() => import('/www/index.js'));
+  return opened;
 }
 
 function assertScores(results) {
@@ -49,7 +48,7 @@ function assertScores(results) {
 }
 
 test('every promise settles after each kind of failure; ready stays rejected until a new load', async () => {
-  const { page } = await blankPage();
+  const { page } = await packagePage();
   const failures = {
     'bad URL': { src: '/no/such/model.safetensors', name: 'NetworkError' },
     'bad integrity': { src: model, integrity: 'sha256-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=', name: 'IntegrityError' },
@@ -108,7 +107,7 @@ test('every promise settles after each kind of failure; ready stays rejected unt
 });
 
 test('a worker that crashes mid-request: the request and ready-dependent calls settle, and the next use reloads', async () => {
-  const { page } = await blankPage();
+  const { page } = await packagePage();
   const out = await page.evaluate(
     async ({ model, GRAY, labels, workerUrl }) => {
       const settle = (p) =>
@@ -152,7 +151,7 @@ test('a worker that crashes mid-request: the request and ready-dependent calls s
 
 test('one model per page: elements and classifiers with the same src share one worker, released by the last', async () => {
   const before = (await requestLog()).length;
-  const { page, problems } = await blankPage();
+  const { page, problems } = await packagePage();
   const workers = () => page.workers().length;
   await page.evaluate(async (model) => {
     for (const id of ['a', 'b']) {
@@ -243,7 +242,7 @@ test('one model per page: elements and classifiers with the same src share one w
 
 test('per-call AbortSignal: an aborted call rejects with an AbortError at once, in flight or not, and the model stays usable', async () => {
   const before = (await requestLog()).length;
-  const { page, problems } = await blankPage();
+  const { page, problems } = await packagePage();
   const out = await page.evaluate(
     async ({ model, GRAY, labels }) => {
       const outcome = (p) => p.then(() => 'resolved', (e) => `${e.name}${e.cause ? ` (cause: ${e.cause.name ?? e.cause})` : ''}`);
@@ -310,7 +309,7 @@ test('the package from another origin (a CDN with CORS), and workerUrl/wasmUrl p
   const noCors = await startServer({ root: path.join(ROOT, 'www') });
   try {
     const before = (await requestLog()).length;
-    const { page, problems } = await blankPage();
+    const { page, problems } = await packagePage();
     const out = await page.evaluate(
       async ({ cdn, model, GRAY, labels }) => {
         // 1. The whole package imported from the CDN, no options: the worker and wasm come from there.
