@@ -3,10 +3,11 @@
 # missing (wasm target, the wasm-bindgen CLI matching Cargo.lock, test npm packages), never
 # downloads from anywhere but the package registries.
 #
-#   ./build.sh            build the three wasm variants and their bindings (see build_wasm):
+#   ./build.sh            build the four wasm variants and their bindings (see build_variant):
 #                         www/pkg (simd128), www/pkg-relaxed (+relaxed SIMD), www/pkg-threads
-#                         (+relaxed SIMD, atomics, a rayon pool; pinned nightly). The worker
-#                         picks one at run time. SIGLIP_VARIANTS="simd128 relaxed" builds fewer.
+#                         (+relaxed SIMD, atomics, a rayon pool; pinned nightly) and
+#                         www/pkg-threads-simd128 (the pool on simd128, for WebKit/Safari). The
+#                         worker picks one at run time. SIGLIP_VARIANTS="simd128 relaxed" builds fewer.
 #   ./build.sh serve      build, then serve www/ on http://127.0.0.1:8080/ (cross-origin
 #                         isolated: COOP/COEP, so the threads variant can run)
 #   ./build.sh test       all tests: lints and native (cargo test), wasm in headless Chromium, page tests,
@@ -36,16 +37,20 @@ PORT="${PORT:-8080}"
 TARGET=wasm32-unknown-unknown
 # The threads variant needs nightly (-Z build-std, to rebuild std with atomics). Pinned exactly.
 NIGHTLY="${SIGLIP_NIGHTLY:-nightly-2026-05-19}"
-VARIANTS="${SIGLIP_VARIANTS:-simd128 relaxed threads}"
+VARIANTS="${SIGLIP_VARIANTS:-simd128 relaxed threads threads-simd128}"
 # RUSTFLAGS replaces .cargo/config.toml's rustflags, so the variants repeat the getrandom cfg.
 GETRANDOM_CFG='--cfg getrandom_backend="wasm_js"'
 RELAXED_FLAGS="-C target-feature=+simd128,+relaxed-simd $GETRANDOM_CFG"
-# Shared memory for the threads variant (imported, so wasm-bindgen can hand it to the pool's
-# workers; its TLS symbols exported, which wasm-bindgen's thread transform needs).
-THREADS_FLAGS="-C target-feature=+simd128,+relaxed-simd,+atomics,+bulk-memory,+mutable-globals \
+# Shared memory for the threaded variants (imported, so wasm-bindgen can hand it to the pool's
+# workers; its TLS symbols exported, which wasm-bindgen's thread transform needs). 4 GiB is the
+# module's ceiling; the worker creates the memory with a smaller maximum where the engine
+# refuses that much (siglip-worker.js, sharedMemory).
+THREADS_LINK="+atomics,+bulk-memory,+mutable-globals \
  -C link-arg=--shared-memory -C link-arg=--import-memory -C link-arg=--max-memory=4294967296 \
  -C link-arg=--export=__wasm_init_tls -C link-arg=--export=__tls_size -C link-arg=--export=__tls_align \
  -C link-arg=--export=__tls_base $GETRANDOM_CFG"
+THREADS_FLAGS="-C target-feature=+simd128,+relaxed-simd,$THREADS_LINK"
+THREADS_SIMD128_FLAGS="-C target-feature=+simd128,$THREADS_LINK"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
@@ -148,8 +153,8 @@ nightly_toolchain() {
   echo "$NIGHTLY"
 }
 
-# build_variant simd128|relaxed|threads: cargo build into its own target dir (so the variants
-# never rebuild each other), then wasm-bindgen into its www/ directory.
+# build_variant simd128|relaxed|threads|threads-simd128: cargo build into its own target dir
+# (so the variants never rebuild each other), then wasm-bindgen into its www/ directory.
 build_variant() {
   local variant="$1" out dir started=$SECONDS
   case "$variant" in
@@ -163,20 +168,21 @@ build_variant() {
       log "building the wasm: relaxed (simd128 + relaxed SIMD)"
       RUSTFLAGS="$RELAXED_FLAGS" cargo build --release --lib --target "$TARGET" --target-dir "$dir"
       ;;
-    threads)
-      out=www/pkg-threads dir=target/wasm-threads
-      local tc
+    threads | threads-simd128)
+      out="www/pkg-$variant" dir="target/wasm-$variant"
+      local tc flags="$THREADS_FLAGS" simd="relaxed SIMD"
+      [ "$variant" = threads ] || flags="$THREADS_SIMD128_FLAGS" simd="simd128"
       tc="$(nightly_toolchain)"
-      log "building the wasm: threads (relaxed SIMD, atomics, rayon pool; $(rustc "+$tc" --version))"
-      RUSTFLAGS="$THREADS_FLAGS" cargo "+$tc" build --release --lib --target "$TARGET" --target-dir "$dir" \
+      log "building the wasm: $variant ($simd, atomics, rayon pool; $(rustc "+$tc" --version))"
+      RUSTFLAGS="$flags" cargo "+$tc" build --release --lib --target "$TARGET" --target-dir "$dir" \
         --features threads -Z build-std=panic_abort,std
       ;;
-    *) echo "unknown wasm variant '$variant' (SIGLIP_VARIANTS: simd128 relaxed threads)" >&2; exit 2 ;;
+    *) echo "unknown wasm variant '$variant' (SIGLIP_VARIANTS: simd128 relaxed threads threads-simd128)" >&2; exit 2 ;;
   esac
   log "generating bindings into $out"
   rm -rf "$out"
   wasm-bindgen --target web --no-typescript --out-dir "$out" --out-name siglip "$dir/$TARGET/release/siglip.wasm"
-  if [ "$variant" = threads ]; then
+  if [ "$variant" != "${variant#threads}" ]; then
     # wasm-bindgen-rayon's pool worker imports its main module as '../../..', which only a
     # bundler resolves, and dynamically, which makes a bundler split it into a chunk of its own
     # (and Vite 5-7 emit workers as IIFE scripts, which cannot load one). Import the file by

@@ -43,14 +43,20 @@ pub fn simd_enabled() -> bool {
 pub use wasm_bindgen_rayon::init_thread_pool;
 
 /// Which variant of the wasm this is, as JSON `{variant, simd, threads}`: `variant` is
-/// `"simd128"`, `"relaxed"` (simd128 + relaxed SIMD) or `"threads"` (relaxed SIMD, atomics, a
-/// rayon pool of Web Workers); `simd` is the instruction set the matrix kernels were built for;
-/// `threads` is the size of the rayon pool (1 in the single-threaded builds). In the `threads`
-/// build call it only after `initThreadPool`: asking rayon first would make its default pool.
+/// `"simd128"`, `"relaxed"` (simd128 + relaxed SIMD), `"threads"` (relaxed SIMD, atomics, a
+/// rayon pool of Web Workers) or `"threads-simd128"` (the same pool on simd128, for engines
+/// without relaxed SIMD); `simd` is the instruction set the matrix kernels were built for;
+/// `threads` is the size of the rayon pool (1 in the single-threaded builds). In the threaded
+/// builds call it only after `initThreadPool`: asking rayon first would make its default pool.
 #[wasm_bindgen(js_name = buildInfo)]
 pub fn build_info() -> String {
-    let simd = if cfg!(target_feature = "relaxed-simd") { "relaxed" } else { "simd128" };
-    let variant = if cfg!(feature = "threads") { "threads" } else { simd };
+    let relaxed = cfg!(target_feature = "relaxed-simd");
+    let simd = if relaxed { "relaxed" } else { "simd128" };
+    let variant = match (cfg!(feature = "threads"), relaxed) {
+        (true, true) => "threads",
+        (true, false) => "threads-simd128",
+        (false, _) => simd,
+    };
     serde_json::json!({ "variant": variant, "simd": simd, "threads": rayon::current_num_threads() }).to_string()
 }
 

@@ -117,7 +117,7 @@ export const REFLECTED = [
   { property: 'maxNumPatches', attribute: 'max-num-patches', kind: 'number', default: undefined, reloads: false },
   /** URL of `siglip-worker.js` when it is not next to this module (a CDN, another path). */
   { property: 'workerUrl', attribute: 'worker-url', kind: 'string', default: undefined, reloads: true },
-  /** URL of a directory holding the package's `pkg/`, `pkg-relaxed/` and `pkg-threads/` wasm files, when not next to the worker. */
+  /** URL of a directory holding the package's `pkg/`, `pkg-relaxed/`, `pkg-threads/` and `pkg-threads-simd128/` wasm files, when not next to the worker. */
   { property: 'wasmUrl', attribute: 'wasm-url', kind: 'string', default: undefined, reloads: true },
   /**
    * `false`: the persistent model cache is neither read nor written (the model is downloaded on

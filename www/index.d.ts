@@ -88,7 +88,7 @@ export interface CreateClassifierOptions {
   variant?: WasmVariant;
   /** URL of `siglip-worker.js` when it is not next to the package's modules (a CDN, another path). */
   workerUrl?: string;
-  /** URL of a directory laid out like the package (`pkg/siglip_bg.wasm`, `pkg-relaxed/…`, `pkg-threads/…`). */
+  /** URL of a directory laid out like the package (`pkg/siglip_bg.wasm`, `pkg-relaxed/…`, `pkg-threads/…`, `pkg-threads-simd128/…`). */
   wasmUrl?: string;
   /** Default true. `false`: the persistent model cache is neither read nor written (downloaded on
    * every load). A model opened with and without the cache is loaded twice: the two never share
@@ -370,7 +370,7 @@ declare class SiglipElementBase extends HTMLElement {
   maxNumPatches: number | undefined;
   /** URL of `siglip-worker.js` (attribute `worker-url`), when not next to the package's modules. */
   workerUrl: string | undefined;
-  /** Directory of the package's `pkg/`, `pkg-relaxed/` and `pkg-threads/` wasm files (attribute `wasm-url`). */
+  /** Directory of the package's `pkg/`, `pkg-relaxed/`, `pkg-threads/` and `pkg-threads-simd128/` wasm files (attribute `wasm-url`). */
   wasmUrl: string | undefined;
   /** Whether the persistent model cache is used (attribute `cache`; `"false"` neither reads nor writes it; default true); changing it reloads. */
   cache: boolean;

@@ -17,6 +17,34 @@ export const REQUEST_TYPES: readonly ["load", "classify", "score", "embedImage",
 /** The requests that do not wait in the worker's queue (see the header). */
 export const BACKGROUND_REQUESTS: readonly ["libraryAdd", "libraryControl"];
 /**
+ * The wasm builds of the model (build.sh makes each from the same Rust code), best first: `auto`
+ * runs the first one this page can run. Each says what it needs: `relaxed` SIMD (Chromium 114+,
+ * Firefox 146+; not WebKit), and `threads`, a rayon pool of workers on shared memory (a
+ * cross-origin isolated page and more than one core). `dir` is where its glue (`siglip.js`) and
+ * `siglip_bg.wasm` sit in the package and under a `wasmUrl`.
+ */
+export const BUILDS: readonly (Readonly<{
+    variant: "threads";
+    dir: "pkg-threads";
+    relaxed: true;
+    threads: true;
+}> | Readonly<{
+    variant: "threads-simd128";
+    dir: "pkg-threads-simd128";
+    relaxed: false;
+    threads: true;
+}> | Readonly<{
+    variant: "relaxed";
+    dir: "pkg-relaxed";
+    relaxed: true;
+    threads: false;
+}> | Readonly<{
+    variant: "simd128";
+    dir: "pkg";
+    relaxed: false;
+    threads: false;
+}>)[];
+/**
  * The package's worker side: the model worker, the modules it imports and the wasm builds,
  * which import only each other by relative paths. What a bundler that does not emit the worker
  * (esbuild, Rollup) must serve next to the bundle: `npx siglip-web copy-worker DIR`
@@ -26,11 +54,12 @@ export const WORKER_FILES: readonly string[];
 /** How an exported index file stores its embeddings (docs/index-format.md). */
 export const INDEX_DTYPES: readonly ["f16", "f32"];
 /**
- * Which wasm build runs the model: `auto` picks the fastest this page can run (`threads` when it
- * is cross-origin isolated and has several cores, else `relaxed` when the browser has relaxed
- * SIMD, else `simd128`); forcing one this browser cannot run is an UnsupportedError.
+ * Which wasm build runs the model (BUILDS): `auto` picks the fastest this page can run
+ * (`threads` when it is cross-origin isolated and has several cores, `threads-simd128` there
+ * without relaxed SIMD, as in Safari, else `relaxed` when the browser has relaxed SIMD, else
+ * `simd128`); forcing one this browser cannot run is an UnsupportedError.
  */
-export const VARIANTS: readonly ["auto", "simd128", "relaxed", "threads"];
+export const VARIANTS: readonly ["auto", "simd128", "relaxed", "threads", "threads-simd128"];
 /** What an `hf:` model is converted to as it downloads. */
 export const DTYPES: readonly ["q8", "q4", "f16", "f32"];
 /** @type {StorageDtype} */
@@ -129,7 +158,7 @@ export type BuildInfo = {
      */
     simd: "simd128" | "relaxed";
     /**
-     * Threads that compute (the rayon pool; 1 unless `variant` is `threads`).
+     * Threads that compute (the rayon pool; 1 unless `variant` is `threads` or `threads-simd128`).
      */
     threads: number;
 };
@@ -223,7 +252,7 @@ export type LoadRequest = {
      */
     variant?: WasmVariant;
     /**
-     * A directory laid out like the package (`pkg/siglip_bg.wasm`, `pkg-relaxed/…`, `pkg-threads/…`); default: next to each build's glue.
+     * A directory laid out like the package (`pkg/siglip_bg.wasm`, `pkg-relaxed/…`, `pkg-threads/…`, `pkg-threads-simd128/…`: BUILDS); default: next to each build's glue.
      */
     wasmUrl?: string;
     /**

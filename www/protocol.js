@@ -30,6 +30,20 @@ export const REQUEST_TYPES = Object.freeze(/** @type {const} */ ([
 export const BACKGROUND_REQUESTS = Object.freeze(/** @type {const} */ (['libraryAdd', 'libraryControl']));
 
 /**
+ * The wasm builds of the model (build.sh makes each from the same Rust code), best first: `auto`
+ * runs the first one this page can run. Each says what it needs: `relaxed` SIMD (Chromium 114+,
+ * Firefox 146+; not WebKit), and `threads`, a rayon pool of workers on shared memory (a
+ * cross-origin isolated page and more than one core). `dir` is where its glue (`siglip.js`) and
+ * `siglip_bg.wasm` sit in the package and under a `wasmUrl`.
+ */
+export const BUILDS = Object.freeze([
+  Object.freeze({ variant: 'threads', dir: 'pkg-threads', relaxed: true, threads: true }),
+  Object.freeze({ variant: 'threads-simd128', dir: 'pkg-threads-simd128', relaxed: false, threads: true }),
+  Object.freeze({ variant: 'relaxed', dir: 'pkg-relaxed', relaxed: true, threads: false }),
+  Object.freeze({ variant: 'simd128', dir: 'pkg', relaxed: false, threads: false }),
+]);
+
+/**
  * The package's worker side: the model worker, the modules it imports and the wasm builds,
  * which import only each other by relative paths. What a bundler that does not emit the worker
  * (esbuild, Rollup) must serve next to the bundle: `npx siglip-web copy-worker DIR`
@@ -37,18 +51,19 @@ export const BACKGROUND_REQUESTS = Object.freeze(/** @type {const} */ (['library
  */
 export const WORKER_FILES = Object.freeze([
   'siglip-worker.js', 'protocol.js', 'errors.js', 'loader.js', 'hub.js', 'worker-library.js', 'store.js',
-  'pkg', 'pkg-relaxed', 'pkg-threads',
+  ...BUILDS.map((b) => b.dir),
 ]);
 
 /** How an exported index file stores its embeddings (docs/index-format.md). */
 export const INDEX_DTYPES = Object.freeze(/** @type {const} */ (['f16', 'f32']));
 
 /**
- * Which wasm build runs the model: `auto` picks the fastest this page can run (`threads` when it
- * is cross-origin isolated and has several cores, else `relaxed` when the browser has relaxed
- * SIMD, else `simd128`); forcing one this browser cannot run is an UnsupportedError.
+ * Which wasm build runs the model (BUILDS): `auto` picks the fastest this page can run
+ * (`threads` when it is cross-origin isolated and has several cores, `threads-simd128` there
+ * without relaxed SIMD, as in Safari, else `relaxed` when the browser has relaxed SIMD, else
+ * `simd128`); forcing one this browser cannot run is an UnsupportedError.
  */
-export const VARIANTS = Object.freeze(/** @type {const} */ (['auto', 'simd128', 'relaxed', 'threads']));
+export const VARIANTS = Object.freeze(/** @type {const} */ (['auto', 'simd128', 'relaxed', 'threads', 'threads-simd128']));
 
 /** What an `hf:` model is converted to as it downloads. */
 export const DTYPES = Object.freeze(/** @type {const} */ (['q8', 'q4', 'f16', 'f32']));
@@ -150,7 +165,7 @@ export function isCheckpointSource(src) {
  * @typedef {object} BuildInfo
  * @property {Exclude<WasmVariant, 'auto'>} variant
  * @property {'simd128' | 'relaxed'} simd The SIMD instruction set of the matrix kernels.
- * @property {number} threads Threads that compute (the rayon pool; 1 unless `variant` is `threads`).
+ * @property {number} threads Threads that compute (the rayon pool; 1 unless `variant` is `threads` or `threads-simd128`).
  */
 
 /**
@@ -196,7 +211,7 @@ export function isCheckpointSource(src) {
  * @property {string} url An absolute URL of a packed file, or `hf:owner/name[@revision]` (hub.js).
  * @property {string} [integrity] `sha256-<base64>` a packed file must match.
  * @property {WasmVariant} [variant] Default `auto`.
- * @property {string} [wasmUrl] A directory laid out like the package (`pkg/siglip_bg.wasm`, `pkg-relaxed/…`, `pkg-threads/…`); default: next to each build's glue.
+ * @property {string} [wasmUrl] A directory laid out like the package (`pkg/siglip_bg.wasm`, `pkg-relaxed/…`, `pkg-threads/…`, `pkg-threads-simd128/…`: BUILDS); default: next to each build's glue.
  * @property {string} [hub] `hf:` only: where it comes from (default DEFAULT_HUB).
  * @property {StorageDtype} [dtype] `hf:` only: what it is converted to (default DEFAULT_DTYPE).
  * @property {boolean} [cache] Default true; false: the persistent model cache is neither read nor written.

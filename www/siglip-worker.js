@@ -6,16 +6,17 @@
 import { fetchModel, forgetModel } from './loader.js';
 import { fetchHubModel, forgetHubModel } from './hub.js';
 import { namedError, plainError } from './errors.js';
-import { BACKGROUND_REQUESTS, DEFAULT_DTYPE, REQUEST_TYPES, TEXT_MASKINGS, VARIANTS, isCheckpointSource, isHubSource } from './protocol.js';
+import { BACKGROUND_REQUESTS, BUILDS, DEFAULT_DTYPE, REQUEST_TYPES, TEXT_MASKINGS, VARIANTS, isCheckpointSource, isHubSource } from './protocol.js';
 import { libraryHandlers } from './worker-library.js';
-// The three builds of the same Rust code (see build.sh), one for each variant but `auto`:
-// their glue modules (~45 KB each) are imported statically, so that the worker is one module
-// graph with no dynamic import, which every bundler can emit as one script (Vite 5-7 emit
-// workers as IIFE scripts, which cannot load code split off by a dynamic import). No wasm is
-// fetched by importing them: only the build picked below fetches its siglip_bg.wasm.
+// The four builds of the same Rust code (BUILDS in protocol.js, made by build.sh): their glue
+// modules (~45 KB each) are imported statically, so that the worker is one module graph with
+// no dynamic import, which every bundler can emit as one script (Vite 5-7 emit workers as IIFE
+// scripts, which cannot load code split off by a dynamic import). No wasm is fetched by
+// importing them: only the build picked below fetches its siglip_bg.wasm.
 import * as simd128 from './pkg/siglip.js';
 import * as relaxed from './pkg-relaxed/siglip.js';
 import * as threads from './pkg-threads/siglip.js';
+import * as threadsSimd128 from './pkg-threads-simd128/siglip.js';
 
 /** @typedef {import('./protocol.js').Requests} Requests */
 /** @typedef {import('./protocol.js').RequestType} RequestType */
@@ -42,11 +43,10 @@ function post(message, transfer = []) {
   self.postMessage(message, transfer);
 }
 
-/** @type {Record<Build, any>} */
-const BUILDS = { simd128, relaxed, threads };
-// Where each build's siglip_bg.wasm sits in the package (and under a `wasmUrl`).
-/** @type {Record<Build, string>} */
-const DIRS = { simd128: 'pkg', relaxed: 'pkg-relaxed', threads: 'pkg-threads' };
+/** Each build's glue module. @type {Record<Build, any>} */
+const GLUE = { simd128, relaxed, threads, 'threads-simd128': threadsSimd128 };
+/** @param {Build} variant */
+const buildOf = (variant) => /** @type {typeof BUILDS[number]} */ (BUILDS.find((b) => b.variant === variant));
 
 // Tiny modules returning a v128: `i32.const 0; i32x4.splat`, and the same followed by one
 // relaxed-SIMD instruction (`i32x4.relaxed_trunc_f32x4_s`, 0xfd 0x101).
@@ -65,11 +65,14 @@ function support() {
   const simd = validates(SIMD_MODULE);
   const relaxed = simd && validates(RELAXED_MODULE);
   let threadsWhyNot = null;
-  if (!relaxed) threadsWhyNot = 'it needs relaxed SIMD, which this browser lacks';
-  else if (!self.crossOriginIsolated) {
+  if (!self.crossOriginIsolated) {
     threadsWhyNot = 'the page is not cross-origin isolated (serve it with the headers Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp)';
   } else if (!(navigator.hardwareConcurrency > 1)) threadsWhyNot = 'this device reports a single CPU core';
-  else {
+  else if (typeof SharedArrayBuffer !== 'function') {
+    // WebKitGTK: isolated pages without it (Safari has it), where shared wasm memory can be
+    // made but not posted to the pool's workers.
+    threadsWhyNot = 'this browser has no SharedArrayBuffer here, even though the page is cross-origin isolated';
+  } else {
     try {
       new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true });
     } catch {
@@ -80,9 +83,9 @@ function support() {
 }
 
 /**
- * The builds to try, best first: the one asked for (an Error if this browser cannot run it),
- * or for 'auto' threads when the page is cross-origin isolated and has several cores, else
- * relaxed SIMD when it validates, else plain simd128.
+ * The builds to try, best first: the one asked for (an Error if this browser cannot run it), or
+ * for 'auto' every build of BUILDS this page can run, in BUILDS' order (the threaded ones on a
+ * cross-origin isolated page with several cores, the relaxed ones where relaxed SIMD validates).
  * @param {WasmVariant} variant
  * @returns {Build[]}
  */
@@ -94,17 +97,43 @@ function pickVariant(variant = 'auto') {
   if (!can.simd) {
     throw namedError('UnsupportedError', 'this browser has no WebAssembly SIMD (simd128), which every build of the model needs');
   }
-  if (variant === 'threads' && !can.threads) throw namedError('UnsupportedError', `the threads build cannot run here: ${can.threadsWhyNot}`);
-  if (variant === 'relaxed' && !can.relaxed) {
-    throw namedError('UnsupportedError', 'the relaxed build needs relaxed SIMD (Chrome 114+, Firefox 146+), which this browser lacks');
+  const whyNot = (b) =>
+    b.relaxed && !can.relaxed
+      ? 'it needs relaxed SIMD (Chrome 114+, Firefox 146+), which this browser lacks'
+      : b.threads && !can.threads
+        ? can.threadsWhyNot
+        : null;
+  if (variant !== 'auto') {
+    const reason = whyNot(buildOf(variant));
+    if (reason) throw namedError('UnsupportedError', `the ${variant} build cannot run here: ${reason}`);
+    return [variant];
   }
-  if (variant !== 'auto') return [variant];
-  /** @type {Build[]} */
-  const builds = ['simd128'];
-  if (can.relaxed) builds.unshift('relaxed');
-  if (can.threads) builds.unshift('threads');
-  return builds;
+  return BUILDS.filter((b) => whyNot(b) === null).map((b) => b.variant);
 }
+
+/**
+ * The shared memory a threaded build runs in. Its maximum is reserved up front, and engines
+ * differ in how much they grant (iOS Safari refuses a few GiB with "RangeError: Out of
+ * memory"): the largest of SHARED_MAXIMA the engine accepts. A model bigger than that fails to
+ * load with a MemoryError, as in a tab short of memory; if none is granted, the build does not
+ * start and `auto` runs a single-threaded one.
+ * @param {number} initialPages the module's declared minimum
+ */
+function sharedMemory(initialPages) {
+  let last;
+  for (const bytes of SHARED_MAXIMA) {
+    try {
+      return new WebAssembly.Memory({ initial: initialPages, maximum: bytes / 65536, shared: true });
+    } catch (err) {
+      last = err;
+    }
+  }
+  throw namedError('MemoryError', `this browser would not reserve shared WebAssembly memory of even ${SHARED_MAXIMA.at(-1) / 2 ** 20} MB (${last?.message ?? last})`);
+}
+/** 4 GiB (the modules' ceiling, wasm32's address space), then smaller: base q8 runs in 0.5 GiB. */
+const SHARED_MAXIMA = [4 * 2 ** 30, 2 * 2 ** 30, 2 ** 30, 2 ** 29];
+/** The modules' declared minimum (wasm pages), which the memory given them must meet. */
+const SHARED_INITIAL_PAGES = 64;
 
 /** @typedef {{variant: Build, exports: any, memory: WebAssembly.Memory}} Wasm */
 /** @type {Promise<Wasm> | null} the one build this worker runs */
@@ -133,11 +162,13 @@ function enqueue(work) {
  * @returns {Promise<Wasm>}
  */
 async function startBuild(variant, wasmUrl) {
-  const exports = BUILDS[variant];
+  const exports = GLUE[variant];
+  const { dir, threads } = buildOf(variant);
   // Fetches siglip_bg.wasm next to that build's siglip.js, or under wasmUrl.
-  const file = wasmUrl ? new URL(`${DIRS[variant]}/siglip_bg.wasm`, wasmUrl) : undefined;
+  const file = wasmUrl ? new URL(`${dir}/siglip_bg.wasm`, wasmUrl) : undefined;
+  const memory = threads ? sharedMemory(SHARED_INITIAL_PAGES) : undefined;
   try {
-    await exports.default(file ? { module_or_path: file } : undefined);
+    await exports.default({ module_or_path: file, memory });
   } catch (err) {
     const where = file ? ` from ${file.href}` : '';
     throw namedError(err?.name === 'CompileError' || err?.name === 'LinkError' ? 'UnsupportedError' : 'NetworkError',
@@ -145,18 +176,18 @@ async function startBuild(variant, wasmUrl) {
   }
   // The pool's workers are spawned from here and share the memory; rayon work then runs on
   // them while this thread waits (which a worker may do, unlike the page).
-  if (variant === 'threads') await withTimeout(exports.initThreadPool(navigator.hardwareConcurrency), POOL_TIMEOUT_MS);
+  if (threads) await withTimeout(exports.initThreadPool(navigator.hardwareConcurrency), POOL_TIMEOUT_MS, variant);
   return { variant, exports, memory: exports.wasmMemory() };
 }
 
 // A pool worker that cannot start (its script blocked or missing) is never reported by
 // wasm-bindgen-rayon; without a limit the load would wait forever.
 const POOL_TIMEOUT_MS = 30000;
-function withTimeout(promise, ms) {
+function withTimeout(promise, ms, variant) {
   let timer;
   const timeout = new Promise((_, reject) => {
     timer = setTimeout(
-      () => reject(namedError('UnsupportedError', `the threads build's worker pool did not start within ${ms / 1000} s`)),
+      () => reject(namedError('UnsupportedError', `the ${variant} build's worker pool did not start within ${ms / 1000} s`)),
       ms,
     );
   });

@@ -7,26 +7,30 @@
 // `crossOriginIsolated` and the threaded wasm can run. demo.js reloads the page once when
 // this worker first takes control of a page that is not isolated yet.
 
-const VERSION = 'siglip-app-v8';
+const VERSION = 'siglip-app-v9';
 const SHELL = [
   './', './index.html', './search.html', './demo.js', './demo.css', './favicon.svg',
   './index.js', './api.js', './client.js', './protocol.js', './errors.js', './loader.js', './hub.js', './element-base.js', './siglip-classifier.js', './siglip-search.js',
   './library.js', './pipeline.js', './cache.js', './siglip-worker.js', './worker-library.js', './store.js',
-  // The worker imports the three builds' glue (and the threads glue its pool-worker script,
-  // threadsSnippets below); only the wasm of the build it picks is fetched.
-  './pkg/siglip.js', './pkg-relaxed/siglip.js', './pkg-threads/siglip.js', './pkg/siglip_bg.wasm',
+  // The worker imports the four builds' glue (BUILDS in protocol.js; the threaded glue also
+  // its pool-worker script, threadsSnippets below); only the wasm of the build it picks is fetched.
+  './pkg/siglip.js', './pkg-relaxed/siglip.js', './pkg-threads/siglip.js', './pkg-threads-simd128/siglip.js', './pkg/siglip_bg.wasm',
 ];
 // The other wasm builds: cached when the host has them (a site may ship only some).
-const OPTIONAL = ['./pkg-relaxed/siglip_bg.wasm', './pkg-threads/siglip_bg.wasm'];
+const OPTIONAL = ['./pkg-relaxed/siglip_bg.wasm', './pkg-threads/siglip_bg.wasm', './pkg-threads-simd128/siglip_bg.wasm'];
+const THREADED_DIRS = ['./pkg-threads/', './pkg-threads-simd128/'];
 
 /**
- * The modules the threads build's glue imports (wasm-bindgen-rayon's pool-worker script, at a
+ * The modules the threaded builds' glue imports (wasm-bindgen-rayon's pool-worker script, at a
  * path with a hash that wasm-bindgen chooses), read from the cached glue.
  * @param {Cache} cache
  */
 async function threadsSnippets(cache) {
-  const glue = await (await cache.match('./pkg-threads/siglip.js')).text();
-  return [...glue.matchAll(/from '(\.\/snippets\/[^']+)'/g)].map((m) => new URL(m[1], new URL('./pkg-threads/', location.href)).href);
+  const urls = await Promise.all(THREADED_DIRS.map(async (dir) => {
+    const glue = await (await cache.match(`${dir}siglip.js`)).text();
+    return [...glue.matchAll(/from '(\.\/snippets\/[^']+)'/g)].map((m) => new URL(m[1], new URL(dir, location.href)).href);
+  }));
+  return urls.flat();
 }
 
 const reload = (p) => new Request(p, { cache: 'reload' });

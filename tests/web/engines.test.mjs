@@ -17,12 +17,16 @@ const GRAY = '/tests/fixtures/images/gray.png';
 const PHOTO = '/tests/fixtures/images/photo.jpg';
 const scoresOf = (r, file) => r.images.find((i) => i.file === file).scores;
 
-/** What each engine runs, from what it supports (the README's engine table). */
+/**
+ * What each engine runs, from what it supports (the README's engine table): the build `auto`
+ * picks on a plain and on a cross-origin isolated page, and the builds it runs on each.
+ */
 const EXPECTED = {
-  chromium: { plain: 'relaxed', isolated: 'threads', runs: ['simd128', 'relaxed', 'threads'] },
-  firefox: { plain: 'relaxed', isolated: 'threads', runs: ['simd128', 'relaxed', 'threads'] },
-  webkit: { plain: 'simd128', isolated: 'simd128', runs: ['simd128'] },
+  chromium: { plain: 'relaxed', isolated: 'threads', runs: ['simd128', 'relaxed'], threaded: ['threads', 'threads-simd128'] },
+  firefox: { plain: 'relaxed', isolated: 'threads', runs: ['simd128', 'relaxed'], threaded: ['threads', 'threads-simd128'] },
+  webkit: { plain: 'simd128', isolated: 'threads-simd128', runs: ['simd128'], threaded: ['threads-simd128'] },
 };
+const ALL_BUILDS = ['simd128', 'relaxed', 'threads', 'threads-simd128'];
 
 function assertScores(results, want, labels, what) {
   assert.equal(results.length, labels.length, what);
@@ -70,7 +74,7 @@ for (const engine of selectedEngines()) {
     test('the element and createClassifier give the reference scores; the build picked, and every build this engine runs, forced', async () => {
       const { value, problems } = await inPage(
         servers.plain,
-        async ({ model, GRAY, PHOTO, labels, runs }) => {
+        async ({ model, GRAY, PHOTO, labels, runs, all }) => {
           const { createClassifier } = await import('/www/index.js');
           const el = document.createElement('siglip-classifier');
           el.setAttribute('load', 'eager');
@@ -87,7 +91,7 @@ for (const engine of selectedEngines()) {
             clf.dispose();
           }
           const refused = {};
-          for (const variant of ['simd128', 'relaxed', 'threads'].filter((v) => !runs.includes(v))) {
+          for (const variant of all.filter((v) => !runs.includes(v))) {
             refused[variant] = await createClassifier({ src: model, variant }).then(
               (c) => (c.dispose(), 'loaded'),
               (e) => `${e.name}: ${e.message}`,
@@ -95,7 +99,7 @@ for (const engine of selectedEngines()) {
           }
           return { build: detail.build, viaElement, shown, forced, refused, isolated: self.crossOriginIsolated };
         },
-        { model: modelPath, GRAY, PHOTO, labels: ref.labels, runs: EXPECTED[engine].runs.filter((v) => v !== 'threads') },
+        { model: modelPath, GRAY, PHOTO, labels: ref.labels, runs: EXPECTED[engine].runs, all: ALL_BUILDS },
       );
       assert.equal(value.isolated, false);
       assert.equal(value.build.variant, EXPECTED[engine].plain, 'the build picked on a page that is not isolated');
@@ -113,22 +117,43 @@ for (const engine of selectedEngines()) {
       assert.deepEqual(problems, []);
     });
 
-    test('a cross-origin isolated page: the threads build where the engine has relaxed SIMD, with the reference scores', async () => {
+    test('a cross-origin isolated page: a threaded build with a pool of every core (threads-simd128 without relaxed SIMD), the reference scores from each', async () => {
       const { value, problems } = await inPage(
         servers.isolated,
-        async ({ model, GRAY, labels }) => {
+        async ({ model, GRAY, labels, threaded, all }) => {
           const { createClassifier } = await import('/www/index.js');
           const clf = await createClassifier({ src: model });
           const results = await clf.classify(GRAY, labels);
           clf.dispose();
-          return { build: clf.build, results, isolated: self.crossOriginIsolated, sab: typeof SharedArrayBuffer };
+          const forced = {};
+          for (const variant of threaded) {
+            const c = await createClassifier({ src: model, variant });
+            forced[variant] = { build: c.build, gray: await c.classify(GRAY, labels) };
+            c.dispose();
+          }
+          const refused = {};
+          for (const variant of all.filter((v) => v.startsWith('threads') && !threaded.includes(v))) {
+            refused[variant] = await createClassifier({ src: model, variant }).then(
+              (c) => (c.dispose(), 'loaded'),
+              (e) => `${e.name}: ${e.message}`,
+            );
+          }
+          return { build: clf.build, results, forced, refused, isolated: self.crossOriginIsolated, cores: navigator.hardwareConcurrency };
         },
-        { model: modelPath, GRAY, labels: ref.labels },
+        { model: modelPath, GRAY, labels: ref.labels, threaded: EXPECTED[engine].threaded, all: ALL_BUILDS },
       );
       assert.equal(value.isolated, true);
       assert.equal(value.build.variant, EXPECTED[engine].isolated);
-      if (value.build.variant === 'threads') assert.ok(value.build.threads >= 2, `threads: ${value.build.threads}`);
+      assert.equal(value.build.threads, value.cores, 'a pool of every core');
       assertScores(value.results, scoresOf(ref, 'gray.png'), ref.labels, 'isolated');
+      for (const [variant, out] of Object.entries(value.forced)) {
+        assert.equal(out.build.variant, variant);
+        assert.equal(out.build.threads, value.cores, `${variant}: a pool of every core`);
+        assertScores(out.gray, scoresOf(ref, 'gray.png'), ref.labels, `${variant} gray.png`);
+      }
+      for (const [variant, outcome] of Object.entries(value.refused)) {
+        assert.match(outcome, /^UnsupportedError: the threads build cannot run here: it needs relaxed SIMD/, `${variant}: ${outcome}`);
+      }
       assert.deepEqual(problems, []);
     });
 

@@ -1,6 +1,8 @@
-// The three wasm builds and the worker's choice between them: threads on a cross-origin
+// The four wasm builds and the worker's choice between them: threads on a cross-origin
 // isolated page (COOP/COEP from the server, or from the service worker on a host without
-// them), relaxed SIMD without isolation, simd128 when forced; all give the reference scores.
+// them), relaxed SIMD without isolation, simd128 and threads-simd128 (WebKit's threaded build)
+// when forced; all give the reference scores. Shared memory sized to what the engine grants,
+// and a single-threaded build with a console note where it grants none.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -139,7 +141,7 @@ test('createClassifier({variant}) and the load result carry the build; integrity
   const out = await page.evaluate(async ({ src, integrity, labels }) => {
     const { createClassifier } = await import('/www/index.js');
     const builds = {};
-    for (const variant of ['relaxed', 'threads', undefined]) {
+    for (const variant of ['relaxed', 'threads', 'threads-simd128', undefined]) {
       // The threads build downloads into shared memory, which WebCrypto will not hash as is.
       const clf = await createClassifier({ src, variant, integrity });
       builds[variant ?? 'auto'] = clf.build;
@@ -158,6 +160,7 @@ test('createClassifier({variant}) and the load result carry the build; integrity
   }, { src: model, integrity, labels: ref.labels });
   assert.equal(out.builds.relaxed.variant, 'relaxed');
   assert.equal(out.builds.threads.variant, 'threads');
+  assert.deepEqual(out.builds['threads-simd128'], { variant: 'threads-simd128', simd: 'simd128', threads: out.builds.threads.threads });
   assert.equal(out.builds.auto.variant, 'threads');
   assert.match(out.bad, /^InputError: unknown variant "gpu"/);
   const want = ref.images.find((i) => i.file === 'gray.png').scores;
@@ -194,3 +197,54 @@ test('a host without the headers: the service worker isolates the page after exa
     await server.stop();
   }
 });
+
+// iOS Safari refuses a shared memory whose maximum is a few GiB ("RangeError: Out of memory").
+// The page's Worker is wrapped so that the model worker's WebAssembly.Memory does the same above
+// a limit: at 1 GiB the worker reserves the largest maximum granted (the third it asks for) and
+// runs threads; at 256 MB (below its smallest) the threaded builds do not start and the page runs
+// relaxed, with a console note for each.
+for (const [limitMb, want] of [[1024, 'threads'], [256, 'relaxed']]) {
+  test(`shared memory refused above ${limitMb} MB: the ${want} build runs, with the reference scores`, async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const problems = watch(page);
+    const warnings = [];
+    page.on('console', (m) => m.type() === 'warning' && warnings.push(m.text()));
+    await page.goto(`${isolated.url}tests/web/blank.html`);
+    const out = await page.evaluate(async ({ src, labels, limitPages }) => {
+      const RealWorker = Worker;
+      const blob = (code) => URL.createObjectURL(new Blob([code], { type: 'text/javascript' }));
+      // Static imports, evaluated in order: the refusal, then the worker (whose messages would
+      // be lost if it were imported later, by a dynamic import).
+      const refuse = blob(`const Real = WebAssembly.Memory;
+        WebAssembly.Memory = function Memory(d) {
+          if (d?.shared && d.maximum > ${limitPages}) throw new RangeError('Out of memory');
+          return new Real(d);
+        };
+        WebAssembly.Memory.prototype = Real.prototype;`);
+      window.Worker = class extends RealWorker {
+        constructor(url, options) {
+          super(blob(`import ${JSON.stringify(refuse)}; import ${JSON.stringify(new URL(url, location.href).href)};`), options);
+        }
+      };
+      const { createClassifier } = await import('/www/index.js');
+      const clf = await createClassifier({ src });
+      const results = await clf.classify('/tests/fixtures/images/gray.png', labels);
+      clf.dispose();
+      return { build: clf.build, results, isolated: self.crossOriginIsolated };
+    }, { src: model, labels: ref.labels, limitPages: limitMb * 16 });
+    assert.equal(out.isolated, true);
+    assert.equal(out.build.variant, want);
+    const gray = ref.images.find((i) => i.file === 'gray.png').scores;
+    for (const r of out.results) assert.ok(Math.abs(r.score - gray[ref.labels.indexOf(r.label)]) <= 1e-4, `${r.label}`);
+    const notes = warnings.filter((w) => w.startsWith('siglip: '));
+    if (want === 'threads') assert.deepEqual(notes, []);
+    else {
+      assert.equal(notes.length, 2, notes.join('\n'));
+      assert.match(notes[0], /^siglip: the threads build did not start \(this browser would not reserve shared WebAssembly memory of even 512 MB \(Out of memory\)\); trying threads-simd128$/);
+      assert.match(notes[1], /^siglip: the threads-simd128 build did not start .*; trying relaxed$/);
+    }
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
+}
