@@ -28,7 +28,8 @@
 #                         create/remove cycles of each element, MINUTES (30) of webcam; memory
 #                         sampled every 30 s must stay flat (tests/web/soak.mjs)
 #   ./build.sh pack       build, then `npm pack` the widget into target/
-#   ./build.sh bench      browser benchmark on the full-size random checkpoint (see README)
+#   ./build.sh bench      browser benchmark on the full-size random checkpoint, in headless
+#                         Chromium, or in each engine of --browsers chromium,firefox,webkit (see README)
 #   ./build.sh demo-model build www/models/siglip-base-q8.safetensors from models/siglip-base-patch16-224
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -382,12 +383,18 @@ case "${1:-build}" in
     node tests/web/soak.mjs --minutes "${2:-30}" "${@:3}"
     ;;
   bench)
-    # --engines siglip,transformers.js (the default): each engine's prerequisites only when selected.
-    engines="siglip,transformers.js"
+    # --engines siglip,transformers.js (the default) and --browsers chromium (the default; also
+    # firefox, webkit): each one's prerequisites only when selected.
+    engines="siglip,transformers.js" browsers=chromium
     for ((i = 2; i < $#; i++)); do
-      if [ "${!i}" = --engines ]; then j=$((i + 1)); engines="${!j}"; fi
+      j=$((i + 1))
+      case "${!i}" in
+        --engines) engines="${!j}" ;;
+        --browsers) browsers="${!j}" ;;
+      esac
     done
-    ensure_chromium
+    if [[ ",$browsers," == *,chromium,* ]]; then ensure_chromium; fi
+    if [[ ",$browsers," == *,firefox,* || ",$browsers," == *,webkit,* ]]; then ensure_engines; fi
     ensure_node_modules
     if [[ ",$engines," == *,siglip,* ]]; then
       build_wasm

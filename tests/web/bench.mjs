@@ -1,17 +1,24 @@
 // Browser benchmark: this project (each wasm build variant) against transformers.js
 // (onnxruntime-web), on the same full-size random google/siglip-base-patch16-224 checkpoint, in
-// one headless Chromium, alternating the two, each run in a fresh browser. Prints a table of
-// medians with ratios against transformers.js q8 (1 and 2 threads) and writes
-// bench-out/browser-bench.json (one row per engine × variant × dtype). Never part of CI.
+// each browser engine of --browsers (headless Chromium by default; Firefox and WebKit through
+// engines.mjs), alternating the two, each run in a fresh browser. Prints a table of medians
+// with ratios against transformers.js q8 (1 and 2 threads) in the same browser and writes
+// bench-out/browser-bench.json (one row per browser × engine × variant × dtype). Never part of CI.
 //
-//   ./build.sh bench [--engines siglip,transformers.js] [--dtypes q8,f32] [--rounds 1]
-//                    [--variants simd128,relaxed,threads] [--tjs-threads 1,2]
-//                    [--runs 5] [--labels 8] [--live-seconds 10] [--expected-load 0] [--settle 60]
+//   ./build.sh bench [--browsers chromium,firefox,webkit] [--engines siglip,transformers.js]
+//                    [--dtypes q8,f32] [--rounds 1] [--variants simd128,relaxed,threads]
+//                    [--tjs-threads 1,2] [--runs 5] [--labels 8] [--live-seconds 10]
+//                    [--kernel-ms 1000] [--webkit-sab on] [--expected-load 0] [--settle 60]
 //
 // This project: models/siglip-base-random (tests/fixtures/make_fixtures.py --full) packed by
 // `siglip quantize` into models/base-<dtype>.safetensors on first use; the <siglip-classifier>
-// element with variant="simd128" | "relaxed" | "threads". A variant the build does not have (the
-// load event's detail.build says which one ran) is reported as unavailable.
+// element with variant="simd128" | "relaxed" | "threads" | "threads-simd128" (by default the
+// builds each browser can run: DEFAULT_VARIANTS; --variants sets them for every browser). A
+// variant the browser cannot run or the build does not have (the load event's detail.build says
+// which one ran) is reported as unavailable. WebKit: WebKitGTK gives its cross-origin isolated
+// pages no SharedArrayBuffer, which Safari does, so the threaded builds (and transformers.js'
+// threads) could not run; --webkit-sab on (the default) turns it on (engines.mjs's
+// webkitSharedArrayBuffer), off measures WebKitGTK as it comes.
 // transformers.js: tests/bench/node_modules (./build.sh bench installs it only when this engine
 // is selected), models/siglip-base-random-onnx made by scripts/export_onnx.py on first use (needs
 // the fixtures' .venv plus onnx, onnxruntime). `--engines siglip` needs neither.
@@ -31,11 +38,14 @@
 //                       cached label embeddings; median of --runs after two unmeasured runs (the
 //                       first measured one is image_first_ms). transformers.js: RawImage.fromBlob,
 //                       the processor, SiglipVisionModel (vision_model*.onnx), scores in JS
-//   renderer_peak_rss_mb  the renderer's peak resident set (VmHWM, and VmRSS sampled every
+//   renderer_peak_rss_mb  the peak resident set of the process holding the page and its workers
+//                       (engines.mjs's isPageProcess: Chromium's renderer, Firefox's web content
+//                       process, WebKitWebProcess; the largest, VmHWM and VmRSS sampled every
 //                       second, as Chromium resets VmHWM); transformers.js: up to the pipeline
 //                       loaded and run once (it holds both towers, as the element does)
-//   live_fps            element: live mode on Chromium's fake webcam for --live-seconds;
-//                       transformers.js has no webcam widget: 1000 / image_median_ms
+//   live_fps            element: live mode on the browser's fake webcam for --live-seconds
+//                       (Chromium's, Firefox's; WebKitGTK has none: null); transformers.js has
+//                       no webcam widget: 1000 / image_median_ms
 // Disturbance: a sampler reads /proc every second. `others_cpu` is the mean number of cores
 // busy with processes that are not this benchmark (all busy CPU time minus this process tree's)
 // during a run; `load1` is the 1-minute load average before the run, and `load1_expected` what
@@ -48,7 +58,8 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ROOT, launch, option, startServer, urlPath } from './harness.mjs';
+import { ENGINES as BROWSER_ENGINES, isPageProcess, launchEngine } from './engines.mjs';
+import { ROOT, option, startServer, urlPath } from './harness.mjs';
 
 const argv = process.argv.slice(2);
 const list = (name, fallback) => option(name, fallback).split(',').map((s) => s.trim()).filter(Boolean);
@@ -61,7 +72,12 @@ const ROUNDS = Number(option('--rounds', '1'));
 const KERNEL_MS = Number(option('--kernel-ms', '1000'));
 const DTYPES = list('--dtypes', 'q8,f32');
 const ENGINES = list('--engines', 'siglip,transformers.js');
-const VARIANTS = list('--variants', 'simd128,relaxed,threads');
+const BROWSERS = list('--browsers', 'chromium');
+/** The builds each browser runs by default: WebKit has no relaxed SIMD, so none of the relaxed ones. */
+const DEFAULT_VARIANTS = { chromium: 'simd128,relaxed,threads', firefox: 'simd128,relaxed,threads', webkit: 'simd128,threads-simd128' };
+/** @param {string} browser */
+const variantsOf = (browser) => list('--variants', DEFAULT_VARIANTS[browser]);
+const WEBKIT_SAB = option('--webkit-sab', 'on') !== 'off';
 const TJS_THREADS = list('--tjs-threads', '1,2').map(Number);
 const EXPECTED_LOAD = Number(option('--expected-load', '0'));
 const SETTLE = Number(option('--settle', '60'));
@@ -72,10 +88,20 @@ const ORT_DIST = path.join(ROOT, 'tests/bench/node_modules/onnxruntime-web/dist'
 const OUT_DIR = path.join(ROOT, 'bench-out');
 const TEMPLATE = 'This is a photo of {}.';
 const COI = ['--header', 'Cross-Origin-Opener-Policy: same-origin', '--header', 'Cross-Origin-Embedder-Policy: require-corp'];
+// What the page functions import (its test image, live mode).
+const BENCH_PAGE = urlPath(path.join(ROOT, 'tests/web/bench-page.mjs'));
+// Chromium's fake webcam, granted without a prompt (Firefox's comes with engines.mjs's prefs).
+const FAKE_CAMERA = ['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream'];
 
 for (const e of ENGINES) {
   if (!['siglip', 'transformers.js'].includes(e)) {
     console.error(`unknown engine ${e} (--engines siglip,transformers.js)`);
+    process.exit(2);
+  }
+}
+for (const b of BROWSERS) {
+  if (!BROWSER_ENGINES.includes(b)) {
+    console.error(`unknown browser ${b} (--browsers ${BROWSER_ENGINES.join(',')})`);
     process.exit(2);
   }
 }
@@ -128,14 +154,13 @@ function onnxModel() {
 // ---------------------------------------------------------------------------------------------
 // Processes: renderer memory, this benchmark's CPU, everyone else's
 
-/** Largest resident set of this benchmark's Chromium renderer processes now, in bytes: the
- * larger of VmRSS and VmHWM (other browsers on the machine, e.g. someone's tests, are not ours). */
-function rendererRss() {
+/** Largest resident set of this benchmark's processes that hold `browser`'s pages now, in bytes:
+ * the larger of VmRSS and VmHWM (other browsers on the machine, e.g. someone's tests, are not ours). */
+function rendererRss(browser) {
   let peak = 0;
   for (const pid of ourPids()) {
     try {
-      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-      if (!cmd.includes('chrom') || !cmd.includes('--type=renderer')) continue;
+      if (!isPageProcess(browser, readFileSync(`/proc/${pid}/cmdline`, 'utf8'))) continue;
       const status = readFileSync(`/proc/${pid}/status`, 'utf8');
       for (const key of ['VmHWM', 'VmRSS']) {
         const m = new RegExp(`${key}:\\s+(\\d+) kB`).exec(status);
@@ -148,12 +173,13 @@ function rendererRss() {
   return peak;
 }
 
-/** Peak renderer resident set since the run started, in bytes. Chromium resets its processes'
- * VmHWM now and then (clear_refs, for its own memory metrics), so the sampler also keeps the
- * largest VmRSS it saw (once a second). */
-function rendererPeakRss() {
-  sampler.rssPeak = Math.max(sampler.rssPeak, rendererRss());
-  return sampler.rssPeak;
+/** Peak renderer resident set since the run started, in MB; null when no process of the
+ * run's browser was recognized as its pages'. Chromium resets its processes' VmHWM now and then
+ * (clear_refs, for its own memory metrics), so the sampler also keeps the largest VmRSS it saw
+ * (once a second). */
+function rendererPeakMb() {
+  sampler.rssPeak = Math.max(sampler.rssPeak, rendererRss(sampler.browser));
+  return sampler.rssPeak ? sampler.rssPeak / 1e6 : null;
 }
 
 const HZ = 100; // USER_HZ, the unit of /proc CPU times
@@ -218,6 +244,7 @@ const sampler = {
   machine: machineBusy(),
   ours: treeBusy(),
   ownLoad: 0, // what our CPU use alone would make the 1-minute load average
+  browser: null, // the browser of the run under way, whose page processes rssPeak follows
   rssPeak: 0, // the renderers' largest resident set since the run started
   sinceDecay: 0,
   tick() {
@@ -230,7 +257,7 @@ const sampler = {
     // The kernel updates the load every 5 s: load = load * e^(-5/60) + n * (1 - e^(-5/60)).
     this.ownLoad = this.ownLoad * Math.exp(-dt / 60) + oursCores * (1 - Math.exp(-dt / 60));
     Object.assign(this, { t, machine, ours });
-    this.rssPeak = Math.max(this.rssPeak, rendererRss());
+    if (this.browser) this.rssPeak = Math.max(this.rssPeak, rendererRss(this.browser));
   },
   /** A mark to measure others' CPU from. */
   mark() {
@@ -258,32 +285,38 @@ const median = (xs) => {
 
 const WORDS = ['cat', 'dog', 'car', 'tree', 'red house', 'two birds on a wire', 'a bowl of soup', 'mountain lake'];
 
-/** Runs in the page: a 640×480 photo-like test image as a PNG blob (the same for both engines). */
-async function testImageInPage() {
-  const canvas = new OffscreenCanvas(640, 480);
-  const ctx = canvas.getContext('2d');
-  const grad = ctx.createLinearGradient(0, 0, 640, 480);
-  grad.addColorStop(0, '#3b6cf6');
-  grad.addColorStop(1, '#f6a33b');
-  ctx.fillStyle = grad;
-  ctx.fillRect(0, 0, 640, 480);
-  ctx.fillStyle = '#222';
-  ctx.beginPath();
-  ctx.arc(320, 240, 120, 0, 7);
-  ctx.fill();
-  return canvas.convertToBlob({ type: 'image/png' });
+/** The first line of an error's message. */
+const firstLine = (e) => String(e?.message ?? e).split('\n')[0];
+
+/** The version of each browser run, for the report (`Chromium 156.0…`): set by its first launch. */
+const browserVersions = {};
+
+/**
+ * Runs `fn(page)` on `url` in a fresh `browser` (every run gets its own), an engines.mjs page,
+ * then closes the browser.
+ * @template T
+ * @param {'chromium' | 'firefox' | 'webkit'} browser
+ * @param {string} url
+ * @param {(page: any) => Promise<T>} fn
+ * @param {string[]} [chromiumArgs]
+ * @returns {Promise<T>}
+ */
+async function inFreshPage(browser, url, fn, chromiumArgs = []) {
+  const engine = await launchEngine(browser, { chromiumArgs, webkitSharedArrayBuffer: WEBKIT_SAB });
+  browserVersions[browser] ??= engine.version;
+  try {
+    const page = await engine.newPage();
+    await page.goto(url);
+    return await fn(page);
+  } finally {
+    await engine.close();
+  }
 }
 
-async function benchSiglip(server, { variant, dtype }) {
+async function benchSiglip(server, { browser, variant, dtype }) {
   const file = packed(dtype);
   const size = readFileSync(file).length;
-  const browser = await launch(['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream']);
-  try {
-    const page = await browser.newPage();
-    const problems = [];
-    page.on('pageerror', (e) => problems.push(e.message));
-    await page.goto(`${server.url}tests/web/blank.html`);
-    await page.evaluate(`window.__testImage = ${testImageInPage.toString()}`);
+  return inFreshPage(browser, `${server.url}tests/web/blank.html`, async (page) => {
     const loaded = await page.evaluate(
       async ({ src, variant }) => {
         const el = document.createElement('siglip-classifier');
@@ -318,7 +351,8 @@ async function benchSiglip(server, { variant, dtype }) {
       return { unavailable: `asked for ${variant}, the element ran ${build.variant}${loaded.isolated ? '' : ' (page not cross-origin isolated)'}` };
     }
     const result = await page.evaluate(
-      async ({ runs, labels, template }) => {
+      async ({ runs, labels, template, helpers }) => {
+        const { testImage } = await import(helpers);
         const el = document.querySelector('siglip-classifier');
         const texts = labels.map((l) => template.replace('{}', l));
         // The checkpoint's own path (auto), then the masked one; each mode has its own label cache.
@@ -330,7 +364,7 @@ async function benchSiglip(server, { variant, dtype }) {
         await el.embedText(texts);
         const textMaskedMsPerLabel = (performance.now() - t) / labels.length;
         el.textMasking = 'auto';
-        const blob = await window.__testImage();
+        const blob = await testImage();
         el.setAttribute('template', template);
         el.labels = labels;
         await el.classify(blob); // label embeddings computed and cached here
@@ -344,23 +378,14 @@ async function benchSiglip(server, { variant, dtype }) {
         const stats = await el.client.stats?.();
         return { textMsPerLabel, textMaskedMsPerLabel, imageMs, wasmMemoryBytes: stats?.wasmMemoryBytes };
       },
-      { runs: RUNS, labels: labelList(), template: TEMPLATE },
+      { runs: RUNS, labels: labelList(), template: TEMPLATE, helpers: BENCH_PAGE },
     );
-    // Live mode on the fake webcam.
-    let fps = null;
-    if (LIVE_SECONDS > 0) {
-      const el = page.locator('siglip-classifier');
-      await el.getByRole('button', { name: 'Start camera' }).click();
-      await el.getByRole('button', { name: 'Live' }).click();
-      await page.waitForFunction(() => Number(document.querySelector('siglip-classifier').dataset.fps) > 0, null, { timeout: 120000 });
-      await page.waitForTimeout(LIVE_SECONDS * 1000);
-      fps = Number(await el.evaluate((e) => e.dataset.fps));
-      await el.getByRole('button', { name: 'Stop camera' }).click();
-    }
+    const live = await liveFps(page, browser);
     const d = loaded.detail;
     return {
       threads: build?.threads ?? 1,
       build: build ?? { variant: 'simd128 (default build, no detail.build)', simd: d.simd, threads: 1 },
+      cross_origin_isolated: loaded.isolated,
       file_mb: size / 1e6,
       load_init_s: loaded.loadMs / 1000,
       worker_load_s: d.ms / 1000,
@@ -371,14 +396,27 @@ async function benchSiglip(server, { variant, dtype }) {
       image_first_ms: result.imageMs[0],
       image_median_ms: median(result.imageMs.slice(1)),
       image_runs_ms: result.imageMs,
-      live_fps: fps,
-      live_fps_source: 'fake webcam, live mode',
-      renderer_peak_rss_mb: rendererPeakRss() / 1e6,
+      live_fps: live.fps,
+      live_fps_source: live.source,
+      renderer_peak_rss_mb: rendererPeakMb(),
       wasm_memory_mb: result.wasmMemoryBytes != null ? result.wasmMemoryBytes / 1e6 : null,
-      page_errors: problems,
+      page_errors: page.problems,
     };
-  } finally {
-    await browser.close();
+  }, FAKE_CAMERA);
+}
+
+/**
+ * Live mode on the browser's fake webcam for --live-seconds (bench-page.mjs's liveFps): `{fps,
+ * source}`, fps null with the reason in `source` when it was not measured or failed.
+ */
+async function liveFps(page, browser) {
+  if (LIVE_SECONDS <= 0) return { fps: null, source: 'not measured (--live-seconds 0)' };
+  if (browser === 'webkit') return { fps: null, source: 'not measured: WebKitGTK has no fake camera' };
+  try {
+    const fps = await page.evaluate(async ({ helpers, seconds }) => (await import(helpers)).liveFps(seconds), { helpers: BENCH_PAGE, seconds: LIVE_SECONDS });
+    return { fps, source: 'fake webcam, live mode' };
+  } catch (e) {
+    return { fps: null, source: `failed: ${firstLine(e)}` };
   }
 }
 
@@ -386,27 +424,13 @@ function labelList() {
   return Array.from({ length: N_LABELS }, (_, i) => `${WORDS[i % WORDS.length]} ${i}`);
 }
 
-async function benchTjs(server, { threads, dtype }) {
+async function benchTjs(server, { browser, threads, dtype }) {
   const tjsDtype = dtype === 'f32' ? 'fp32' : dtype;
-  const browser = await launch();
-  try {
-    const page = await browser.newPage();
-    const problems = [];
-    page.on('pageerror', (e) => problems.push(e.message));
-    page.on('console', (m) => {
-      if ((m.type() === 'error' && !m.text().startsWith('Failed to load resource')) || m.type() === 'warning') problems.push(`${m.type()}: ${m.text()}`);
-    });
-    page.on('request', (r) => {
-      if (!r.url().startsWith(server.url)) problems.push(`remote request: ${r.url()}`);
-    });
-    page.on('response', (r) => {
-      if (r.status() >= 400) problems.push(`http ${r.status()} ${r.url().replace(server.url, '/')}`);
-    });
-    await page.goto(`${server.url}tests/bench/blank.html`);
-    await page.evaluate(`window.__testImage = ${testImageInPage.toString()}`);
+  return inFreshPage(browser, `${server.url}tests/bench/blank.html`, async (page) => {
     const common = {
       lib: urlPath(path.join(TJS_DIST, 'transformers.js')),
       setup: urlPath(path.join(ROOT, 'tests/web/tjs-page.mjs')),
+      helpers: BENCH_PAGE,
       wasmPaths: urlPath(ORT_DIST) + '/',
       modelRoot: urlPath(path.dirname(ONNX_DIR)) + '/',
       model: path.basename(ONNX_DIR),
@@ -418,14 +442,15 @@ async function benchTjs(server, { threads, dtype }) {
     };
     // Stage 1: the pipeline (load + init), run once on 1 image × the labels.
     const stage1 = await page.evaluate(async (c) => {
+      const { collectWarnings, testImage } = await import(c.helpers);
+      window.__warnings = collectWarnings();
       const tjs = await (await import(c.setup)).loadTransformers(c);
       const { env } = tjs;
       window.__tjs = tjs;
       let t = performance.now();
       const pipe = await tjs.pipeline('zero-shot-image-classification', c.model, { dtype: c.dtype, device: 'wasm' });
       const loadMs = performance.now() - t;
-      const blob = await window.__testImage();
-      const image = await tjs.RawImage.fromBlob(blob);
+      const image = await tjs.RawImage.fromBlob(await testImage());
       t = performance.now();
       const out = await pipe(image, c.labels, { hypothesis_template: c.template });
       const pipelineMs = performance.now() - t;
@@ -436,9 +461,10 @@ async function benchTjs(server, { threads, dtype }) {
         tjsVersion: env.version,
       };
     }, common);
-    const pipelinePeak = rendererPeakRss();
+    const pipelinePeak = rendererPeakMb();
     // Stage 2: the towers on their own, as an app that caches label embeddings runs them.
     const stage2 = await page.evaluate(async (c) => {
+      const { remoteRequests, testImage } = await import(c.helpers);
       const tjs = window.__tjs;
       await window.__pipe.dispose();
       const opts = { dtype: c.dtype, device: 'wasm' };
@@ -462,7 +488,7 @@ async function benchTjs(server, { threads, dtype }) {
       const textMs = performance.now() - t;
       const dim = textOut.dims[1];
       const textEmb = normalize(textOut.data, dim);
-      const blob = await window.__testImage();
+      const blob = await testImage();
       const scale = Math.exp(logit.logit_scale);
       const classify = async () => {
         const image = await tjs.RawImage.fromBlob(blob);
@@ -479,7 +505,8 @@ async function benchTjs(server, { threads, dtype }) {
         await classify();
         imageMs.push(performance.now() - t);
       }
-      return { textMs, textShape: inputs.input_ids.dims, imageMs };
+      const notes = [...window.__warnings, ...remoteRequests().map((url) => `remote request: ${url}`)];
+      return { textMs, textShape: inputs.input_ids.dims, imageMs, notes };
     }, common);
     const imageMedian = median(stage2.imageMs.slice(1));
     return {
@@ -496,69 +523,77 @@ async function benchTjs(server, { threads, dtype }) {
       image_runs_ms: stage2.imageMs,
       live_fps: imageMedian ? 1000 / imageMedian : null,
       live_fps_source: 'computed: 1000 / image_median_ms (no webcam widget)',
-      renderer_peak_rss_mb: pipelinePeak / 1e6,
-      renderer_peak_rss_all_mb: rendererPeakRss() / 1e6,
-      page_errors: problems,
+      renderer_peak_rss_mb: pipelinePeak,
+      renderer_peak_rss_all_mb: rendererPeakMb(),
+      page_errors: [...page.problems, ...stage2.notes],
     };
-  } finally {
-    await browser.close();
-  }
+  });
 }
 
-/** If a wasm build exports kernelBench (the Rust side's kernel micro-benchmark), run it once. */
+/**
+ * If a wasm build exports kernelBench (the Rust side's kernel micro-benchmark), run it once in
+ * each browser (a build the browser cannot run gives `{error}`).
+ */
 async function kernelBenches(server) {
   const out = [];
-  for (const dir of readdirSync(path.join(ROOT, 'www')).filter((d) => /^pkg/.test(d)).sort()) {
+  const builds = readdirSync(path.join(ROOT, 'www')).filter((d) => /^pkg/.test(d)).sort().filter((dir) => {
     const js = path.join(ROOT, 'www', dir, 'siglip.js');
-    if (!existsSync(js) || !/export (async )?function kernelBench\b/.test(readFileSync(js, 'utf8'))) continue;
-    const browser = await launch();
-    try {
-      const page = await browser.newPage();
-      await page.goto(`${server.url}tests/bench/blank.html`);
-      const result = await page.evaluate(async ([url, ms]) => {
-        try {
-          const m = await import(url);
-          await m.default();
-          if (m.initThreadPool) await m.initThreadPool(navigator.hardwareConcurrency);
-          const r = await m.kernelBench(ms);
-          return typeof r === 'string' ? r : JSON.parse(JSON.stringify(r));
-        } catch (e) {
-          return { error: String(e?.message ?? e) };
-        }
-      }, [urlPath(js), KERNEL_MS]);
-      out.push({ build: dir, result });
-      console.log(`kernelBench (www/${dir}): ${typeof result === 'string' ? result : JSON.stringify(result)}`);
-    } finally {
-      await browser.close();
+    return existsSync(js) && /export (async )?function kernelBench\b/.test(readFileSync(js, 'utf8'));
+  });
+  for (const browser of BROWSERS) {
+    for (const dir of builds) {
+      const url = urlPath(path.join(ROOT, 'www', dir, 'siglip.js'));
+      const result = await inFreshPage(browser, `${server.url}tests/bench/blank.html`, (page) =>
+        page.evaluate(async ([url, ms]) => {
+          try {
+            const m = await import(url);
+            await m.default();
+            if (m.initThreadPool) await m.initThreadPool(navigator.hardwareConcurrency);
+            const r = await m.kernelBench(ms);
+            return typeof r === 'string' ? r : JSON.parse(JSON.stringify(r));
+          } catch (e) {
+            return { error: String(e?.message ?? e) };
+          }
+        }, [url, KERNEL_MS]),
+      ).catch((e) => ({ error: firstLine(e) }));
+      out.push({ browser, build: dir, result });
+      console.log(`kernelBench (${browser}, www/${dir}): ${typeof result === 'string' ? result : JSON.stringify(result)}`);
     }
   }
   return out;
 }
 
 // ---------------------------------------------------------------------------------------------
-// The schedule: the two engines alternate; each round runs every configuration once.
+// The schedule: one browser after the other, in each the two engines alternate; each round runs
+// every configuration once.
 
-const siglipConfigs = ENGINES.includes('siglip')
-  ? DTYPES.flatMap((dtype) => VARIANTS.map((variant) => ({ engine: 'siglip', variant, dtype })))
-  : [];
-const tjsConfigs = ENGINES.includes('transformers.js')
-  ? DTYPES.flatMap((dtype) => TJS_THREADS.map((threads) => ({ engine: 'transformers.js', variant: `ort-wasm-${threads}t`, threads, dtype })))
-  : [];
-const schedule = [];
-for (let i = 0; i < Math.max(siglipConfigs.length, tjsConfigs.length); i++) {
-  if (i < siglipConfigs.length) schedule.push(siglipConfigs[i]);
-  if (i < tjsConfigs.length) schedule.push(tjsConfigs[i]);
+/** @param {'chromium' | 'firefox' | 'webkit'} browser */
+function browserSchedule(browser) {
+  const siglipConfigs = ENGINES.includes('siglip')
+    ? DTYPES.flatMap((dtype) => variantsOf(browser).map((variant) => ({ browser, engine: 'siglip', variant, dtype })))
+    : [];
+  const tjsConfigs = ENGINES.includes('transformers.js')
+    ? DTYPES.flatMap((dtype) => TJS_THREADS.map((threads) => ({ browser, engine: 'transformers.js', variant: `ort-wasm-${threads}t`, threads, dtype })))
+    : [];
+  const schedule = [];
+  for (let i = 0; i < Math.max(siglipConfigs.length, tjsConfigs.length); i++) {
+    if (i < siglipConfigs.length) schedule.push(siglipConfigs[i]);
+    if (i < tjsConfigs.length) schedule.push(tjsConfigs[i]);
+  }
+  return schedule;
 }
-const keyOf = (c) => `${c.engine}|${c.variant}|${c.dtype}`;
+const schedule = BROWSERS.flatMap(browserSchedule);
+const keyOf = (c) => `${c.browser}|${c.engine}|${c.variant}|${c.dtype}`;
+const withTjs = ENGINES.includes('transformers.js');
 
-if (tjsConfigs.length) {
+if (withTjs) {
   if (!existsSync(path.join(TJS_DIST, 'transformers.js'))) {
     console.error('missing tests/bench/node_modules: run ./build.sh bench (it installs transformers.js when selected)');
     process.exit(2);
   }
   onnxModel();
 }
-if (siglipConfigs.length) for (const d of DTYPES) packed(d);
+if (ENGINES.includes('siglip')) for (const d of DTYPES) packed(d);
 
 const server = await startServer({ args: COI });
 const runs = new Map(schedule.map((c) => [keyOf(c), []]));
@@ -575,16 +610,17 @@ try {
     const order = round % 2 ? [...schedule].reverse() : schedule;
     for (const c of order) {
       const mark = sampler.mark();
+      sampler.browser = c.browser;
       sampler.rssPeak = 0;
       const load1 = os.loadavg()[0];
       const expected = sampler.ownLoad + EXPECTED_LOAD;
-      const label = `${c.engine} ${c.variant} ${c.dtype}`;
+      const label = `${c.browser} ${c.engine} ${c.variant} ${c.dtype}`;
       process.stderr.write(`==> round ${round + 1}/${ROUNDS}: ${label} (load ${load1.toFixed(2)}, expected ${expected.toFixed(2)}) ... `);
       let r;
       try {
         r = c.engine === 'siglip' ? await benchSiglip(server, c) : await benchTjs(server, c);
       } catch (e) {
-        r = { unavailable: `failed: ${String(e?.message ?? e).split('\n')[0]}` };
+        r = { unavailable: `failed: ${firstLine(e)}` };
       }
       const others = sampler.othersSince(mark);
       const disturbed = !r.unavailable && (others > 0.5 || load1 > expected + 0.5);
@@ -612,7 +648,7 @@ const rows = schedule.map((c) => {
   const ok = all.filter((r) => !r.unavailable);
   const quiet = ok.filter((r) => !r.disturbed);
   const used = quiet.length ? quiet : ok;
-  const row = { engine: c.engine, variant: c.variant, dtype: c.dtype, threads: used[0]?.threads ?? c.threads ?? null, text_path: used[0]?.text_path };
+  const row = { browser: c.browser, engine: c.engine, variant: c.variant, dtype: c.dtype, threads: used[0]?.threads ?? c.threads ?? null, text_path: used[0]?.text_path };
   if (!ok.length) {
     Object.assign(row, Object.fromEntries(METRICS.slice(0, 6).map((m) => [m, null])));
     row.unavailable = all[0]?.unavailable ?? 'not run';
@@ -627,41 +663,44 @@ const rows = schedule.map((c) => {
   row.rounds_used = used.length;
   row.rounds_disturbed = ok.filter((r) => r.disturbed).length;
   const first = used[0] ?? {};
-  for (const k of ['build', 'file_mb', 'live_fps_source', 'cross_origin_isolated', 'versions', 'text_input_shape', 'load_phases_ms']) {
+  for (const k of ['build', 'file_mb', 'live_fps_source', 'cross_origin_isolated', 'threads_asked', 'versions', 'text_input_shape', 'load_phases_ms']) {
     if (first[k] !== undefined) row[k] = first[k];
   }
   row.runs = all;
   return row;
 });
 
-const ref = (threads) => rows.find((r) => r.engine === 'transformers.js' && r.dtype === 'q8' && r.threads === threads && !r.unavailable);
-const tjs1 = ref(1);
-const tjs2 = ref(2);
+/** transformers.js q8 on `threads` threads (as it ran, not as asked) in `browser`: the row the ratios divide by. */
+const ref = (browser, threads) =>
+  rows.find((r) => r.browser === browser && r.engine === 'transformers.js' && r.dtype === 'q8' && r.threads === threads && !r.unavailable);
 const ratio = (a, b) => (typeof a === 'number' && typeof b === 'number' && b > 0 ? a / b : null);
 for (const r of rows) {
+  const tjs1 = ref(r.browser, 1);
+  const tjs2 = ref(r.browser, 2);
   r.image_vs_tjs_q8_1t = ratio(r.image_median_ms, tjs1?.image_median_ms);
   r.image_vs_tjs_q8_2t = ratio(r.image_median_ms, tjs2?.image_median_ms);
   r.text_vs_tjs_q8_1t = ratio(r.text_per_label_ms, tjs1?.text_per_label_ms);
   r.text_vs_tjs_q8_2t = ratio(r.text_per_label_ms, tjs2?.text_per_label_ms);
 }
 
-const chromiumVersion = execFileSync(process.env.CHROMIUM ?? '/usr/bin/chromium', ['--version'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+const versions = Object.fromEntries(BROWSERS.map((b) => [b, browserVersions[b] ?? null]));
 const tjsPkg = path.join(ROOT, 'tests/bench/node_modules/@huggingface/transformers/package.json');
 const ortPkg = path.join(ROOT, 'tests/bench/node_modules/onnxruntime-web/package.json');
 const report = {
   date: new Date().toISOString(),
   command: `./build.sh bench ${argv.join(' ')}`.trim(),
-  chromium: chromiumVersion,
+  browsers: versions,
+  webkit_shared_array_buffer: BROWSERS.includes('webkit') ? WEBKIT_SAB : undefined,
   cpus: os.cpus().length,
   cpu_model: os.cpus()[0]?.model,
-  transformers_js: tjsConfigs.length && existsSync(tjsPkg) ? JSON.parse(readFileSync(tjsPkg, 'utf8')).version : null,
-  onnxruntime_web: tjsConfigs.length && existsSync(ortPkg) ? JSON.parse(readFileSync(ortPkg, 'utf8')).version : null,
+  transformers_js: withTjs && existsSync(tjsPkg) ? JSON.parse(readFileSync(tjsPkg, 'utf8')).version : null,
+  onnxruntime_web: withTjs && existsSync(ortPkg) ? JSON.parse(readFileSync(ortPkg, 'utf8')).version : null,
   rounds: ROUNDS,
   runs_per_image: RUNS,
   labels: N_LABELS,
   template: TEMPLATE,
   disturbed_rule: 'others_cpu > 0.5 cores, or 1-min load average before the run > (this benchmark\'s own recent load + --expected-load) + 0.5',
-  ratios: 'time of this row ÷ time of transformers.js q8 with 1 (2) threads; below 1 is faster',
+  ratios: 'time of this row ÷ time of transformers.js q8 with 1 (2) threads in the same browser; below 1 is faster',
   kernel_bench: kernel,
   rows,
 };
@@ -669,22 +708,30 @@ mkdirSync(OUT_DIR, { recursive: true });
 writeFileSync(path.join(OUT_DIR, 'browser-bench.json'), JSON.stringify(report, null, 2));
 
 const fmt = (x, d = 0) => (typeof x === 'number' && Number.isFinite(x) ? x.toFixed(d) : '–');
-console.log(`\n${chromiumVersion}, ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}), full-size random base-224, local HTTP, cross-origin isolated`);
-console.log(`${ROUNDS} round(s), medians; image = median of ${RUNS}; ${N_LABELS} labels; ratios = time ÷ transformers.js q8 time (< 1 is faster)`);
-if (tjsConfigs.length && report.transformers_js) console.log(`transformers.js ${report.transformers_js} (onnxruntime-web ${report.onnxruntime_web})`);
+const browserNames = Object.entries(versions).map(([b, v]) => v ?? `${b} (did not start)`).join('; ');
+console.log(`\n${browserNames}, ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}), full-size random base-224, local HTTP, cross-origin isolated`);
+console.log(`${ROUNDS} round(s), medians; image = median of ${RUNS}; ${N_LABELS} labels; ratios = time ÷ transformers.js q8 time in the same browser (< 1 is faster)`);
+if (BROWSERS.includes('webkit')) {
+  console.log(WEBKIT_SAB
+    ? 'WebKitGTK: SharedArrayBuffer turned on, as Safari has it on cross-origin isolated pages (--webkit-sab on)'
+    : 'WebKitGTK as it comes, without SharedArrayBuffer: no threaded build, transformers.js on one thread (--webkit-sab off)');
+}
+if (withTjs && report.transformers_js) console.log(`transformers.js ${report.transformers_js} (onnxruntime-web ${report.onnxruntime_web})`);
 console.log('');
-console.log('| engine | variant | dtype | threads | load+init s | text ms/label | text masked ms/label | image ms | live fps | renderer peak MB | image ÷ tjs 1t | image ÷ tjs 2t | text ÷ tjs 1t | text ÷ tjs 2t | note |');
-console.log('|--------|---------|-------|---------|-------------|---------------|----------------------|----------|----------|------------------|----------------|----------------|---------------|---------------|------|');
+console.log('| browser | engine | variant | dtype | threads | load+init s | text ms/label | text masked ms/label | image ms | live fps | renderer peak MB | image ÷ tjs 1t | image ÷ tjs 2t | text ÷ tjs 1t | text ÷ tjs 2t | note |');
+console.log('|---------|--------|---------|-------|---------|-------------|---------------|----------------------|----------|----------|------------------|----------------|----------------|---------------|---------------|------|');
 for (const r of rows) {
   const note = r.unavailable
     ? `unavailable: ${r.unavailable}`
     : [r.disturbed ? 'DISTURBED' : '', r.rounds_disturbed ? `${r.rounds_disturbed}/${r.rounds} rounds disturbed` : '',
-      r.engine === 'transformers.js' ? 'fps computed' : ''].filter(Boolean).join('; ');
-  console.log(`| ${r.engine} | ${r.variant} | ${r.dtype} | ${r.threads ?? '–'} | ${fmt(r.load_init_s, 2)} | ${fmt(r.text_per_label_ms)} | ${fmt(r.text_masked_per_label_ms)} | ${fmt(r.image_median_ms)} | ${fmt(r.live_fps, 2)} | ${fmt(r.renderer_peak_rss_mb)} | ${fmt(r.image_vs_tjs_q8_1t, 2)} | ${fmt(r.image_vs_tjs_q8_2t, 2)} | ${fmt(r.text_vs_tjs_q8_1t, 2)} | ${fmt(r.text_vs_tjs_q8_2t, 2)} | ${note} |`);
+      r.engine === 'transformers.js' ? 'fps computed' : '',
+      r.threads_asked && r.threads !== r.threads_asked ? `asked for ${r.threads_asked} threads` : '',
+      r.engine === 'siglip' && LIVE_SECONDS > 0 && r.live_fps === null ? `live fps ${r.live_fps_source}` : ''].filter(Boolean).join('; ');
+  console.log(`| ${r.browser} | ${r.engine} | ${r.variant} | ${r.dtype} | ${r.threads ?? '–'} | ${fmt(r.load_init_s, 2)} | ${fmt(r.text_per_label_ms)} | ${fmt(r.text_masked_per_label_ms)} | ${fmt(r.image_median_ms)} | ${fmt(r.live_fps, 2)} | ${fmt(r.renderer_peak_rss_mb)} | ${fmt(r.image_vs_tjs_q8_1t, 2)} | ${fmt(r.image_vs_tjs_q8_2t, 2)} | ${fmt(r.text_vs_tjs_q8_1t, 2)} | ${fmt(r.text_vs_tjs_q8_2t, 2)} | ${note} |`);
 }
-for (const r of rows) if (r.load_phases_ms) console.log(`load phases (${r.variant} ${r.dtype}, ms): ${JSON.stringify(r.load_phases_ms)}`);
-for (const r of rows) if (r.pipeline_ms) console.log(`transformers.js ${r.variant} ${r.dtype}: pipeline 1 image × ${N_LABELS} labels ${fmt(r.pipeline_ms)} ms; renderer peak with the towers loaded too ${fmt(r.renderer_peak_rss_all_mb)} MB`);
+for (const r of rows) if (r.load_phases_ms) console.log(`load phases (${r.browser} ${r.variant} ${r.dtype}, ms): ${JSON.stringify(r.load_phases_ms)}`);
+for (const r of rows) if (r.pipeline_ms) console.log(`transformers.js ${r.browser} ${r.variant} ${r.dtype}: pipeline 1 image × ${N_LABELS} labels ${fmt(r.pipeline_ms)} ms; renderer peak with the towers loaded too ${fmt(r.renderer_peak_rss_all_mb)} MB`);
 for (const r of rows) {
-  for (const x of r.runs) if (x.page_errors?.length) console.log(`page messages (${r.engine} ${r.variant} ${r.dtype}, round ${x.round}): ${x.page_errors.slice(0, 5).join(' | ')}`);
+  for (const x of r.runs) if (x.page_errors?.length) console.log(`page messages (${r.browser} ${r.engine} ${r.variant} ${r.dtype}, round ${x.round}): ${x.page_errors.slice(0, 5).join(' | ')}`);
 }
 console.log(`\nwrote ${path.relative(ROOT, path.join(OUT_DIR, 'browser-bench.json'))}`);

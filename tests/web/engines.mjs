@@ -5,6 +5,7 @@
 // drives the system's binary.
 //
 //   const browser = await launchEngine('webkit');
+//   browser.version                                                // e.g. 'WebKitGTK 2.50.6 (MiniBrowser)'
 //   const page = await browser.newPage();
 //   await page.goto(url);
 //   const value = await page.evaluate(async (arg) => ..., arg);   // one argument, JSON in and out
@@ -14,6 +15,10 @@
 // `problems`: uncaught errors and console errors, in every engine; failed responses (HTTP >= 400)
 // where the driver reports responses (Chromium, Firefox). WebKit's classic WebDriver has no
 // events: its page collects `error`/`unhandledrejection` and console.error itself once loaded.
+//
+// An evaluate may run for SCRIPT_TIMEOUT_MS in Firefox and WebKit (Chromium's has no limit).
+// isPageProcess() tells which of a browser's processes hold its pages (and their workers), for
+// figures read from /proc.
 
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -24,6 +29,9 @@ import { ROOT, launch as launchChromium, watch } from './harness.mjs';
 
 export const ENGINES = Object.freeze(['chromium', 'firefox', 'webkit']);
 
+/** How long one evaluate may run where the driver sets a limit (Firefox, WebKit): 10 minutes. */
+const SCRIPT_TIMEOUT_MS = 600000;
+
 /** The engines to test: SIGLIP_ENGINES (space- or comma-separated), default all three. */
 export function selectedEngines() {
   const list = (process.env.SIGLIP_ENGINES ?? ENGINES.join(' ')).split(/[\s,]+/).filter(Boolean);
@@ -31,12 +39,37 @@ export function selectedEngines() {
   return list;
 }
 
-/** @param {'chromium' | 'firefox' | 'webkit'} name */
-export async function launchEngine(name) {
-  if (name === 'chromium') return chromiumBrowser(await launchChromium());
+/**
+ * @param {'chromium' | 'firefox' | 'webkit'} name
+ * @param {{chromiumArgs?: string[], webkitSharedArrayBuffer?: boolean}} [options]
+ *   `chromiumArgs`: command-line flags added to harness.mjs's when the engine is Chromium (e.g.
+ *   its fake camera; Firefox has one from tests/webdriver/firefox.json, WebKitGTK none).
+ *   `webkitSharedArrayBuffer`: WebKitGTK with SharedArrayBuffer, which Safari gives cross-origin
+ *   isolated pages but WebKitGTK's web process never turns on (its pages say crossOriginIsolated,
+ *   yet have no SharedArrayBuffer, and shared wasm memory cannot be posted to a worker); JavaScriptCore's
+ *   JSC_useSharedArrayBuffer=1 turns it on, for every page of that browser.
+ */
+export async function launchEngine(name, { chromiumArgs = [], webkitSharedArrayBuffer = false } = {}) {
+  if (name === 'chromium') return chromiumBrowser(await launchChromium(chromiumArgs));
   if (name === 'firefox') return firefox();
-  if (name === 'webkit') return webkit();
+  if (name === 'webkit') return webkit(webkitSharedArrayBuffer ? { JSC_useSharedArrayBuffer: '1' } : {});
   throw new Error(`unknown engine ${name}`);
+}
+
+/**
+ * Whether a process runs `engine`'s web pages and their workers: Chromium's renderers, Firefox's
+ * web content processes (`-contentproc … tab`; not its socket, RDD, utility or fork server
+ * processes), WebKit's WebKitWebProcess.
+ * @param {'chromium' | 'firefox' | 'webkit'} engine
+ * @param {string} cmdline its /proc/PID/cmdline: arguments separated by NULs, or by spaces in the
+ *   child processes of Chromium and Firefox, which rewrite theirs
+ */
+export function isPageProcess(engine, cmdline) {
+  const argv = cmdline.split(/[\0 ]/).filter(Boolean);
+  if (!argv.length) return false;
+  if (engine === 'chromium') return argv[0].includes('chrom') && argv.includes('--type=renderer');
+  if (engine === 'firefox') return argv.includes('-contentproc') && argv.at(-1) === 'tab';
+  return path.basename(argv[0]) === 'WebKitWebProcess';
 }
 
 // ---- Chromium and Firefox --------------------------------------------------------------
@@ -63,6 +96,7 @@ async function chromiumBrowser(browser) {
   const context = await browser.newContext();
   return {
     name: 'chromium',
+    version: `Chromium ${browser.version()}`,
     newPage: async () => drivenPage(await context.newPage()),
     close: () => browser.close(),
   };
@@ -80,9 +114,11 @@ async function firefox() {
     executablePath: process.env.FIREFOX ?? FIREFOX_OPTIONS.binary,
     headless: true,
     extraPrefsFirefox: FIREFOX_OPTIONS.prefs,
+    protocolTimeout: SCRIPT_TIMEOUT_MS,
   });
   return {
     name: 'firefox',
+    version: (await browser.version()).replace(/^firefox\//, 'Firefox '),
     newPage: async () => drivenPage(await browser.newPage()),
     close: () => browser.close(),
   };
@@ -142,12 +178,13 @@ function collectProblems() {
   };
 }
 
-async function webkit() {
+/** @param {Record<string, string>} env added to the environment of WebKitWebDriver and so of the browser */
+async function webkit(env) {
   const x = await xvfb();
   const port = await freePort();
   const driver = spawn(process.env.WEBKIT_DRIVER ?? '/usr/bin/WebKitWebDriver', [`--port=${port}`], {
     stdio: ['ignore', 'ignore', 'pipe'],
-    env: { ...process.env, DISPLAY: x.display },
+    env: { ...process.env, ...env, DISPLAY: x.display },
   });
   let log = '';
   driver.stderr.on('data', (d) => (log += d));
@@ -170,12 +207,14 @@ async function webkit() {
     }
   }
   const s = `/session/${session.sessionId}`;
-  await wd('POST', `${s}/timeouts`, { script: 600000, pageLoad: 120000 });
+  await wd('POST', `${s}/timeouts`, { script: SCRIPT_TIMEOUT_MS, pageLoad: 120000 });
   // One window, one page at a time (MiniBrowser's extra windows cannot be closed by handle):
   // a page's close() leaves the window on about:blank for the next.
   let open = null;
+  const { browserName, browserVersion } = session.capabilities;
   return {
     name: 'webkit',
+    version: `WebKitGTK ${browserVersion} (${browserName})`,
     async newPage() {
       if (open) throw new Error('WebKit here runs one page at a time: close the other first');
       const page = {
