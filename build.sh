@@ -190,14 +190,30 @@ build_variant() {
     # name, statically, so that it works served as is (www/, the npm package) and in every
     # bundler. (That makes an import cycle with siglip.js, which ES modules and bundlers
     # resolve: the namespace is used only once the pool worker gets its first message.)
-    local helpers line="const pkg = await import('../../..');"
+    #
+    # And a pool worker that fails to start (an `error` event: its script did not load, as in
+    # WebKitGTK under the demo's service worker) rejects initThreadPool at once, where the
+    # original waits forever; the model worker then runs a single-threaded build.
+    local helpers line="const pkg = await import('../../..');" ready="await waitForMsgType(worker, 'wasm_bindgen_worker_ready');"
     helpers="$(find "$out/snippets" -path '*wasm-bindgen-rayon-*' -name workerHelpers.js)"
-    if [ "$(printf '%s\n' "$helpers" | grep -c .)" != 1 ] || [ "$(grep -cF "$line" "$helpers")" != 1 ]; then
+    if [ "$(printf '%s\n' "$helpers" | grep -c .)" != 1 ] || [ "$(grep -cF "$line" "$helpers")" != 1 ] ||
+      [ "$(grep -cF "$ready" "$helpers")" != 1 ]; then
       echo "build.sh: wasm-bindgen-rayon's workerHelpers.js is not as expected (${helpers:-missing})" >&2
       exit 1
     fi
     sed -i -e "s#const pkg = await import('../../..');#const pkg = siglip;#" \
+      -e "s#$ready#await readyOrFailed(worker);#" \
       -e "1i import * as siglip from '../../../siglip.js';" "$helpers"
+    cat >>"$helpers" <<'JS'
+
+// Added by siglip's build.sh: ready, or an Error as soon as the worker fails to start.
+function readyOrFailed(worker) {
+  return new Promise((resolve, reject) => {
+    waitForMsgType(worker, 'wasm_bindgen_worker_ready').then(resolve);
+    worker.addEventListener('error', (e) => reject(new Error(`a worker of the thread pool did not start${e.message ? `: ${e.message}` : ''}`)), { once: true });
+  });
+}
+JS
   fi
   ls -l "$out/siglip_bg.wasm" |
     awk -v s=$((SECONDS - started)) '{printf "    %s: %.1f MB (%d s)\n", $NF, $5/1e6, s}' >&2

@@ -42,14 +42,14 @@ after(async () => {
   await server?.stop();
 });
 
-test('the tarball holds the three wasm builds, worker, element, API, types and the copy-worker bin, and nothing else', () => {
+test('the tarball holds the four wasm builds, worker, element, API, types and the copy-worker bin, and nothing else', () => {
   const files = tarball.files.map((f) => f.path).sort();
-  // The threads build's pool-worker script, at a path with a hash that wasm-bindgen chooses.
-  const helpers = files.filter((f) => /^pkg-threads\/snippets\/wasm-bindgen-rayon-[0-9a-f]+\/src\/workerHelpers\.js$/.test(f));
-  assert.equal(helpers.length, 1, `one pool-worker script in ${files.join(', ')}`);
-  assert.deepEqual(files.filter((f) => f !== helpers[0]), [
+  // Each threaded build's pool-worker script, at a path with a hash that wasm-bindgen chooses.
+  const helpers = files.filter((f) => /^pkg-threads(-simd128)?\/snippets\/wasm-bindgen-rayon-[0-9a-f]+\/src\/workerHelpers\.js$/.test(f));
+  assert.equal(helpers.length, 2, `one pool-worker script per threaded build in ${files.join(', ')}`);
+  assert.deepEqual(files.filter((f) => !helpers.includes(f)), [
     'README.md', 'api.d.ts', 'api.js', 'cache.js', 'client.js', 'copy-worker.js', 'element-base.js', 'errors.js', 'hub.js', 'index.d.ts', 'index.js', 'library.js', 'loader.js', 'package.json', 'pipeline.js',
-    'pkg-relaxed/siglip.js', 'pkg-relaxed/siglip_bg.wasm', 'pkg-threads/siglip.js', 'pkg-threads/siglip_bg.wasm',
+    'pkg-relaxed/siglip.js', 'pkg-relaxed/siglip_bg.wasm', 'pkg-threads-simd128/siglip.js', 'pkg-threads-simd128/siglip_bg.wasm', 'pkg-threads/siglip.js', 'pkg-threads/siglip_bg.wasm',
     'pkg/siglip.js', 'pkg/siglip_bg.wasm', 'protocol.d.ts', 'protocol.js', 'siglip-classifier.js', 'siglip-search.js', 'siglip-worker.js',
     'store.js', 'vite.d.ts', 'vite.js', 'worker-library.js',
   ]);

@@ -27,7 +27,7 @@ async function tsc(args) {
   return stdout
     .split('\n')
     .filter((l) => /error TS\d+/.test(l))
-    .filter((l) => !/error TS2307: Cannot find module '\.\/pkg(-relaxed|-threads)?\/siglip\.js'/.test(l));
+    .filter((l) => !/error TS2307: Cannot find module '\.\/pkg(-relaxed|-threads|-threads-simd128)?\/siglip\.js'/.test(l));
 }
 
 /** The worker with its load reply's `wasmMemoryBytes` misspelt, next to copies of what it imports. */
