@@ -329,6 +329,19 @@ test_web() {
   node --test --test-concurrency=1 tests/web/
 }
 
+# `step NAME CMD...`: runs one step of `test` and notes its time; `step_times` prints them all.
+STEPS=()
+step() {
+  local name="$1" started=$SECONDS
+  shift
+  "$@"
+  STEPS+=("$(printf '%-16s %5d s' "$name" $((SECONDS - started)))")
+}
+step_times() {
+  log "time per step"
+  printf '    %s\n' "${STEPS[@]}" >&2
+}
+
 test_examples() {
   build_wasm
   ensure_chromium
@@ -385,7 +398,16 @@ case "${1:-build}" in
     mkdir -p target
     (cd www && npm pack --pack-destination ../target)
     ;;
-  test) test_native; test_wasm; test_web; test_examples; SIGLIP_FUZZ_SEED="${SIGLIP_FUZZ_SEED:-1}" fuzz 0 "${SIGLIP_FUZZ_RUNS:-500}" ;;
+  test)
+    export SIGLIP_FUZZ_SEED="${SIGLIP_FUZZ_SEED:-1}"
+    step "lints + native" test_native
+    step "wasm builds" build_wasm
+    step "wasm tests" test_wasm
+    step "page tests" test_web
+    step "bundlers" test_examples
+    step "fuzz" fuzz 0 "${SIGLIP_FUZZ_RUNS:-500}"
+    step_times
+    ;;
   test-native) test_native ;;
   test-wasm) test_wasm ;;
   test-web) test_web ;;

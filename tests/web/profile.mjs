@@ -5,8 +5,9 @@
 // answers), on the checkpoint's own text path (auto: all 64 padded tokens for a checkpoint whose
 // tokenizer_config says model_input_names ["input_ids"], as the google checkpoints' do).
 //
-//   node tests/web/profile.mjs [simd128|relaxed] [MODEL] [RUNS] [--text]
-//        (defaults: relaxed, models/base-q8.safetensors made by `siglip quantize`, 3 runs)
+//   node tests/web/profile.mjs [simd128|relaxed] [MODEL] [RUNS] [--text] [--browser chromium|firefox|webkit]
+//        (defaults: relaxed, models/base-q8.safetensors made by `siglip quantize`, 3 runs,
+//        Chromium; engines.mjs drives each browser: WebKit runs simd128 only)
 //
 // The model is loaded in the page's own thread (no worker, no element) and a 640×480 RGBA
 // frame is embedded twice unmeasured, then RUNS times with the profile on, then RUNS times with
@@ -15,10 +16,12 @@
 
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { ROOT, launch, startServer, urlPath } from './harness.mjs';
+import { ROOT, option, startServer, urlPath } from './harness.mjs';
+import { launchEngine } from './engines.mjs';
 
 const text = process.argv.includes('--text');
-const args = process.argv.slice(2).filter((a) => a !== '--text');
+const engine = option('--browser', 'chromium');
+const args = process.argv.slice(2).filter((a, i, all) => a !== '--text' && a !== '--browser' && all[i - 1] !== '--browser');
 const variant = args[0] ?? 'relaxed';
 const model = path.resolve(args[1] ?? path.join(ROOT, 'models/base-q8.safetensors'));
 const runs = Number(args[2] ?? 3);
@@ -35,7 +38,7 @@ for (const file of [model, path.join(ROOT, PKG)]) {
 }
 
 const server = await startServer();
-const browser = await launch();
+const browser = await launchEngine(engine);
 try {
   const page = await browser.newPage();
   await page.goto(`${server.url}tests/web/blank.html`);
@@ -75,7 +78,7 @@ try {
     { pkg: `/${PKG}`, src: urlPath(model), runs, text },
   );
   const what = text ? '8 labels' : 'image';
-  console.log(`build ${out.build}, ${path.relative(ROOT, model)}`);
+  console.log(`${engine}: build ${out.build}, ${path.relative(ROOT, model)}`);
   for (const { total, rows } of out.profiled) {
     console.log(`${what} ${total.toFixed(0)} ms (profiled)`);
     for (const [op, ms, calls] of rows) {
