@@ -90,8 +90,6 @@ const TEMPLATE = 'This is a photo of {}.';
 const COI = ['--header', 'Cross-Origin-Opener-Policy: same-origin', '--header', 'Cross-Origin-Embedder-Policy: require-corp'];
 // What the page functions import (its test image, live mode).
 const BENCH_PAGE = urlPath(path.join(ROOT, 'tests/web/bench-page.mjs'));
-// Chromium's fake webcam, granted without a prompt (Firefox's comes with engines.mjs's prefs).
-const FAKE_CAMERA = ['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream'];
 
 for (const e of ENGINES) {
   if (!['siglip', 'transformers.js'].includes(e)) {
@@ -298,11 +296,11 @@ const browserVersions = {};
  * @param {'chromium' | 'firefox' | 'webkit'} browser
  * @param {string} url
  * @param {(page: any) => Promise<T>} fn
- * @param {string[]} [chromiumArgs]
+ * @param {boolean} [fakeCamera] the browser's fake camera (engines.mjs), for live mode
  * @returns {Promise<T>}
  */
-async function inFreshPage(browser, url, fn, chromiumArgs = []) {
-  const engine = await launchEngine(browser, { chromiumArgs, webkitSharedArrayBuffer: WEBKIT_SAB });
+async function inFreshPage(browser, url, fn, fakeCamera = false) {
+  const engine = await launchEngine(browser, { fakeCamera, webkitSharedArrayBuffer: WEBKIT_SAB });
   browserVersions[browser] ??= engine.version;
   try {
     const page = await engine.newPage();
@@ -402,7 +400,7 @@ async function benchSiglip(server, { browser, variant, dtype }) {
       wasm_memory_mb: result.wasmMemoryBytes != null ? result.wasmMemoryBytes / 1e6 : null,
       page_errors: page.problems,
     };
-  }, FAKE_CAMERA);
+  }, true);
 }
 
 /**

@@ -41,18 +41,28 @@ export function selectedEngines() {
 
 /**
  * @param {'chromium' | 'firefox' | 'webkit'} name
- * @param {{chromiumArgs?: string[], webkitSharedArrayBuffer?: boolean}} [options]
- *   `chromiumArgs`: command-line flags added to harness.mjs's when the engine is Chromium (e.g.
- *   its fake camera; Firefox has one from tests/webdriver/firefox.json, WebKitGTK none).
+ * @param {{chromiumArgs?: string[], fakeCamera?: boolean, webkitSharedArrayBuffer?: boolean}} [options]
+ *   `chromiumArgs`: command-line flags added to harness.mjs's when the engine is Chromium.
+ *   `fakeCamera`: a camera that needs no permission prompt and films a test pattern (Chromium's
+ *   fake device, WebKitGTK's mock capture devices; Firefox always has its fake streams, from
+ *   tests/webdriver/firefox.json).
  *   `webkitSharedArrayBuffer`: WebKitGTK with SharedArrayBuffer, which Safari gives cross-origin
  *   isolated pages but WebKitGTK's web process never turns on (its pages say crossOriginIsolated,
  *   yet have no SharedArrayBuffer, and shared wasm memory cannot be posted to a worker); JavaScriptCore's
  *   JSC_useSharedArrayBuffer=1 turns it on, for every page of that browser.
  */
-export async function launchEngine(name, { chromiumArgs = [], webkitSharedArrayBuffer = false } = {}) {
-  if (name === 'chromium') return chromiumBrowser(await launchChromium(chromiumArgs));
+export async function launchEngine(name, { chromiumArgs = [], fakeCamera = false, webkitSharedArrayBuffer = false } = {}) {
+  if (name === 'chromium') {
+    const camera = fakeCamera ? ['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream'] : [];
+    return chromiumBrowser(await launchChromium([...camera, ...chromiumArgs]));
+  }
   if (name === 'firefox') return firefox();
-  if (name === 'webkit') return webkit(webkitSharedArrayBuffer ? { JSC_useSharedArrayBuffer: '1' } : {});
+  if (name === 'webkit') {
+    return webkit({
+      env: webkitSharedArrayBuffer ? { JSC_useSharedArrayBuffer: '1' } : {},
+      args: fakeCamera ? ['--enable-media-stream=true', '--enable-mock-capture-devices=true'] : [],
+    });
+  }
   throw new Error(`unknown engine ${name}`);
 }
 
@@ -178,8 +188,11 @@ function collectProblems() {
   };
 }
 
-/** @param {Record<string, string>} env added to the environment of WebKitWebDriver and so of the browser */
-async function webkit(env) {
+/**
+ * @param {{env: Record<string, string>, args: string[]}} options `env`: added to the environment of
+ *   WebKitWebDriver and so of the browser; `args`: MiniBrowser's command line, after `--automation`
+ */
+async function webkit({ env, args }) {
   const x = await xvfb();
   const port = await freePort();
   const driver = spawn(process.env.WEBKIT_DRIVER ?? '/usr/bin/WebKitWebDriver', [`--port=${port}`], {
@@ -199,7 +212,7 @@ async function webkit(env) {
   let session;
   for (let attempt = 0; ; attempt++) {
     try {
-      session = await wd('POST', '/session', { capabilities: { alwaysMatch: { 'webkitgtk:browserOptions': { args: ['--automation'] } } } });
+      session = await wd('POST', '/session', { capabilities: { alwaysMatch: { 'webkitgtk:browserOptions': { args: ['--automation', ...args] } } } });
       break;
     } catch (err) {
       if (attempt >= 50) throw new Error(`WebKitWebDriver did not start: ${err.message}\n${log}`);

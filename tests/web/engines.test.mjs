@@ -1,10 +1,13 @@
 // What users do, in each browser engine (SIGLIP_ENGINES, default chromium firefox webkit;
 // engines.mjs drives each system binary): classify with the element and the API and get the
 // transformers reference scores; the build each engine picks, isolated or not, and every build it
-// can run forced (the same scores), the ones it cannot refused by name; a Hugging Face checkpoint
-// converted while it downloads, then read back from the cache on the next visit; a photo library
-// kept in IndexedDB across pages; the package imported from another origin; a failed load shown
-// as a named error. The other page tests go deeper, in Chromium only.
+// can run forced (the same scores), the ones it cannot refused by name; a dropped file, a pasted
+// image and the webcam (each engine's fake camera) in the element; <siglip-search> ranking images
+// as the reference scores them; a Hugging Face checkpoint converted while it downloads, then read
+// back from the cache on the next visit; a photo library kept in IndexedDB across pages; the
+// package imported from another origin; a failed load shown as a named error; the demo's
+// service-worker reload. WebKit runs with SharedArrayBuffer as Safari has it (and once as
+// WebKitGTK ships). The other page tests go deeper, in Chromium only.
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -57,7 +60,7 @@ for (const engine of selectedEngines()) {
     before(async () => {
       // WebKit as Safari runs it: SharedArrayBuffer on cross-origin isolated pages (WebKitGTK
       // needs it turned on; the last test runs it as shipped).
-      browser = await launchEngine(engine, { webkitSharedArrayBuffer: true });
+      browser = await launchEngine(engine, { webkitSharedArrayBuffer: true, fakeCamera: true });
     });
     after(async () => {
       await browser?.close();
@@ -118,6 +121,57 @@ for (const engine of selectedEngines()) {
         // Threads need cross-origin isolation; relaxed SIMD is missing in WebKit.
         assert.match(outcome, /^UnsupportedError: /, `${variant}: ${outcome}`);
       }
+      assert.deepEqual(problems, []);
+    });
+
+    test('the element: a dropped file and a pasted image (not in Firefox, where a script cannot make one up) get the reference scores; the webcam in live mode classifies frames', async () => {
+      const labels = ref.labels.slice(0, 4);
+      const { value, problems } = await inPage(
+        servers.plain,
+        async ({ model, labels, helpers }) => {
+          const { liveFps } = await import(helpers);
+          await import('/www/siglip-classifier.js');
+          const el = document.createElement('siglip-classifier');
+          el.setAttribute('load', 'eager');
+          el.labels = labels;
+          el.src = model;
+          document.body.append(el);
+          await el.ready;
+          const file = async (name, type) => new File([await (await fetch(`/tests/fixtures/images/${name}`)).blob()], name, { type });
+          /** Dispatches what a drop or a paste of `f` dispatches; the element's `result`. */
+          const give = async (how, f) => {
+            const result = new Promise((resolve) => el.addEventListener('result', (e) => resolve(e.detail.results), { once: true }));
+            const dt = new DataTransfer();
+            dt.items.add(f);
+            if (how === 'drop') {
+              const zone = el.shadowRoot.querySelector('.drop');
+              zone.dispatchEvent(new DragEvent('dragover', { dataTransfer: dt, bubbles: true, cancelable: true }));
+              zone.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+            } else {
+              document.body.dispatchEvent(new ClipboardEvent('paste', { clipboardData: dt, bubbles: true, cancelable: true }));
+            }
+            return result;
+          };
+          const dropped = await give('drop', await file('gray.png', 'image/png'));
+          // Firefox empties a constructed ClipboardEvent's clipboardData of files: there a paste
+          // cannot be made up by a script (nor by WebDriver, without an image on a clipboard).
+          const probe = new DataTransfer();
+          probe.items.add(new File(['x'], 'x.png', { type: 'image/png' }));
+          const pasteMadeUp = new ClipboardEvent('paste', { clipboardData: probe }).clipboardData?.files.length === 1;
+          const pasted = pasteMadeUp ? await give('paste', await file('photo.jpg', 'image/jpeg')) : null;
+          const fps = await liveFps(1);
+          const shown = el.shadowRoot.querySelectorAll('.result').length;
+          const video = el.shadowRoot.querySelector('video').srcObject;
+          return { dropped, pasted, pasteMadeUp, fps, shown, released: video === null };
+        },
+        { model: modelPath, labels, helpers: '/tests/web/bench-page.mjs' },
+      );
+      assertScores(value.dropped, scoresOf(ref, 'gray.png').slice(0, 4), labels, 'dropped gray.png');
+      assert.equal(value.pasteMadeUp, engine !== 'firefox', 'a paste a script can make up');
+      if (value.pasteMadeUp) assertScores(value.pasted, scoresOf(ref, 'photo.jpg').slice(0, 4), labels, 'pasted photo.jpg');
+      assert.ok(value.fps > 0, `live fps ${value.fps}`);
+      assert.equal(value.shown, labels.length, 'live mode shows every label');
+      assert.equal(value.released, true, 'the camera released once stopped');
       assert.deepEqual(problems, []);
     });
 
@@ -254,6 +308,38 @@ for (const engine of selectedEngines()) {
       );
       assert.deepEqual(second.value, first.value.ids);
       assert.deepEqual([...first.problems, ...second.problems], []);
+    });
+
+    test('<siglip-search>: images added, then ranked for a text as the reference scores them', async () => {
+      const files = ['gray.png', 'photo.jpg', 'wide.png', 'alpha.png'];
+      const { value, problems } = await inPage(
+        servers.plain,
+        async ({ model, files, query, library }) => {
+          await import('/www/siglip-search.js');
+          const el = document.createElement('siglip-search');
+          el.setAttribute('load', 'eager');
+          el.library = library;
+          el.src = model;
+          document.body.append(el);
+          await el.ready;
+          const blobs = await Promise.all(files.map(async (f) => new File([await (await fetch(`/tests/fixtures/images/${f}`)).blob()], f)));
+          const added = await el.addImages(blobs);
+          const ranked = await el.rank(query);
+          await el.clear();
+          return { added, ranked: ranked.map((h) => ({ file: files[h.index], score: h.score })) };
+        },
+        { model: modelPath, files, query: ref.texts[0], library: `engines-search-${Date.now()}` },
+      );
+      assert.equal(value.added.added, files.length, JSON.stringify(value.added));
+      // The reference's score of each image for the first text, on the pipeline's masking; the
+      // library keeps f16 rows, so scores agree to 5e-3 and the order where they differ more.
+      const want = Object.fromEntries(files.map((f) => [f, scoresOf(ref, f)[0]]));
+      assert.deepEqual(value.ranked.map((h) => h.file).sort(), [...files].sort(), 'every image ranked');
+      for (const [i, h] of value.ranked.entries()) {
+        assert.ok(Math.abs(h.score - want[h.file]) <= 5e-3, `${h.file}: ${h.score} vs ${want[h.file]}`);
+        if (i > 0) assert.ok(want[value.ranked[i - 1].file] >= want[h.file] - 1e-2, `order at ${i}: ${JSON.stringify(value.ranked)}`);
+      }
+      assert.deepEqual(problems, []);
     });
 
     test('the package from another origin (a CDN with CORS) loads its worker and wasm from there', async () => {
