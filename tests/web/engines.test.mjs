@@ -358,12 +358,13 @@ for (const engine of selectedEngines()) {
       assert.deepEqual(problems, []);
     });
 
-    test("the demo page's first visit: the service worker's one reload, then window.siglipPageReady in the document that stays (isolated, element defined)", async () => {
+    test("the demo page's first visit: the service worker's one reload, then window.siglipPageReady in the document that stays (isolated, element defined); offline after it", async () => {
       // A fresh origin (port) for this engine, so that this is a first visit with no worker.
       const server = await startServer();
       const page = await browser.newPage();
       try {
-        await page.goto(`${server.url}www/index.html?load=eager&model=${encodeURIComponent(modelPath)}&labels=cat,dog`);
+        const url = `${server.url}www/index.html?load=eager&model=${encodeURIComponent(modelPath)}&labels=cat,dog`;
+        await page.goto(url);
         // Until the reload is over a call may die with its document; after siglipPageReady, none does.
         let out = null;
         for (let attempt = 0; attempt < 40 && !out; attempt++) {
@@ -389,6 +390,36 @@ for (const engine of selectedEngines()) {
         );
         // (A reload during this call would have failed it: the document went away.)
         assert.deepEqual(after, { build: EXPECTED[engine].viaServiceWorker, results: 2 }, 'the document stayed: the model loaded and classified');
+
+        // Offline after that one visit: the page from the service worker, the model from the
+        // loader's cache. (The page opens the cache for WebKitGTK's automation session: see the
+        // hf: test.)
+        const cached = await page.evaluate(async () => {
+          await caches.open('siglip-models-v1');
+          return (await window.siglipPageReady).cached;
+        });
+        assert.equal(cached, true, 'the model file was cached after the load');
+        await server.stop();
+        await page.goto(url);
+        let offline = null;
+        for (let attempt = 0; attempt < 40 && !offline; attempt++) {
+          offline = await page
+            .evaluate(async () => {
+              if (!window.siglipPageReady) return null;
+              const el = await window.siglipPageReady;
+              const detail = await el.ready;
+              const canvas = document.createElement('canvas');
+              canvas.width = canvas.height = 64;
+              const g = canvas.getContext('2d');
+              g.fillStyle = '#808080';
+              g.fillRect(0, 0, 64, 64);
+              const results = await el.classify(canvas, ['cat', 'dog']);
+              return { fromCache: detail.fromCache, results: results.length, isolated: self.crossOriginIsolated };
+            })
+            .catch(() => null);
+          if (!offline) await new Promise((r) => setTimeout(r, 250));
+        }
+        assert.deepEqual(offline, { fromCache: true, results: 2, isolated: true }, 'offline: the page and its model from the caches');
         assert.deepEqual(page.problems, []);
       } finally {
         await page.close();

@@ -30,7 +30,7 @@ export async function startServer({ root = ROOT, args = [], port = 0 } = {}) {
     url,
     stop: () =>
       new Promise((resolve) => {
-        if (child.exitCode !== null) return resolve();
+        if (child.exitCode !== null || child.signalCode !== null) return resolve(); // stopped already
         child.on('exit', resolve);
         child.kill();
       }),
