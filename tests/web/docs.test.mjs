@@ -7,7 +7,9 @@
 // - the error table with every name `namedError(...)` is called with across www/, the Rust
 //   error kinds the wasm build can raise (src/error.rs), and the names index.d.ts lists;
 // - each `fn({a, b?})` signature with the options interface of `fn` in index.d.ts;
-// - the CLI synopsis with `siglip --help` and `siglip SUB --help`.
+// - the CLI synopsis with `siglip --help` and `siglip SUB --help`;
+// - the wasm builds: BUILDS in www/protocol.js with VARIANTS, both READMEs' build tables,
+//   build.sh's default variants, the package's files and the service worker's cache list.
 // Nothing is listed here: a row, an attribute, an event, an error, an option or a flag added on
 // one side only fails. No browser; a second or two (the CLI is built first unless SIGLIP_CLI).
 
@@ -387,4 +389,29 @@ test('CLI: the README synopsis has every subcommand and flag of `siglip --help`,
     sameNames(drifts, shown, long, `siglip ${sub} flags`, 'README.md', `siglip ${sub} --help`);
   }
   assert.deepEqual(drifts, [], 'the docs and the code disagree');
+});
+
+test('wasm builds: BUILDS in protocol.js is what VARIANTS, the READMEs, build.sh, the package files and the service worker list', async () => {
+  const { BUILDS, VARIANTS } = await import(pathToFileURL(path.join(ROOT, 'www/protocol.js')).href);
+  const drifts = [];
+  const variants = BUILDS.map((b) => b.variant);
+  sameNames(drifts, VARIANTS.filter((v) => v !== 'auto'), variants, 'variants', 'VARIANTS', 'BUILDS');
+  const pkgTable = tables(PACKAGE_README).find((t) => t.header[0] === '`variant`');
+  assert.ok(pkgTable, 'www/README.md has the builds table');
+  sameNames(drifts, pkgTable.rows.map((r) => `${spans(r[0])[0]} ${spans(r[1])[0]}`), BUILDS.map((b) => `${b.variant} ${b.dir}/`), 'builds', 'www/README.md', 'BUILDS');
+  const rootTable = tables(README).find((t) => t.header[0] === 'variant' && t.header[1] === 'output');
+  assert.ok(rootTable, 'README.md has the builds table');
+  sameNames(drifts, rootTable.rows.map((r) => `${spans(r[0])[0]} ${spans(r[1])[0]}`), BUILDS.map((b) => `${b.variant} www/${b.dir}/`), 'builds', 'README.md', 'BUILDS');
+  const buildSh = read('build.sh');
+  sameNames(drifts, buildSh.match(/^VARIANTS="\$\{SIGLIP_VARIANTS:-([^}]*)\}"$/m)[1].split(' '), variants, 'variants', 'build.sh', 'BUILDS');
+  const files = JSON.parse(read('www/package.json')).files;
+  const sw = read('www/sw.js');
+  for (const { dir, threads } of BUILDS) {
+    for (const f of [`${dir}/siglip.js`, `${dir}/siglip_bg.wasm`, ...(threads ? [`${dir}/snippets/`] : [])]) {
+      if (!files.includes(f)) drifts.push(`www/package.json files lacks ${f}`);
+    }
+    if (!sw.includes(`'./${dir}/siglip.js'`)) drifts.push(`sw.js does not cache ${dir}/siglip.js`);
+    if (threads && !sw.includes(`'./${dir}/'`)) drifts.push(`sw.js does not cache ${dir}'s pool-worker script`);
+  }
+  assert.deepEqual(drifts, []);
 });
