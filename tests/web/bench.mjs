@@ -44,8 +44,9 @@
 //                       second, as Chromium resets VmHWM); transformers.js: up to the pipeline
 //                       loaded and run once (it holds both towers, as the element does)
 //   live_fps            element: live mode on the browser's fake webcam for --live-seconds
-//                       (Chromium's, Firefox's; WebKitGTK has none: null); transformers.js has
-//                       no webcam widget: 1000 / image_median_ms
+//                       (Chromium's fake device, Firefox's fake streams, WebKitGTK's mock capture
+//                       device: engines.mjs fakeCamera); transformers.js has no webcam widget:
+//                       1000 / image_median_ms
 // Disturbance: a sampler reads /proc every second. `others_cpu` is the mean number of cores
 // busy with processes that are not this benchmark (all busy CPU time minus this process tree's)
 // during a run; `load1` is the 1-minute load average before the run, and `load1_expected` what
@@ -378,7 +379,7 @@ async function benchSiglip(server, { browser, variant, dtype }) {
       },
       { runs: RUNS, labels: labelList(), template: TEMPLATE, helpers: BENCH_PAGE },
     );
-    const live = await liveFps(page, browser);
+    const live = await liveFps(page);
     const d = loaded.detail;
     return {
       threads: build?.threads ?? 1,
@@ -407,9 +408,8 @@ async function benchSiglip(server, { browser, variant, dtype }) {
  * Live mode on the browser's fake webcam for --live-seconds (bench-page.mjs's liveFps): `{fps,
  * source}`, fps null with the reason in `source` when it was not measured or failed.
  */
-async function liveFps(page, browser) {
+async function liveFps(page) {
   if (LIVE_SECONDS <= 0) return { fps: null, source: 'not measured (--live-seconds 0)' };
-  if (browser === 'webkit') return { fps: null, source: 'not measured: WebKitGTK has no fake camera' };
   try {
     const fps = await page.evaluate(async ({ helpers, seconds }) => (await import(helpers)).liveFps(seconds), { helpers: BENCH_PAGE, seconds: LIVE_SECONDS });
     return { fps, source: 'fake webcam, live mode' };
