@@ -11,7 +11,7 @@
 
 import { modelIdentity } from './client.js';
 import { HUB_HEADER, SOURCE_HEADER, VERSION_HEADER, hubCacheKey, parseHubSource, readHeader, shardFiles } from './hub.js';
-import { CACHE_NAME, fetchAnswer, openCache } from './loader.js';
+import { BYTES_HEADER, CACHE_NAME, deleteCached, fetchAnswer, isPartKey, openCache } from './loader.js';
 import { isCheckpointSource, isHubSource } from './protocol.js';
 import { storageEstimate } from './store.js';
 
@@ -53,6 +53,7 @@ export async function cachedModels() {
   if (!cache) return [];
   const out = [];
   for (const request of await cache.keys()) {
+    if (isPartKey(request.url)) continue; // a piece of a big file, listed by its head entry
     const response = await cache.match(request);
     if (!response) continue;
     const h = response.headers;
@@ -60,8 +61,8 @@ export async function cachedModels() {
     const src = h.get(SOURCE_HEADER) ?? parsed?.src ?? request.url;
     const hub = isHubSource(src) ? h.get(HUB_HEADER) ?? parsed?.hub : undefined;
     const version = parsed ? h.get(VERSION_HEADER) : null;
-    const length = Number(h.get('content-length'));
-    const bytes = Number.isFinite(length) && h.has('content-length') ? length : (await response.blob()).size;
+    const declared = h.get(BYTES_HEADER) ?? h.get('content-length'); // a file in parts, or one entry
+    const bytes = declared !== null && Number.isFinite(Number(declared)) ? Number(declared) : (await response.blob()).size;
     const date = h.get('date');
     out.push({
       src,
@@ -93,7 +94,7 @@ function cacheKey(request) {
  */
 export async function deleteCachedModel(options) {
   const cache = await openCache();
-  return cache ? cache.delete(cacheKey(modelIdentity(options).request)) : false;
+  return cache ? deleteCached(cache, cacheKey(modelIdentity(options).request)) : false;
 }
 
 /** Deletes every cached model (nothing else: libraries of images stay). Resolves with whether there was a cache. */

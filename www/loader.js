@@ -4,8 +4,9 @@
 //
 // Memory: the bytes are written straight into a target the caller allocates once the size is
 // known (the worker gives wasm memory), so a model file exists once in memory, not three times.
-// The cache is then filled from that target in 1 MB pieces (bounded memory), and an entry
-// whose model fails to load is deleted again (forgetModel).
+// The cache is then filled from that target in 1 MB pieces (bounded memory), a big file as
+// several entries of at most CACHE_PART_BYTES (see storeCached), and an entry whose model fails
+// to load is deleted again (forgetModel).
 
 import { namedError } from './errors.js';
 
@@ -93,7 +94,7 @@ export async function readCached(key, sink, onProgress = () => {}, accept = () =
   let target = null;
   try {
     const report = throttled(onProgress, true);
-    target = await readAll(hit, sink, 0, null, report);
+    target = await readAll(await joinedParts(cache, key, hit), sink, 0, null, report);
     report(target.length, target.length, true);
     return { target, headers: hit.headers };
   } catch (err) {
@@ -143,13 +144,70 @@ export async function fetchModel(url, options = {}) {
 }
 
 const STORE_CHUNK = 1 << 20;
+/**
+ * The largest cache entry written: a bigger file is stored as several entries (its parts, at
+ * keys with `siglip-web-part=N`) and a head entry with no body that carries the file's headers,
+ * its length and PARTS_HEADER. WebKit holds a whole entry's body in the writing process while it
+ * stores it: one 240 MB entry raised WebKitGTK's peak by 0.9-1.1 GB, 32 MB parts by 0.4 GB.
+ */
+export const CACHE_PART_BYTES = 16 << 20;
+/** On a head entry: how many parts hold the file, and its length. */
+export const PARTS_HEADER = 'x-siglip-parts';
+export const BYTES_HEADER = 'x-siglip-bytes';
+const PART_PARAM = 'siglip-web-part';
+
+/** The key of part `i` of the file cached at `key`. */
+function partKey(key, i) {
+  const u = new URL(key);
+  u.searchParams.set(PART_PARAM, String(i));
+  return u.href;
+}
+
+/** Whether a cache key is a part of a file rather than a file (cache.js lists only files). */
+export function isPartKey(key) {
+  return new URL(key).searchParams.has(PART_PARAM);
+}
+
+/**
+ * A cached entry's body as one response: the entry itself, or for a head entry (PARTS_HEADER)
+ * its parts read one after another, with the head's headers. A missing part fails the read.
+ * @param {Cache} cache
+ * @param {string} key
+ * @param {Response} hit
+ */
+async function joinedParts(cache, key, hit) {
+  const parts = Number(hit.headers.get(PARTS_HEADER));
+  if (!hit.headers.has(PARTS_HEADER)) return hit;
+  if (!Number.isInteger(parts) || parts < 1) throw namedError('WeightsError', `a cached file with ${parts} parts`);
+  let i = 0;
+  let reader = null;
+  const body = new ReadableStream({
+    async pull(controller) {
+      for (;;) {
+        if (!reader) {
+          if (i === parts) return controller.close();
+          const part = await cache.match(partKey(key, i++));
+          if (!part?.body) return controller.error(namedError('WeightsError', `part ${i} of ${parts} of a cached file is missing`));
+          reader = part.body.getReader();
+        }
+        const { done, value } = await reader.read();
+        if (!done) return controller.enqueue(value);
+        reader = null;
+      }
+    },
+  });
+  const headers = new Headers(hit.headers);
+  headers.set('content-length', hit.headers.get(BYTES_HEADER) ?? '');
+  return new Response(body, { headers });
+}
 
 /**
  * Writes a complete file to the cache, streamed from `source` in small pieces, with `headers`
- * stored beside it (read back by readCached and cache.js), and its length and date. `source.view()` is asked again for every piece
- * (wasm memory may have grown meanwhile); when it answers null (the file was freed), the write
- * is abandoned and nothing is cached. Resolves with whether the file was cached: false without
- * a cache, over quota, or abandoned.
+ * stored beside it (read back by readCached and cache.js), and its length and date; a file of
+ * more than CACHE_PART_BYTES as parts, then the head entry that makes them visible. `source.view()`
+ * is asked again for every piece (wasm memory may have grown meanwhile); when it answers null
+ * (the file was freed), the write is abandoned and nothing is cached (parts written are deleted).
+ * Resolves with whether the file was cached: false without a cache, over quota, or abandoned.
  * @param {string} key
  * @param {{view(): Uint8Array|null}} source
  * @returns {Promise<boolean>}
@@ -159,36 +217,59 @@ export async function storeCached(key, source, headers = {}) {
   const first = cache && source.view();
   if (!first) return false;
   const length = first.length;
-  let offset = 0;
-  const body = new ReadableStream({
-    pull(controller) {
-      if (offset >= length) {
-        controller.close();
-        return;
-      }
-      const view = source.view();
-      if (!view) {
-        controller.error(namedError('AbortError', 'the model was freed before it was cached'));
-        return;
-      }
-      const end = Math.min(offset + STORE_CHUNK, length);
-      controller.enqueue(view.slice(offset, end));
-      offset = end;
-    },
-  });
+  /** A response streaming bytes `start..end` of the file. */
+  const slice = (start, end, extra = {}) => {
+    let offset = start;
+    const body = new ReadableStream({
+      pull(controller) {
+        if (offset >= end) {
+          controller.close();
+          return;
+        }
+        const view = source.view();
+        if (!view) {
+          controller.error(namedError('AbortError', 'the model was freed before it was cached'));
+          return;
+        }
+        const stop = Math.min(offset + STORE_CHUNK, end);
+        controller.enqueue(view.slice(offset, stop));
+        offset = stop;
+      },
+    });
+    return new Response(body, { headers: { ...extra, 'content-type': 'application/octet-stream', 'content-length': String(end - start) } });
+  };
+  // `date`: when it was cached (cache.js lists it).
+  const date = new Date().toUTCString();
   try {
-    await cache.put(
-      key,
-      // `date`: when it was cached (cache.js lists it).
-      new Response(body, {
-        headers: { ...headers, 'content-type': 'application/octet-stream', 'content-length': String(length), date: new Date().toUTCString() },
-      }),
-    );
+    await deleteCached(cache, key); // a stale copy's parts would outlive it
+    if (length <= CACHE_PART_BYTES) {
+      await cache.put(key, slice(0, length, { ...headers, date }));
+      return true;
+    }
+    const parts = Math.ceil(length / CACHE_PART_BYTES);
+    for (let i = 0; i < parts; i++) {
+      await cache.put(partKey(key, i), slice(i * CACHE_PART_BYTES, Math.min((i + 1) * CACHE_PART_BYTES, length)));
+    }
+    const head = { ...headers, date, [PARTS_HEADER]: String(parts), [BYTES_HEADER]: String(length) };
+    await cache.put(key, new Response(null, { headers: head }));
     return true;
   } catch {
     // quota exceeded, storage disabled, or abandoned: the model still works, just uncached
+    await deleteCached(cache, key).catch(() => {});
     return false;
   }
+}
+
+/**
+ * Deletes the file cached at `key` and its parts (up to the first missing one: parts are
+ * written in order). Resolves with whether the file or a part was there.
+ * @param {Cache} cache
+ * @param {string} key
+ */
+export async function deleteCached(cache, key) {
+  let found = await cache.delete(key);
+  for (let i = 0; await cache.delete(partKey(key, i)); i++) found = true;
+  return found;
 }
 
 /** Removes a cached model (after it failed to load or verify). */
@@ -196,7 +277,7 @@ export async function forgetModel(url) {
   const cache = await openCache();
   if (cache) {
     try {
-      await cache.delete(keyFor(url));
+      await deleteCached(cache, keyFor(url));
     } catch {
       // nothing to forget
     }

@@ -1,6 +1,7 @@
 // The model cache from the page (www/cache.js): listing what is cached (packed files, converted
-// folder and hf: checkpoints) with the bytes really stored, deleting one (its next load downloads
-// again, counted at the server) or all, `cache: false` (loads, leaves the cache untouched), the
+// folder and hf: checkpoints) with the bytes really stored, a file bigger than one entry stored in
+// parts (read back whole, deleted whole), deleting one (its next load downloads again, counted
+// at the server) or all, `cache: false` (loads, leaves the cache untouched), the
 // site's storage figures as the browser gives them; and the elements' question before a download
 // (load="on-demand", the default): shown with the right size unless the model is cached, one
 // click (or Enter on the focused, labelled button) loads.
@@ -9,7 +10,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cpSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { blankPage, FIXTURES, OUT, packedModel, reference, serverAndBrowser, startServer, urlPath } from './harness.mjs';
+import { bigVocabModel, blankPage, FIXTURES, OUT, packedModel, reference, serverAndBrowser, startServer, urlPath } from './harness.mjs';
 
 const ref = reference('tiny-224');
 const GRAY = '/tests/fixtures/images/gray.png';
@@ -125,6 +126,58 @@ test('cachedModels lists packed files and converted checkpoints with the bytes s
   } finally {
     await context.close();
     await hub.stop();
+  }
+});
+
+test('a model bigger than one cache entry is stored in parts: listed once with its size, read back whole (the reference scores), deleted with its parts', async () => {
+  // tiny-224 with a 100,000-row token table (rows the tokenizer never uses): 26 MB, two parts.
+  const file = bigVocabModel(100000);
+  const src = urlPath(file);
+  const context = await env.browser.newContext();
+  try {
+    const { page, problems } = await openBlank(context);
+    const entries = () =>
+      page.evaluate(async (name) => {
+        const { CACHE_NAME } = await import('/www/loader.js');
+        const cache = await caches.open(CACHE_NAME);
+        const out = [];
+        for (const r of await cache.keys()) {
+          if (r.url.includes(name)) out.push({ url: r.url, bytes: (await (await cache.match(r)).arrayBuffer()).byteLength });
+        }
+        return out;
+      }, path.basename(file));
+    const first = await load(page, { src });
+    assert.deepEqual([first.fromCache, first.stored], [false, true]);
+    const { CACHE_PART_BYTES } = await import('../../www/loader.js');
+    const size = statSync(file).size;
+    const parts = Math.ceil(size / CACHE_PART_BYTES);
+    assert.ok(parts >= 2, `${size} bytes in ${parts} parts`);
+    const stored = await entries();
+    assert.equal(stored.length, parts + 1, 'the parts and the head entry');
+    assert.equal(stored.reduce((n, e) => n + e.bytes, 0), size, 'the parts hold the file');
+    assert.ok(stored.every((e) => e.bytes <= CACHE_PART_BYTES));
+    const listed = await page.evaluate(async () => (await import('/www/api.js')).cachedModels());
+    assert.deepEqual(listed.map((m) => [m.src.endsWith(src), m.bytes]), [[true, size]], 'listed once, with its size');
+
+    const again = await page.evaluate(
+      async ({ src, GRAY, labels }) => {
+        const api = await import('/www/api.js');
+        const c = await api.createClassifier({ src });
+        const results = await c.classify(GRAY, labels);
+        c.dispose();
+        return { fromCache: c.fromCache, results };
+      },
+      { src, GRAY, labels: ref.labels },
+    );
+    assert.equal(again.fromCache, true);
+    const want = ref.images.find((i) => i.file === 'gray.png').scores;
+    for (const r of again.results) assert.ok(Math.abs(r.score - want[ref.labels.indexOf(r.label)]) <= 1e-4, `${r.label}: ${r.score}`);
+
+    assert.equal(await page.evaluate(async (src) => (await import('/www/api.js')).deleteCachedModel({ src }), src), true);
+    assert.deepEqual(await entries(), [], 'no part left behind');
+    assert.deepEqual(problems, []);
+  } finally {
+    await context.close();
   }
 });
 
