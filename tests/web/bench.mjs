@@ -301,7 +301,7 @@ const browserVersions = {};
  * @returns {Promise<T>}
  */
 async function inFreshPage(browser, url, fn, fakeCamera = false) {
-  const engine = await launchEngine(browser, { fakeCamera, webkitSharedArrayBuffer: WEBKIT_SAB });
+  const engine = await launchEngine(browser, { fakeCamera, webkitSharedArrayBuffer: WEBKIT_SAB, scriptTimeout: 600000 });
   browserVersions[browser] ??= engine.version;
   try {
     const page = await engine.newPage();

@@ -16,7 +16,8 @@
 // where the driver reports responses (Chromium, Firefox). WebKit's classic WebDriver has no
 // events: its page collects `error`/`unhandledrejection` and console.error itself once loaded.
 //
-// An evaluate may run for SCRIPT_TIMEOUT_MS in Firefox and WebKit (Chromium's has no limit).
+// An evaluate may run for `scriptTimeout` ms in Firefox and WebKit (3 minutes unless a long
+// benchmark asks for more; Chromium's has no limit): a call that never returns fails then.
 // isPageProcess() tells which of a browser's processes hold its pages (and their workers), for
 // figures read from /proc.
 
@@ -29,8 +30,8 @@ import { ROOT, launch as launchChromium, watch } from './harness.mjs';
 
 export const ENGINES = Object.freeze(['chromium', 'firefox', 'webkit']);
 
-/** How long one evaluate may run where the driver sets a limit (Firefox, WebKit): 10 minutes. */
-const SCRIPT_TIMEOUT_MS = 600000;
+/** How long one evaluate may run where the driver sets a limit (Firefox, WebKit), by default. */
+const SCRIPT_TIMEOUT_MS = 180000;
 
 /** The engines to test: SIGLIP_ENGINES (space- or comma-separated), default all three. */
 export function selectedEngines() {
@@ -41,7 +42,7 @@ export function selectedEngines() {
 
 /**
  * @param {'chromium' | 'firefox' | 'webkit'} name
- * @param {{chromiumArgs?: string[], fakeCamera?: boolean, webkitSharedArrayBuffer?: boolean}} [options]
+ * @param {{chromiumArgs?: string[], fakeCamera?: boolean, webkitSharedArrayBuffer?: boolean, scriptTimeout?: number}} [options]
  *   `chromiumArgs`: command-line flags added to harness.mjs's when the engine is Chromium.
  *   `fakeCamera`: a camera that needs no permission prompt and films a test pattern (Chromium's
  *   fake device, WebKitGTK's mock capture devices; Firefox always has its fake streams, from
@@ -50,17 +51,19 @@ export function selectedEngines() {
  *   isolated pages but WebKitGTK's web process never turns on (its pages say crossOriginIsolated,
  *   yet have no SharedArrayBuffer, and shared wasm memory cannot be posted to a worker); JavaScriptCore's
  *   JSC_useSharedArrayBuffer=1 turns it on, for every page of that browser.
+ *   `scriptTimeout`: ms one evaluate may take in Firefox and WebKit (default 3 minutes).
  */
-export async function launchEngine(name, { chromiumArgs = [], fakeCamera = false, webkitSharedArrayBuffer = false } = {}) {
+export async function launchEngine(name, { chromiumArgs = [], fakeCamera = false, webkitSharedArrayBuffer = false, scriptTimeout = SCRIPT_TIMEOUT_MS } = {}) {
   if (name === 'chromium') {
     const camera = fakeCamera ? ['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream'] : [];
     return chromiumBrowser(await launchChromium([...camera, ...chromiumArgs]));
   }
-  if (name === 'firefox') return firefox();
+  if (name === 'firefox') return firefox(scriptTimeout);
   if (name === 'webkit') {
     return webkit({
       env: webkitSharedArrayBuffer ? { JSC_useSharedArrayBuffer: '1' } : {},
       args: fakeCamera ? ['--enable-media-stream=true', '--enable-mock-capture-devices=true'] : [],
+      scriptTimeout,
     });
   }
   throw new Error(`unknown engine ${name}`);
@@ -118,13 +121,14 @@ async function chromiumBrowser(browser) {
  */
 const FIREFOX_OPTIONS = JSON.parse(readFileSync(path.join(ROOT, 'tests/webdriver/firefox.json'), 'utf8'))['moz:firefoxOptions'];
 
-async function firefox() {
+/** @param {number} scriptTimeout */
+async function firefox(scriptTimeout) {
   const browser = await puppeteer.launch({
     browser: 'firefox',
     executablePath: process.env.FIREFOX ?? FIREFOX_OPTIONS.binary,
     headless: true,
     extraPrefsFirefox: FIREFOX_OPTIONS.prefs,
-    protocolTimeout: SCRIPT_TIMEOUT_MS,
+    protocolTimeout: scriptTimeout,
   });
   return {
     name: 'firefox',
@@ -189,10 +193,11 @@ function collectProblems() {
 }
 
 /**
- * @param {{env: Record<string, string>, args: string[]}} options `env`: added to the environment of
- *   WebKitWebDriver and so of the browser; `args`: MiniBrowser's command line, after `--automation`
+ * @param {{env: Record<string, string>, args: string[], scriptTimeout: number}} options `env`: added
+ *   to the environment of WebKitWebDriver and so of the browser; `args`: MiniBrowser's command
+ *   line, after `--automation`
  */
-async function webkit({ env, args }) {
+async function webkit({ env, args, scriptTimeout }) {
   const x = await xvfb();
   const port = await freePort();
   const driver = spawn(process.env.WEBKIT_DRIVER ?? '/usr/bin/WebKitWebDriver', [`--port=${port}`], {
@@ -220,7 +225,7 @@ async function webkit({ env, args }) {
     }
   }
   const s = `/session/${session.sessionId}`;
-  await wd('POST', `${s}/timeouts`, { script: SCRIPT_TIMEOUT_MS, pageLoad: 120000 });
+  await wd('POST', `${s}/timeouts`, { script: scriptTimeout, pageLoad: 120000 });
   // One window, one page at a time (MiniBrowser's extra windows cannot be closed by handle):
   // a page's close() leaves the window on about:blank for the next.
   let open = null;
