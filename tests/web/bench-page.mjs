@@ -1,7 +1,7 @@
-// Runs in bench.mjs's pages, in every engine, imported by its URL: what the benchmark's page
-// functions share (its test image) and what it drives in the page itself rather than through a
-// driver (live mode: WebKit's WebDriver has no locators, and each engine's page is driven by
-// evaluate alone).
+// Runs in the pages of bench.mjs and engines.test.mjs, in every engine, imported by its URL:
+// what their page functions share (the test image, an element placed and loaded) and what they
+// drive in the page itself rather than through a driver (live mode: WebKit's WebDriver has no
+// locators, and each engine's page is driven by evaluate alone).
 
 /** A 640×480 photo-like test image as a PNG blob (the same for both engines under test). */
 export async function testImage() {
@@ -20,6 +20,21 @@ export async function testImage() {
 }
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * A `<siglip-classifier>` or `<siglip-search>` with `properties` set, loading at once, added to
+ * the page; resolves with it once its model is loaded.
+ * @param {'siglip-classifier' | 'siglip-search'} tag
+ * @param {Record<string, unknown>} properties
+ */
+export async function placed(tag, properties) {
+  await import(`/www/${tag}.js`);
+  const el = Object.assign(document.createElement(tag), properties);
+  el.setAttribute('load', 'eager');
+  document.body.append(el);
+  await el.ready;
+  return el;
+}
 
 /**
  * Live mode of the page's <siglip-classifier> on the browser's fake camera, as a person starts

@@ -18,6 +18,8 @@ const ref = reference('tiny-p14');
 const hubRef = reference('tiny-224');
 const GRAY = '/tests/fixtures/images/gray.png';
 const PHOTO = '/tests/fixtures/images/photo.jpg';
+/** In-page helpers shared with the benchmark (an element placed and loaded, live mode). */
+const HELPERS = '/tests/web/bench-page.mjs';
 const scoresOf = (r, file) => r.images.find((i) => i.file === file).scores;
 
 /**
@@ -132,14 +134,8 @@ for (const engine of selectedEngines()) {
       const { value, problems } = await inPage(
         servers.plain,
         async ({ model, labels, helpers }) => {
-          const { liveFps } = await import(helpers);
-          await import('/www/siglip-classifier.js');
-          const el = document.createElement('siglip-classifier');
-          el.setAttribute('load', 'eager');
-          el.labels = labels;
-          el.src = model;
-          document.body.append(el);
-          await el.ready;
+          const { liveFps, placed } = await import(helpers);
+          const el = await placed('siglip-classifier', { labels, src: model });
           const file = async (name, type) => new File([await (await fetch(`/tests/fixtures/images/${name}`)).blob()], name, { type });
           /** Dispatches what a drop or a paste of `f` dispatches; the element's `result`. */
           const give = async (how, f) => {
@@ -167,7 +163,7 @@ for (const engine of selectedEngines()) {
           const video = el.shadowRoot.querySelector('video').srcObject;
           return { dropped, pasted, pasteMadeUp, fps, shown, released: video === null };
         },
-        { model: modelPath, labels, helpers: '/tests/web/bench-page.mjs' },
+        { model: modelPath, labels, helpers: HELPERS },
       );
       assertScores(value.dropped, scoresOf(ref, 'gray.png').slice(0, 4), labels, 'dropped gray.png');
       assert.equal(value.pasteMadeUp, engine !== 'firefox', 'a paste a script can make up');
@@ -318,21 +314,16 @@ for (const engine of selectedEngines()) {
       const files = ['gray.png', 'photo.jpg', 'wide.png', 'alpha.png'];
       const { value, problems } = await inPage(
         servers.plain,
-        async ({ model, files, query, library }) => {
-          await import('/www/siglip-search.js');
-          const el = document.createElement('siglip-search');
-          el.setAttribute('load', 'eager');
-          el.library = library;
-          el.src = model;
-          document.body.append(el);
-          await el.ready;
+        async ({ model, files, query, library, helpers }) => {
+          const { placed } = await import(helpers);
+          const el = await placed('siglip-search', { library, src: model });
           const blobs = await Promise.all(files.map(async (f) => new File([await (await fetch(`/tests/fixtures/images/${f}`)).blob()], f)));
           const added = await el.addImages(blobs);
           const ranked = await el.rank(query);
           await el.clear();
           return { added, ranked: ranked.map((h) => ({ file: files[h.index], score: h.score })) };
         },
-        { model: modelPath, files, query: ref.texts[0], library: `engines-search-${Date.now()}` },
+        { model: modelPath, files, query: ref.texts[0], library: `engines-search-${Date.now()}`, helpers: HELPERS },
       );
       assert.equal(value.added.added, files.length, JSON.stringify(value.added));
       // The reference's score of each image for the first text, on the pipeline's masking; the
