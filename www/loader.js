@@ -176,8 +176,8 @@ export function isPartKey(key) {
  * @param {Response} hit
  */
 async function joinedParts(cache, key, hit) {
-  const parts = Number(hit.headers.get(PARTS_HEADER));
   if (!hit.headers.has(PARTS_HEADER)) return hit;
+  const parts = Number(hit.headers.get(PARTS_HEADER));
   if (!Number.isInteger(parts) || parts < 1) throw namedError('WeightsError', `a cached file with ${parts} parts`);
   let i = 0;
   let reader = null;

@@ -37,6 +37,27 @@ export async function placed(tag, properties) {
 }
 
 /**
+ * What a person's drop of `file` on the element's drop zone (`how` 'drop') or paste of it
+ * ('paste') dispatches; resolves with the results of the element's next `result` event.
+ * @param {HTMLElement} el a <siglip-classifier>
+ * @param {'drop' | 'paste'} how
+ * @param {File} file
+ */
+export function give(el, how, file) {
+  const result = new Promise((resolve) => el.addEventListener('result', (e) => resolve(/** @type {CustomEvent} */ (e).detail.results), { once: true }));
+  const dt = new DataTransfer();
+  dt.items.add(file);
+  if (how === 'drop') {
+    const zone = /** @type {HTMLElement} */ (el.shadowRoot?.querySelector('.drop'));
+    zone.dispatchEvent(new DragEvent('dragover', { dataTransfer: dt, bubbles: true, cancelable: true }));
+    zone.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+  } else {
+    document.body.dispatchEvent(new ClipboardEvent('paste', { clipboardData: dt, bubbles: true, cancelable: true }));
+  }
+  return result;
+}
+
+/**
  * Live mode of the page's <siglip-classifier> on the browser's fake camera, as a person starts
  * it (the Start camera and Live buttons): the frame rate it shows (data-fps) after `seconds`.
  * @param {number} seconds

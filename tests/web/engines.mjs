@@ -42,8 +42,7 @@ export function selectedEngines() {
 
 /**
  * @param {'chromium' | 'firefox' | 'webkit'} name
- * @param {{chromiumArgs?: string[], fakeCamera?: boolean, webkitSharedArrayBuffer?: boolean, scriptTimeout?: number}} [options]
- *   `chromiumArgs`: command-line flags added to harness.mjs's when the engine is Chromium.
+ * @param {{fakeCamera?: boolean, webkitSharedArrayBuffer?: boolean, scriptTimeout?: number}} [options]
  *   `fakeCamera`: a camera that needs no permission prompt and films a test pattern (Chromium's
  *   fake device, WebKitGTK's mock capture devices; Firefox always has its fake streams, from
  *   tests/webdriver/firefox.json).
@@ -53,10 +52,9 @@ export function selectedEngines() {
  *   JSC_useSharedArrayBuffer=1 turns it on, for every page of that browser.
  *   `scriptTimeout`: ms one evaluate may take in Firefox and WebKit (default 3 minutes).
  */
-export async function launchEngine(name, { chromiumArgs = [], fakeCamera = false, webkitSharedArrayBuffer = false, scriptTimeout = SCRIPT_TIMEOUT_MS } = {}) {
+export async function launchEngine(name, { fakeCamera = false, webkitSharedArrayBuffer = false, scriptTimeout = SCRIPT_TIMEOUT_MS } = {}) {
   if (name === 'chromium') {
-    const camera = fakeCamera ? ['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream'] : [];
-    return chromiumBrowser(await launchChromium([...camera, ...chromiumArgs]));
+    return chromiumBrowser(await launchChromium(fakeCamera ? ['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream'] : []));
   }
   if (name === 'firefox') return firefox(scriptTimeout);
   if (name === 'webkit') {

@@ -13,6 +13,7 @@ import { after, afterEach, before, beforeEach, describe, test } from 'node:test'
 import assert from 'node:assert/strict';
 import { FIXTURES, packedModel, reference, startServer } from './harness.mjs';
 import { launchEngine, selectedEngines } from './engines.mjs';
+import { BUILDS } from '../../www/protocol.js';
 
 const ref = reference('tiny-p14');
 const hubRef = reference('tiny-224');
@@ -33,7 +34,7 @@ const EXPECTED = {
   // not start the pool's workers (an `error` event with no message): the next build, at once.
   webkit: { plain: 'simd128', isolated: 'threads-simd128', viaServiceWorker: 'simd128', runs: ['simd128'], threaded: ['threads-simd128'] },
 };
-const ALL_BUILDS = ['simd128', 'relaxed', 'threads', 'threads-simd128'];
+const ALL_BUILDS = BUILDS.map((b) => b.variant);
 
 function assertScores(results, want, labels, what) {
   assert.equal(results.length, labels.length, what);
@@ -55,6 +56,21 @@ after(async () => {
   for (const s of Object.values(servers)) await s.stop();
 });
 const modelPath = '/' + model.slice(model.indexOf('target/'));
+
+/**
+ * `fn(arg)` in the demo page, retried (up to 10 s of tries) until it gives a value: while the
+ * service worker's reload is not over a call may die with its document (in Firefox, under load,
+ * one never returned: the driver's timeout ends it), or find no `window.siglipPageReady` yet
+ * (`fn` then returns null). Its value, or null if no try gave one.
+ */
+async function onceReady(page, fn, arg) {
+  for (let attempt = 0; attempt < 40; attempt++) {
+    const value = await page.evaluate(fn, arg).catch(() => null);
+    if (value) return value;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return null;
+}
 
 for (const engine of selectedEngines()) {
   describe(engine, () => {
@@ -134,30 +150,16 @@ for (const engine of selectedEngines()) {
       const { value, problems } = await inPage(
         servers.plain,
         async ({ model, labels, helpers }) => {
-          const { liveFps, placed } = await import(helpers);
+          const { give, liveFps, placed } = await import(helpers);
           const el = await placed('siglip-classifier', { labels, src: model });
           const file = async (name, type) => new File([await (await fetch(`/tests/fixtures/images/${name}`)).blob()], name, { type });
-          /** Dispatches what a drop or a paste of `f` dispatches; the element's `result`. */
-          const give = async (how, f) => {
-            const result = new Promise((resolve) => el.addEventListener('result', (e) => resolve(e.detail.results), { once: true }));
-            const dt = new DataTransfer();
-            dt.items.add(f);
-            if (how === 'drop') {
-              const zone = el.shadowRoot.querySelector('.drop');
-              zone.dispatchEvent(new DragEvent('dragover', { dataTransfer: dt, bubbles: true, cancelable: true }));
-              zone.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
-            } else {
-              document.body.dispatchEvent(new ClipboardEvent('paste', { clipboardData: dt, bubbles: true, cancelable: true }));
-            }
-            return result;
-          };
-          const dropped = await give('drop', await file('gray.png', 'image/png'));
+          const dropped = await give(el, 'drop', await file('gray.png', 'image/png'));
           // Firefox empties a constructed ClipboardEvent's clipboardData of files: there a paste
           // cannot be made up by a script (nor by WebDriver, without an image on a clipboard).
           const probe = new DataTransfer();
           probe.items.add(new File(['x'], 'x.png', { type: 'image/png' }));
           const pasteMadeUp = new ClipboardEvent('paste', { clipboardData: probe }).clipboardData?.files.length === 1;
-          const pasted = pasteMadeUp ? await give('paste', await file('photo.jpg', 'image/jpeg')) : null;
+          const pasted = pasteMadeUp ? await give(el, 'paste', await file('photo.jpg', 'image/jpeg')) : null;
           const fps = await liveFps(1);
           const shown = el.shadowRoot.querySelectorAll('.result').length;
           const video = el.shadowRoot.querySelector('video').srcObject;
@@ -364,23 +366,18 @@ for (const engine of selectedEngines()) {
         // never returned: the driver's timeout ends it), so the calls are retried; the page must
         // end up reloaded once, isolated, with the element defined, loaded and classifying.
         // (variants.test.mjs counts the loads in Chromium: exactly one reload.)
-        let out = null;
-        for (let attempt = 0; attempt < 40 && !out; attempt++) {
-          out = await page
-            .evaluate(
-              async ({ GRAY }) => {
-                if (!window.siglipPageReady) return null;
-                const el = await window.siglipPageReady;
-                const api = typeof el.classify;
-                const detail = await el.ready;
-                const results = await el.classify(GRAY, ['cat', 'dog']);
-                return { reloaded: sessionStorage.getItem('siglip-coi-reload'), isolated: self.crossOriginIsolated, api, build: detail.build.variant, results: results.length };
-              },
-              { GRAY },
-            )
-            .catch(() => null);
-          if (!out) await new Promise((r) => setTimeout(r, 250));
-        }
+        const out = await onceReady(
+          page,
+          async ({ GRAY }) => {
+            if (!window.siglipPageReady) return null;
+            const el = await window.siglipPageReady;
+            const api = typeof el.classify;
+            const detail = await el.ready;
+            const results = await el.classify(GRAY, ['cat', 'dog']);
+            return { reloaded: sessionStorage.getItem('siglip-coi-reload'), isolated: self.crossOriginIsolated, api, build: detail.build.variant, results: results.length };
+          },
+          { GRAY },
+        );
         assert.deepEqual(
           out,
           { reloaded: '1', isolated: true, api: 'function', build: EXPECTED[engine].viaServiceWorker, results: 2 },
@@ -397,24 +394,18 @@ for (const engine of selectedEngines()) {
         assert.equal(cached, true, 'the model file was cached after the load');
         await server.stop();
         await page.goto(url);
-        let offline = null;
-        for (let attempt = 0; attempt < 40 && !offline; attempt++) {
-          offline = await page
-            .evaluate(async () => {
-              if (!window.siglipPageReady) return null;
-              const el = await window.siglipPageReady;
-              const detail = await el.ready;
-              const canvas = document.createElement('canvas');
-              canvas.width = canvas.height = 64;
-              const g = canvas.getContext('2d');
-              g.fillStyle = '#808080';
-              g.fillRect(0, 0, 64, 64);
-              const results = await el.classify(canvas, ['cat', 'dog']);
-              return { fromCache: detail.fromCache, results: results.length, isolated: self.crossOriginIsolated };
-            })
-            .catch(() => null);
-          if (!offline) await new Promise((r) => setTimeout(r, 250));
-        }
+        const offline = await onceReady(page, async () => {
+          if (!window.siglipPageReady) return null;
+          const el = await window.siglipPageReady;
+          const detail = await el.ready;
+          const canvas = document.createElement('canvas');
+          canvas.width = canvas.height = 64;
+          const g = canvas.getContext('2d');
+          g.fillStyle = '#808080';
+          g.fillRect(0, 0, 64, 64);
+          const results = await el.classify(canvas, ['cat', 'dog']);
+          return { fromCache: detail.fromCache, results: results.length, isolated: self.crossOriginIsolated };
+        });
         assert.deepEqual(offline, { fromCache: true, results: 2, isolated: true }, 'offline: the page and its model from the caches');
         assert.deepEqual(page.problems, []);
       } finally {

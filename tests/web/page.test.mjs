@@ -67,19 +67,10 @@ test('demo page: a file chosen in the element is classified with the reference s
   for (const [how, file] of [['drop', 'gray.png'], ['paste', 'wide.png']]) {
     const b64 = readFileSync(path.join(FIXTURES, 'images', file)).toString('base64');
     await el.evaluate(
-      (e, { how, file, b64 }) => {
-        const done = new Promise((resolve) => e.addEventListener('result', resolve, { once: true }));
+      async (e, { how, file, b64 }) => {
+        const { give } = await import('/tests/web/bench-page.mjs');
         const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
-        const dt = new DataTransfer();
-        dt.items.add(new File([bytes], file, { type: 'image/png' }));
-        if (how === 'drop') {
-          const zone = e.shadowRoot.querySelector('.drop');
-          zone.dispatchEvent(new DragEvent('dragover', { dataTransfer: dt, bubbles: true, cancelable: true }));
-          zone.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
-        } else {
-          document.body.dispatchEvent(new ClipboardEvent('paste', { clipboardData: dt, bubbles: true, cancelable: true }));
-        }
-        return done.then(() => undefined);
+        await give(e, how, new File([bytes], file, { type: 'image/png' }));
       },
       { how, file, b64 },
     );
